@@ -1,0 +1,164 @@
+"""Lenient parsing of the values people and DINUM actually write in spreadsheets.
+
+Unknown is ``None``, never zero: "En cadrage", "NA", "N/A", "nc", "-" and empty cells.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from pilot.text import clean_text, normalize_key
+
+UNKNOWN_MARKERS = {
+    "",
+    "en cadrage",
+    "na",
+    "n a",
+    "nc",
+    "n c",
+    "nd",
+    "non communique",
+    "non renseigne",
+    "inconnu",
+    "-",
+    "?",
+}
+
+MONTHS_FR = {
+    "janvier": 1,
+    "janv": 1,
+    "jan": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "mar": 3,
+    "avril": 4,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "juil": 7,
+    "aout": 8,
+    "septembre": 9,
+    "sept": 9,
+    "sep": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
+}
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+class ParseError(ValueError):
+    """A value that cannot be read; the message is French, for the person who wrote it."""
+
+
+def is_unknown(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return normalize_key(value) in UNKNOWN_MARKERS
+    return False
+
+
+def parse_decimal(value: object) -> Decimal | None:
+    """``52`` · ``52.0`` · ``"52,5"`` · ``"1 234,5"`` · ``"1.234,5"`` → Decimal; unknown → None."""
+    if is_unknown(value):
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"« {value} » n'est pas un nombre.")
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    text = clean_text(str(value)).replace(" ", "").replace("€", "").replace("M", "")
+    text = text.replace("\u202f", "").replace("\u00a0", "")
+    if "," in text and "." in text:
+        text = text.replace(".", "").replace(",", ".")  # 1.234,5
+    else:
+        text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ParseError(f"« {value} » n'est pas un nombre (exemple : 1 234,5).") from None
+    if not number.is_finite():
+        raise ParseError(f"« {value} » n'est pas un nombre fini.")
+    return number
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year < 70 else 1900
+    return year
+
+
+def parse_date(value: object) -> date | None:
+    """Dates as dates, ISO ("2017-01-01"), French ("01/01/2017", "1.1.17"), month and year
+    in French ("janvier 2015", "octobre 14", "oct. 2014"), or an Excel serial number."""
+    if is_unknown(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value < 100_000:
+            return EXCEL_EPOCH + timedelta(days=int(value))
+        raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
+    text = clean_text(str(value))
+    try:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?", text)
+        if m:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        m = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})", text)
+        if m:
+            return date(_year(m[3]), int(m[2]), int(m[1]))
+        m = re.fullmatch(r"(\d{1,2})[/.\-](\d{4})", text)
+        if m:
+            return date(int(m[2]), int(m[1]), 1)
+        key = normalize_key(text)
+        m = re.fullmatch(r"(?:(\d{1,2}) )?([a-z]+) (\d{2}|\d{4})", key)
+        if m and m[2] in MONTHS_FR:
+            return date(_year(m[3]), MONTHS_FR[m[2]], int(m[1]) if m[1] else 1)
+    except ValueError:
+        pass
+    raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
+
+
+def parse_bool(value: object) -> bool | None:
+    if is_unknown(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    key = normalize_key(str(value))
+    if key in {"oui", "o", "yes", "y", "vrai", "true", "1", "x"}:
+        return True
+    if key in {"non", "n", "no", "faux", "false", "0"}:
+        return False
+    raise ParseError(f"« {value} » : répondez « Oui » ou « Non ».")
+
+
+def parse_programmes(value: object) -> list[int]:
+    """ "Coordination du travail gouvernemental (P129)" → [129];
+    "Programmes 156/349/218" → [156, 349, 218]; order kept, duplicates dropped."""
+    if is_unknown(value):
+        return []
+    numbers: list[int] = []
+    for found in re.findall(r"(?<!\d)(\d{3})(?!\d)", str(value)):
+        n = int(found)
+        if n not in numbers:
+            numbers.append(n)
+    return numbers
+
+
+def add_years(start: date, years: Decimal) -> date:
+    """The end of a duration given in decimal years, counted as DINUM does (365 days)."""
+    days = int((years * 365).to_integral_value())
+    return start + timedelta(days=days)

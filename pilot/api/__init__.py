@@ -1,0 +1,1 @@
+"""The web layer: FastAPI app, dependencies, GraphQL schema. Thin: calls services."""

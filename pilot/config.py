@@ -1,0 +1,67 @@
+"""Settings, read from ``PILOT_*`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PILOT_", env_file=".env", extra="ignore")
+
+    # Storage
+    var_dir: Path = VAR_DIR
+    database_url: str = ""  # default: sqlite:///<var_dir>/pilot.db
+    uploads_dir: Path | None = None  # archive of every file received, unchanged
+    inbox_dir: Path | None = None  # one sub-folder per ministry code
+    site_dir: Path | None = None  # the published static panorama
+
+    # Limits (documented in the README)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_uncompressed_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_rows_per_sheet: int = Field(default=200_000, ge=1)
+    max_columns: int = Field(default=200, ge=1)
+    max_cell_chars: int = Field(default=10_000, ge=1)
+    max_request_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    graphql_max_depth: int = Field(default=12, ge=1)
+    graphql_max_aliases: int = Field(default=30, ge=1)
+    graphql_max_tokens: int = Field(default=5_000, ge=1)
+    graphql_max_page_size: int = Field(default=1_000, ge=1)
+
+    # API
+    debug: bool = False
+    graphiql: bool = True
+    introspection: bool = True
+
+    # Scheduler
+    inbox_interval_seconds: int = Field(default=60, ge=1)
+    publish_interval_seconds: int = Field(default=0, ge=0)  # 0: draft republishing off
+    scheduler_in_serve: bool = True
+
+    # Reporting period: a project with no report for this many days is "stale"
+    reporting_period_days: int = Field(default=183, ge=1)
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'pilot.db'}"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.uploads_dir or self.var_dir / "uploads"
+
+    @property
+    def inbox_path(self) -> Path:
+        return self.inbox_dir or self.var_dir / "inbox"
+
+    @property
+    def site_path(self) -> Path:
+        return self.site_dir or self.var_dir / "site"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Editions: frozen, numbered copies of the panorama."""

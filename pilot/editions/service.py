@@ -1,0 +1,202 @@
+"""Editions: numbering, look-up, entrants and exits, trajectories across editions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pilot.editions.models import Edition, EditionRow
+from pilot.indicators.figures import Figures
+
+
+class EditionNotFound(LookupError):
+    pass
+
+
+def list_editions(session: Session) -> list[Edition]:
+    return list(session.exec(select(Edition).order_by(col(Edition.number))))
+
+
+def get_edition(session: Session, number: int | str) -> Edition:
+    """Edition ``number``, or the latest published one for ``"latest"``."""
+    if number == "latest":
+        edition = session.exec(
+            select(Edition)
+            .where(Edition.status == "published")
+            .order_by(col(Edition.published_on).desc(), col(Edition.number).desc())
+        ).first()
+    else:
+        edition = session.exec(select(Edition).where(Edition.number == int(number))).first()
+    if edition is None:
+        raise EditionNotFound(f"Aucune édition « {number} ».")
+    return edition
+
+
+def create_edition(
+    session: Session,
+    *,
+    published_on: date,
+    title: str,
+    source: str,
+    figures: Figures,
+    rows: list[tuple[int | None, dict[str, Any], dict[str, Any]]],
+    number: int | None = None,
+    source_filename: str | None = None,
+    source_sha256: str | None = None,
+    status: str = "published",
+) -> Edition:
+    """Freeze an edition with its rows ``(project_id, published columns, parsed values)``.
+
+    Without ``number`` the edition takes its place in date order among the editions
+    whose number was not given explicitly.
+    """
+    if (
+        number is not None
+        and session.exec(select(Edition).where(Edition.number == number)).first() is not None
+    ):
+        raise ValueError(f"Le numéro d'édition {number} est déjà pris.")
+    edition = Edition(
+        number=number if number is not None else _temporary_number(session),
+        number_pinned=number is not None,
+        published_on=published_on,
+        title=title,
+        status=status,
+        source=source,
+        source_filename=source_filename,
+        source_sha256=source_sha256,
+        figures=figures.to_json(),
+    )
+    session.add(edition)
+    session.flush()
+    assert edition.id is not None
+    for position, (project_id, data, values) in enumerate(rows, start=1):
+        session.add(
+            EditionRow(
+                edition_id=edition.id,
+                project_id=project_id,
+                position=position,
+                data=data,
+                values=values,
+            )
+        )
+    session.flush()
+    renumber(session)
+    return edition
+
+
+def _temporary_number(session: Session) -> int:
+    highest = session.exec(select(Edition.number).order_by(col(Edition.number).desc())).first()
+    return max(highest or 0, 0) + 1_000_000
+
+
+def renumber(session: Session) -> None:
+    """Number unpinned editions 1, 2, … by date, skipping numbers pinned explicitly."""
+    editions = list_editions(session)
+    pinned = {e.number for e in editions if e.number_pinned}
+    unpinned = sorted(
+        (e for e in editions if not e.number_pinned), key=lambda e: (e.published_on, e.id or 0)
+    )
+    # Move out of the way first, so the unique constraint holds at every flush.
+    for e in unpinned:
+        e.number = -(e.id or 0)
+    session.flush()
+    n = 0
+    for e in unpinned:
+        n += 1
+        while n in pinned:
+            n += 1
+        e.number = n
+    session.flush()
+
+
+def edition_rows(session: Session, edition: Edition) -> list[EditionRow]:
+    return list(
+        session.exec(
+            select(EditionRow)
+            .where(EditionRow.edition_id == edition.id)
+            .order_by(col(EditionRow.position))
+        )
+    )
+
+
+def edition_figures(edition: Edition) -> Figures:
+    return Figures.from_json(edition.figures)
+
+
+def previous_edition(session: Session, edition: Edition) -> Edition | None:
+    return session.exec(
+        select(Edition)
+        .where(
+            Edition.status == "published",
+            Edition.id != edition.id,
+            Edition.published_on <= edition.published_on,
+            Edition.number < edition.number,
+        )
+        .order_by(col(Edition.published_on).desc(), col(Edition.number).desc())
+    ).first()
+
+
+@dataclass(frozen=True)
+class EditionDiff:
+    base: Edition | None
+    target: Edition
+    entrants: list[int]  # project ids
+    exits: list[int]
+    kept: list[int]
+
+
+def diff(session: Session, base: Edition | None, target: Edition) -> EditionDiff:
+    """Entrants and exits between two editions, matched by project identity."""
+
+    def ids(e: Edition | None) -> list[int]:
+        if e is None:
+            return []
+        return [r.project_id for r in edition_rows(session, e) if r.project_id is not None]
+
+    before, after = ids(base), ids(target)
+    before_set, after_set = set(before), set(after)
+    return EditionDiff(
+        base=base,
+        target=target,
+        entrants=[p for p in after if p not in before_set],
+        exits=[p for p in before if p not in after_set],
+        kept=[p for p in after if p in before_set],
+    )
+
+
+@dataclass(frozen=True)
+class TrajectoryPoint:
+    edition_number: int
+    published_on: date
+    cost_eur: int | None
+    duration_years: Decimal | None
+    phase: str | None
+
+
+def trajectory(session: Session, project_id: int) -> list[TrajectoryPoint]:
+    """A project's cost and duration in each edition it appears in."""
+    rows = session.exec(
+        select(EditionRow, Edition)
+        .join(Edition)
+        .where(EditionRow.project_id == project_id)
+        .order_by(col(Edition.published_on), col(Edition.number))
+    )
+    points = []
+    for row, edition in rows:
+        v = row.values
+        points.append(
+            TrajectoryPoint(
+                edition_number=edition.number,
+                published_on=edition.published_on,
+                cost_eur=v.get("cost_eur"),
+                duration_years=None
+                if v.get("duration_years") is None
+                else Decimal(v["duration_years"]),
+                phase=v.get("phase"),
+            )
+        )
+    return points

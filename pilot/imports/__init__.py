@@ -1,0 +1,1 @@
+"""Imports: every file received, archived unchanged, with its findings and counts."""

@@ -1,0 +1,1 @@
+"""Ministries, their codes and the aliases that follow them across governments."""

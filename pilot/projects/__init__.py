@@ -1,0 +1,1 @@
+"""Projects and what hangs off them: names, baselines, reports, milestones, risks, budget."""

@@ -1,0 +1,448 @@
+"""Project services: plain functions taking a session. They flush, never commit:
+the caller owns the transaction (one import, one request, one command)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from pilot.audit import service as audit
+from pilot.indicators.drift import BaselineFigures, CurrentFigures, ProjectDrift, project_drift
+from pilot.ministries.models import Ministry
+from pilot.projects.models import (
+    Baseline,
+    BaselineKind,
+    Phase,
+    Project,
+    ProjectMinistry,
+    ProjectName,
+    Report,
+    Weather,
+)
+from pilot.text import clean_text, normalize_key
+
+
+class DomainError(ValueError):
+    """A rule of the domain was broken; the message is in French, for people."""
+
+
+def _ministry_id(ministry: Ministry) -> int:
+    assert ministry.id is not None
+    return ministry.id
+
+
+def _project_id(project: Project) -> int:
+    assert project.id is not None
+    return project.id
+
+
+def find_project(session: Session, ministry: Ministry, name: str) -> Project | None:
+    """The project of ``ministry`` that carries or carried ``name`` (or an alias of it)."""
+    key = normalize_key(name)
+    found = session.exec(
+        select(ProjectName).where(
+            ProjectName.ministry_id == _ministry_id(ministry), ProjectName.name_key == key
+        )
+    ).first()
+    return session.get(Project, found.project_id) if found else None
+
+
+def _add_name(
+    session: Session, project: Project, ministry_id: int, name: str, kind: str, on: date
+) -> None:
+    key = normalize_key(name)
+    existing = session.exec(
+        select(ProjectName).where(
+            ProjectName.ministry_id == ministry_id, ProjectName.name_key == key
+        )
+    ).first()
+    if existing is not None:
+        if existing.project_id != project.id:
+            raise DomainError(f"Le nom « {name} » désigne déjà un autre projet de ce ministère.")
+        return
+    session.add(
+        ProjectName(
+            project_id=_project_id(project),
+            ministry_id=ministry_id,
+            name=clean_text(name),
+            name_key=key,
+            kind=kind,
+            recorded_on=on,
+        )
+    )
+
+
+def create_project(
+    session: Session,
+    *,
+    ministry: Ministry,
+    name: str,
+    on: date,
+    actor: str,
+    import_id: int | None = None,
+    **fields: Any,
+) -> Project:
+    """Create a project with a new, never reused identifier."""
+    name = clean_text(name)
+    if not name:
+        raise DomainError("Le nom du projet est obligatoire.")
+    if find_project(session, ministry, name) is not None:
+        raise DomainError(f"Le projet « {name} » existe déjà pour ce ministère.")
+    phase = fields.get("phase")
+    if phase is not None and phase not in {p.value for p in Phase}:
+        raise DomainError(f"Phase inconnue : « {phase} ».")
+    project = Project.model_validate(
+        {
+            "name": name,
+            "name_key": normalize_key(name),
+            "ministry_id": _ministry_id(ministry),
+            **fields,
+        }
+    )
+    session.add(project)
+    session.flush()
+    _add_name(session, project, _ministry_id(ministry), name, "name", on)
+    session.add(
+        ProjectMinistry(
+            project_id=_project_id(project), ministry_id=_ministry_id(ministry), since=on
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        obj=project,
+        project_id=project.id,
+        new=name,
+        import_id=import_id,
+    )
+    session.flush()
+    return project
+
+
+def rename_project(
+    session: Session,
+    project: Project,
+    new_name: str,
+    *,
+    on: date,
+    actor: str,
+    import_id: int | None = None,
+) -> bool:
+    """Rename; the former name stays known (history and matching). False if unchanged."""
+    new_name = clean_text(new_name)
+    if not new_name:
+        raise DomainError("Le nouveau nom du projet est obligatoire.")
+    if new_name == project.name:
+        return False
+    _add_name(session, project, project.ministry_id, new_name, "name", on)
+    audit.record_changes(
+        session,
+        actor=actor,
+        obj=project,
+        project_id=project.id,
+        changes={"name": new_name, "name_key": normalize_key(new_name)},
+        import_id=import_id,
+    )
+    session.flush()
+    return True
+
+
+def add_alias(session: Session, project: Project, alias: str, *, on: date, actor: str) -> None:
+    """Declare that ``alias`` designates ``project`` (matching across editions)."""
+    _add_name(session, project, project.ministry_id, alias, "alias", on)
+    audit.record(
+        session,
+        actor=actor,
+        action="alias",
+        obj=project,
+        project_id=project.id,
+        field="alias",
+        new=clean_text(alias),
+    )
+    session.flush()
+
+
+def move_to_ministry(
+    session: Session, project: Project, ministry: Ministry, *, on: date, actor: str
+) -> None:
+    """Change the ministry carrying a project, keeping the history (and its names)."""
+    if project.ministry_id == ministry.id:
+        return
+    for name in former_names(session, project):
+        _add_name(session, project, _ministry_id(ministry), name, "name", on)
+    session.add(
+        ProjectMinistry(
+            project_id=_project_id(project), ministry_id=_ministry_id(ministry), since=on
+        )
+    )
+    audit.record_changes(
+        session,
+        actor=actor,
+        obj=project,
+        project_id=project.id,
+        changes={"ministry_id": ministry.id},
+    )
+    session.flush()
+
+
+def former_names(session: Session, project: Project) -> list[str]:
+    rows = session.exec(
+        select(ProjectName)
+        .where(ProjectName.project_id == project.id, ProjectName.kind == "name")
+        .order_by(col(ProjectName.id))
+    )
+    return [r.name for r in rows]
+
+
+# --- Baselines ---------------------------------------------------------------------------
+
+
+def set_initial_baseline(
+    session: Session,
+    project: Project,
+    *,
+    approved_on: date,
+    cost_eur: int | None,
+    start_date: date | None,
+    end_date: date | None,
+    actor: str,
+    source: str | None = None,
+    import_id: int | None = None,
+) -> Baseline:
+    """Record the initial baseline. It can be set once and never changed afterwards."""
+    if initial_baseline(session, _project_id(project)) is not None:
+        raise DomainError(
+            "La référence initiale de ce projet existe déjà et ne peut pas être modifiée ; "
+            "une nouvelle référence (rebasage) exige un motif."
+        )
+    _check_baseline(cost_eur, start_date, end_date)
+    baseline = Baseline(
+        project_id=_project_id(project),
+        kind=BaselineKind.INITIAL.value,
+        approved_on=approved_on,
+        cost_eur=cost_eur,
+        start_date=start_date,
+        end_date=end_date,
+        source=source,
+    )
+    session.add(baseline)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        obj=baseline,
+        project_id=project.id,
+        new=f"coût={cost_eur} début={start_date} fin={end_date}",
+        import_id=import_id,
+    )
+    return baseline
+
+
+def rebaseline(
+    session: Session,
+    project: Project,
+    *,
+    reason: str,
+    approved_on: date,
+    cost_eur: int | None,
+    start_date: date | None,
+    end_date: date | None,
+    actor: str,
+    import_id: int | None = None,
+) -> Baseline:
+    """A new baseline with a mandatory reason; the initial one is untouched, so drift
+    against it stays visible."""
+    reason = clean_text(reason or "")
+    if not reason:
+        raise DomainError("Un rebasage exige un motif.")
+    if initial_baseline(session, _project_id(project)) is None:
+        raise DomainError("Ce projet n'a pas de référence initiale : enregistrez-la d'abord.")
+    _check_baseline(cost_eur, start_date, end_date)
+    baseline = Baseline(
+        project_id=_project_id(project),
+        kind=BaselineKind.REBASELINE.value,
+        approved_on=approved_on,
+        cost_eur=cost_eur,
+        start_date=start_date,
+        end_date=end_date,
+        reason=reason,
+    )
+    session.add(baseline)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="rebaseline",
+        obj=baseline,
+        project_id=project.id,
+        field="reason",
+        new=reason,
+        import_id=import_id,
+    )
+    return baseline
+
+
+def _check_baseline(cost_eur: int | None, start: date | None, end: date | None) -> None:
+    if cost_eur is not None and cost_eur < 0:
+        raise DomainError("Le coût d'une référence ne peut pas être négatif.")
+    if start is not None and end is not None and end < start:
+        raise DomainError("La fin prévue d'une référence précède son début.")
+
+
+def initial_baseline(session: Session, project_id: int) -> Baseline | None:
+    return session.exec(
+        select(Baseline).where(
+            Baseline.project_id == project_id, Baseline.kind == BaselineKind.INITIAL.value
+        )
+    ).first()
+
+
+def baselines(session: Session, project_id: int) -> list[Baseline]:
+    return list(
+        session.exec(
+            select(Baseline)
+            .where(Baseline.project_id == project_id)
+            .order_by(col(Baseline.approved_on), col(Baseline.id))
+        )
+    )
+
+
+# --- Reports -----------------------------------------------------------------------------
+
+
+def record_report(
+    session: Session,
+    project: Project,
+    *,
+    reported_on: date,
+    actor: str,
+    phase: str | None = None,
+    current_cost_eur: int | None = None,
+    forecast_end: date | None = None,
+    weather: str | None = None,
+    comment: str | None = None,
+    import_id: int | None = None,
+    edition_id: int | None = None,
+) -> Report:
+    """A new report (reports are history: never updated in place). The project's phase
+    follows the report, with an audit event when it changes."""
+    if phase is not None and phase not in {p.value for p in Phase}:
+        raise DomainError(f"Phase inconnue : « {phase} ».")
+    if weather is not None and weather not in {w.value for w in Weather}:
+        raise DomainError(f"Météo inconnue : « {weather} » (soleil, nuageux ou orage).")
+    if current_cost_eur is not None and current_cost_eur < 0:
+        raise DomainError("Le coût actualisé ne peut pas être négatif.")
+    report = Report(
+        project_id=_project_id(project),
+        reported_on=reported_on,
+        phase=phase,
+        current_cost_eur=current_cost_eur,
+        forecast_end=forecast_end,
+        weather=weather,
+        comment=comment,
+        import_id=import_id,
+        edition_id=edition_id,
+    )
+    session.add(report)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="report",
+        obj=report,
+        project_id=project.id,
+        new=f"phase={phase} coût={current_cost_eur} fin={forecast_end} météo={weather}",
+        import_id=import_id,
+    )
+    if phase is not None:
+        latest = latest_report(session, _project_id(project))
+        if latest is not None and latest.id == report.id:
+            audit.record_changes(
+                session,
+                actor=actor,
+                obj=project,
+                project_id=project.id,
+                changes={"phase": phase},
+                import_id=import_id,
+            )
+    return report
+
+
+def latest_report(session: Session, project_id: int) -> Report | None:
+    return latest_reports(session, [project_id]).get(project_id)
+
+
+def latest_reports(
+    session: Session, project_ids: Iterable[int] | None = None, as_of: date | None = None
+) -> dict[int, Report]:
+    """The latest report of each project (by date, then id), in one statement."""
+    ranked = select(
+        Report.id,
+        func.row_number()
+        .over(
+            partition_by=col(Report.project_id),
+            order_by=(col(Report.reported_on).desc(), col(Report.id).desc()),
+        )
+        .label("rank"),
+    )
+    if project_ids is not None:
+        ranked = ranked.where(col(Report.project_id).in_(list(project_ids)))
+    if as_of is not None:
+        ranked = ranked.where(Report.reported_on <= as_of)
+    sub = ranked.subquery()
+    rows = session.exec(select(Report).join(sub, col(Report.id) == sub.c.id).where(sub.c.rank == 1))
+    return {r.project_id: r for r in rows}
+
+
+def reports(session: Session, project_id: int) -> Sequence[Report]:
+    return session.exec(
+        select(Report)
+        .where(Report.project_id == project_id)
+        .order_by(col(Report.reported_on), col(Report.id))
+    ).all()
+
+
+# --- Drift -------------------------------------------------------------------------------
+
+
+def baselines_by_project(
+    session: Session, project_ids: Iterable[int] | None = None
+) -> dict[int, tuple[Baseline | None, Baseline | None]]:
+    """(initial, latest) baseline of each project, in one statement."""
+    query = select(Baseline).order_by(
+        col(Baseline.project_id), col(Baseline.approved_on), col(Baseline.id)
+    )
+    if project_ids is not None:
+        query = query.where(col(Baseline.project_id).in_(list(project_ids)))
+    result: dict[int, tuple[Baseline | None, Baseline | None]] = {}
+    for b in session.exec(query):
+        initial, _ = result.get(b.project_id, (None, None))
+        if b.kind == BaselineKind.INITIAL.value:
+            initial = b
+        result[b.project_id] = (initial, b)
+    return result
+
+
+def _figures(b: Baseline | None) -> BaselineFigures | None:
+    return None if b is None else BaselineFigures(b.cost_eur, b.start_date, b.end_date)
+
+
+def drift_of(
+    initial: Baseline | None, latest: Baseline | None, report: Report | None
+) -> ProjectDrift:
+    current = (
+        None if report is None else CurrentFigures(report.current_cost_eur, report.forecast_end)
+    )
+    return project_drift(_figures(initial), _figures(latest), current)
+
+
+def project_drift_for(session: Session, project: Project) -> ProjectDrift:
+    pid = _project_id(project)
+    initial, latest = baselines_by_project(session, [pid]).get(pid, (None, None))
+    return drift_of(initial, latest, latest_report(session, pid))

@@ -1,0 +1,1 @@
+"""Everything that publishes: charts, the public site, the PDF booklet, open data."""
