@@ -1,4 +1,7 @@
-"""The ``pilot`` command. Thin: each command opens a session and calls a service."""
+"""The ``pilot`` command. Thin: each command opens a session and calls a service.
+
+Commands live here or, for a whole area, in a module of this package registered at the
+bottom of this file (one ``add_typer`` or ``command`` line each)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ token_app = typer.Typer(help="API tokens (the plaintext is shown once).", no_arg
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_EDITIONS = [
     ROOT / "data" / "panorama" / "panorama-2016-11.csv",
     ROOT / "data" / "panorama" / "panorama-2017-06.csv",
