@@ -13,7 +13,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --reinstall-package pilot
 	touch $@
 
 install: $(VENV)/.installed  ## Create .venv with the pinned dependencies

@@ -138,10 +138,19 @@ def demo(
     port: int = 8000,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
-    """Migrate the embedded database, load the two real editions, and serve the API."""
+    """Migrate the embedded database, load the two real editions, add fictitious follow-up
+    data (milestones, risks, météo; marked as such), and serve the API."""
+    from pilot.db import session_scope
+    from pilot.demo import add_demo_follow_up
+    from pilot.timeutil import today
+
     db_upgrade()
     for path in DEMO_EDITIONS:
         import_panorama(path, edition=None, published_on=None)
+    with session_scope(write=True) as session:
+        added = add_demo_follow_up(session, today=today())
+    if added:
+        typer.echo(f"Suivi fictif de démonstration ajouté à {added} projets.")
     if serve_api:
         typer.echo(f"PILOT sur http://{host}:{port}/graphql (Ctrl+C pour arrêter)")
         serve(host=host, port=port)

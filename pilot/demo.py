@@ -1,0 +1,88 @@
+"""Fictitious follow-up data for the demo, so that a newcomer sees every indicator at work.
+
+The two real editions carry no milestones, risks or météo. ``add_demo_follow_up`` gives
+each project in the panorama a few milestones, risks and a report dated today, drawn
+from a generator seeded by the project's identifier (the same every time). Every
+report it writes says in its comment that the data is fictitious. It does nothing when
+follow-up data already exists.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from sqlmodel import Session, func, select
+
+from pilot.indicators import service as indicators
+from pilot.projects import service as projects
+from pilot.projects.models import Milestone, Risk, RiskStatus, Weather
+
+DEMO_COMMENT = "Données fictives de démonstration (pilot demo)."
+ACTOR = "demo"
+MILESTONES = ("Lancement", "Mise en service pilote", "Généralisation")
+RISKS = (
+    ("Dépendance à un prestataire unique", "Contrat"),
+    ("Disponibilité des équipes métier", "Ressources"),
+    ("Reprise des données historiques", "Technique"),
+    ("Évolution réglementaire en cours de projet", "Juridique"),
+)
+
+
+def add_demo_follow_up(session: Session, *, today: date) -> int:
+    """Add fictitious milestones, risks and a report to each project; returns how many."""
+    if session.exec(select(func.count()).select_from(Milestone)).one():
+        return 0
+    done = 0
+    for status in indicators.project_statuses(session):
+        project, report = status.project, status.report
+        assert project.id is not None
+        rng = random.Random(project.id)
+        start = project.start_date or today - timedelta(days=3 * 365)
+        end = (report.forecast_end if report else None) or start + timedelta(days=5 * 365)
+        span = max((end - start).days, 90)
+        slip = rng.choice((0, 0, 30, 90, 240))
+        for index, name in enumerate(MILESTONES, start=1):
+            planned = start + timedelta(days=span * index // (len(MILESTONES) + 1))
+            forecast = planned + timedelta(days=slip * index)
+            session.add(
+                Milestone(
+                    project_id=project.id,
+                    name=name,
+                    baseline_date=planned,
+                    forecast_date=forecast,
+                    actual_date=forecast if forecast < today - timedelta(days=30) else None,
+                )
+            )
+        for title, category in rng.sample(RISKS, k=rng.randint(1, 3)):
+            probability, impact = rng.randint(1, 4), rng.randint(1, 4)
+            session.add(
+                Risk(
+                    project_id=project.id,
+                    title=title,
+                    category=category,
+                    probability=probability,
+                    impact=impact,
+                    owner="Directeur de projet",
+                    mitigation=None if rng.random() < 0.3 else "Plan d'action suivi en comité.",
+                    status=RiskStatus.OUVERT.value,
+                    opened_on=start,
+                )
+            )
+        cost = report.current_cost_eur if report else None
+        if cost is not None:
+            cost = int(cost * (1 + rng.choice((0, 0, 0.05, 0.15, 0.4))))
+        projects.record_report(
+            session,
+            project,
+            reported_on=today,
+            actor=ACTOR,
+            phase=report.phase if report else project.phase,
+            current_cost_eur=cost,
+            forecast_end=end + timedelta(days=slip) if report and report.forecast_end else None,
+            weather=rng.choice([w.value for w in Weather]),
+            comment=DEMO_COMMENT,
+        )
+        done += 1
+    session.flush()
+    return done
