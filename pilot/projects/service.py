@@ -71,6 +71,8 @@ def _add_name(
                 f"Le nom « {name} » désigne déjà le projet "
                 f"{format_pilot_id(existing.project_id)} de ce ministère."
             )
+        if kind == "name" and existing.kind == "alias":
+            existing.kind = "name"  # the declared alias became the project's real name
         return False
     session.add(
         ProjectName(
