@@ -1,8 +1,8 @@
 """DINUM's open-data panorama (the historical 15 columns), CSV or XLSX → a published edition.
 
-Reading is tolerant of what the real files contain (see the README's "Panorama
-files" section); every oddity that changes a value is reported as a warning.
-Loading the same bytes twice creates nothing new.
+Reading is tolerant of what the real files contain (see the README's "Panorama history
+(open data)" section); every oddity that changes a value is reported as a warning.
+Loading the same bytes twice, or the same edition in another format, creates nothing.
 """
 
 from __future__ import annotations

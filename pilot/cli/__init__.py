@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pilot.config import get_settings
+
+if TYPE_CHECKING:
+    from importers.panorama import LoadResult
 
 app = typer.Typer(
     help="PILOT : pilotage des grands projets numériques de l'État.",
@@ -95,7 +98,7 @@ def import_panorama(
         typer.echo(line)
 
 
-def _load_report(filename: str, result: Any, dry_run: bool) -> list[str]:
+def _load_report(filename: str, result: LoadResult, dry_run: bool) -> list[str]:
     """What a load did (or would do), in French, computed inside its transaction."""
     number = result.edition.number
     if not result.created:

@@ -188,3 +188,9 @@ def test_rows_without_ministry_or_name_are_all_reported() -> None:
 def test_an_empty_file_gives_a_french_error() -> None:
     with pytest.raises(PanoramaError, match="vide"):
         read_panorama(b"  \n", "a.csv")
+
+
+def test_utf16_text_exported_by_excel_is_read() -> None:
+    data = b"\xff\xfe" + csv_text([row(name="Télé")], delimiter="\t").encode("utf-16-le")
+    panorama = read_panorama(data, "a.txt")
+    assert panorama.rows[0].name == "Télé" and panorama.rows[0].cost_meur == Decimal("52.0")
