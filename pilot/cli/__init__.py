@@ -120,11 +120,18 @@ def _load_report(filename: str, result: LoadResult, dry_run: bool) -> list[str]:
             for new in result.created_projects
         ]
     elif result.unmatched:
+        advice = (
+            "Si l'un d'eux est un projet renommé, déclarez-le avant de charger ce fichier : "
+            "pilot projects alias PRJ-… « nouveau nom »."
+            if dry_run
+            else "Si l'un d'eux est un projet renommé, il a désormais deux identifiants : "
+            "un alias ne vaut que pour les chargements suivants (vérifiez-les d'abord avec "
+            "--dry-run)."
+        )
         lines.append(
             f"Non rapprochés ({len(result.unmatched)}) : absents des éditions déjà chargées, "
             + ("ils seraient créés" if dry_run else "ils ont été créés")
-            + " sous un nouvel identifiant. Si l'un d'eux est un projet renommé, déclarez "
-            "avant le chargement : pilot projects alias PRJ-… « nouveau nom »."
+            + f" sous un nouvel identifiant. {advice}"
         )
         for new in result.unmatched:
             ident = "" if dry_run else f"{new.pilot_id} "
