@@ -1,8 +1,8 @@
 """DINUM's open-data panorama (the historical 15 columns), CSV or XLSX → a published edition.
 
-Reading is tolerant of what the real files contain (see the README's "Panorama
-files" section); every oddity that changes a value is reported as a warning.
-Loading the same bytes twice creates nothing new.
+Reading is tolerant of what the real files contain (see the README's "Panorama history
+(open data)" section); every oddity that changes a value is reported as a warning.
+Loading the same bytes twice, or the same edition in another format, creates nothing.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from importers.parsing import (
     ParseError,
@@ -40,7 +41,7 @@ from pilot.indicators.figures import (
 from pilot.ministries import service as ministries
 from pilot.money import meur_to_eur
 from pilot.projects import service as projects
-from pilot.projects.models import Phase, Project
+from pilot.projects.models import Phase, Project, format_pilot_id
 from pilot.text import clean_text, normalize_key
 
 # The 15 historical columns, in DINUM's order: (field, published header).
@@ -131,57 +132,116 @@ class PanoramaFile:
 # --- Reading -----------------------------------------------------------------------------
 
 
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+HEADER_SEARCH_ROWS = 10  # the header may sit under a title line or two
+
+
 def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+    """UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode text"), else
+    Windows-1252 (Excel's "CSV" on a French Windows)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 
 
+def _delimiter(text: str) -> str:
+    """``;`` (French Excel), ``,`` (DINUM's files) or a tab: the most frequent one on the
+    first line that has any (the header, or a title line exported above it)."""
+    for line in text.splitlines()[:HEADER_SEARCH_ROWS]:
+        unquoted = "".join(line.split('"')[::2])
+        counts = Counter({d: unquoted.count(d) for d in (";", ",", "\t")})
+        delimiter, count = counts.most_common(1)[0]
+        if count:
+            return delimiter
+    return ","
+
+
 def _csv_records(data: bytes) -> Iterator[list[str]]:
     text = _decode(data)
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
 
 
 def _xlsx_records(data: bytes) -> Iterator[list[Any]]:
+    """Rows of the first sheet that carries the panorama's headers (else the first sheet).
+    Date cells come as ``datetime``, numbers as numbers, French dates as text."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True):
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise PanoramaError(f"Le classeur ne peut pas être lu ({error}).") from error
+    try:
+        sheets = workbook.worksheets
+        if not sheets:
+            raise PanoramaError("Le classeur ne contient aucune feuille.")
+        chosen = sheets[0]
+        for sheet in sheets:
+            sheet.reset_dimensions()  # some writers record a wrong size: read every row
+            head = sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
+            if any(_header_columns(list(row)) for row in head):
+                chosen = sheet
+                break
+        for row in chosen.iter_rows(values_only=True):
             yield ["" if v is None else v for v in row]
     finally:
         workbook.close()
 
 
-def read_panorama(data: bytes, filename: str = "") -> PanoramaFile:
-    """Parse a panorama file (CSV or XLSX, detected from its bytes)."""
-    is_zip = data[:4] == b"PK\x03\x04"
-    records = _xlsx_records(data) if is_zip else _csv_records(data)
-    try:
-        header = next(records)
-    except StopIteration:
-        raise PanoramaError("Le fichier est vide.") from None
+def _header_columns(record: list[Any]) -> dict[int, str] | None:
+    """``{column index: field}`` when ``record`` is the header row, else None."""
     columns: dict[int, str] = {}
-    for index, title in enumerate(header):
-        key = normalize_key(str(title))
-        if key in _FIELD_BY_KEY:
+    for index, title in enumerate(record):
+        key = normalize_key(str(title or ""))
+        if key in _FIELD_BY_KEY and _FIELD_BY_KEY[key] not in columns.values():
             columns[index] = _FIELD_BY_KEY[key]
-    missing = REQUIRED - set(columns.values())
-    if missing:
-        names = ", ".join(h for f, h in COLUMNS if f in missing)
-        raise PanoramaError(f"Colonnes obligatoires introuvables : {names}.")
+    return columns if set(columns.values()) >= REQUIRED else None
+
+
+def read_panorama(data: bytes, filename: str = "") -> PanoramaFile:
+    """Parse a panorama file (CSV or XLSX, detected from its bytes).
+
+    The header row is the first of the first ten rows that names the required columns;
+    columns are found by their normalised header (case, accents, trailing spaces do not
+    matter), so extra or empty columns, in any place, are ignored."""
+    if not data.strip():
+        raise PanoramaError("Le fichier est vide.")
+    is_zip = data[:4] == b"PK\x03\x04"
+    try:
+        records = list(_xlsx_records(data) if is_zip else _csv_records(data))
+    except csv.Error as error:
+        raise PanoramaError(f"Le fichier CSV est mal formé ({error}).") from error
+    found = [
+        (index, columns)
+        for index, record in enumerate(records[:HEADER_SEARCH_ROWS])
+        if (columns := _header_columns(record))
+    ]
+    if not found:
+        names = ", ".join(f"« {h} »" for f, h in COLUMNS if f in REQUIRED)
+        raise PanoramaError(
+            f"En-têtes introuvables : les colonnes {names} sont obligatoires "
+            "(format des données ouvertes du panorama)."
+        )
+    header_at, columns = found[0]
     result = PanoramaFile(rows=[], sha256=hashlib.sha256(data).hexdigest(), filename=filename)
-    for line, record in enumerate(records, start=2):
+    errors: list[str] = []
+    for line, record in enumerate(records[header_at + 1 :], start=header_at + 2):
         values = {columns[i]: v for i, v in enumerate(record) if i in columns}
         if all(clean_text(str(v)) == "" for v in values.values()):
             continue  # blank line (the 2016 file ends with 236 of them)
-        result.rows.append(_parse_row(line, values, result.warnings))
+        try:
+            result.rows.append(_parse_row(line, values, result.warnings))
+        except PanoramaError as error:
+            errors.append(str(error))
+    if errors:
+        raise PanoramaError(" ".join(errors))
     if not result.rows:
         raise PanoramaError("Le fichier ne contient aucun projet.")
     return result
@@ -258,17 +318,66 @@ def _parse_row(line: int, values: dict[str, Any], warnings: list[str]) -> Panora
 
 
 @dataclass
+class NewProject:
+    """A project created by a load. In an edition that is not the first one it is
+    "non rapproché": maybe new, maybe a renamed project that needs an alias."""
+
+    project_id: int
+    ministry: str
+    name: str
+    line: int
+    candidates: list[str] = field(default_factory=list)  # "PRJ-00012 « CASSIOPEE »"
+
+    @property
+    def pilot_id(self) -> str:
+        return format_pilot_id(self.project_id)
+
+
+@dataclass
 class LoadResult:
     edition: Edition
     created: bool
-    new_projects: list[str] = field(default_factory=list)
+    new_projects: list[str] = field(default_factory=list)  # "MJ — PORTALIS"
     matched_projects: int = 0
     warnings: list[str] = field(default_factory=list)
+    created_projects: list[NewProject] = field(default_factory=list)
+    first_edition: bool = True  # no edition was loaded before this one
+    same_content_as: str | None = None  # already loaded from another file (e.g. CSV vs XLSX)
+    left_panorama: list[int] = field(default_factory=list)  # project ids
+    entered_panorama: list[int] = field(default_factory=list)
+
+    @property
+    def unmatched(self) -> list[NewProject]:
+        """New projects that could be renamed ones: every new project of a later load."""
+        return [] if self.first_edition else self.created_projects
 
 
 def _zone_labels(session: Session) -> dict[str, str]:
     rows = session.exec(select(Project.functional_zone, Project.functional_zone_label)).all()
     return {key: label for key, label in rows if key and label}
+
+
+def _fingerprint(values: list[dict[str, Any]]) -> list[str]:
+    """What an edition says, whatever the file format (decimals normalised)."""
+
+    def canonical(v: dict[str, Any]) -> str:
+        v = dict(v)
+        if v.get("duration_years") is not None:
+            v["duration_years"] = str(Decimal(v["duration_years"]).normalize())
+        return json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
+
+    return sorted(canonical(v) for v in values)
+
+
+def _same_date_edition(
+    session: Session, panorama: PanoramaFile, on: date
+) -> tuple[Edition | None, bool]:
+    """An edition already published on ``on``, and whether it says exactly the same."""
+    existing = session.exec(select(Edition).where(Edition.published_on == on)).first()
+    if existing is None:
+        return None, False
+    stored = [r.values for r in editions.edition_rows(session, existing)]
+    return existing, _fingerprint(stored) == _fingerprint([_values(r) for r in panorama.rows])
 
 
 def load_panorama(
@@ -278,7 +387,12 @@ def load_panorama(
     number: int | None = None,
     published_on: date | None = None,
 ) -> LoadResult:
-    """Store a parsed panorama as a published edition (in the caller's transaction)."""
+    """Store a parsed panorama as a published edition (in the caller's transaction).
+
+    Idempotent: the same bytes (SHA-256), or the same content from another file of the
+    same date (the CSV and the XLSX of one edition), create nothing. A different content
+    for a date already loaded is refused: a published edition never changes.
+    """
     existing = session.exec(select(Edition).where(Edition.source_sha256 == panorama.sha256)).first()
     if existing is not None:
         return LoadResult(edition=existing, created=False, warnings=panorama.warnings)
@@ -287,12 +401,29 @@ def load_panorama(
         raise PanoramaError(
             "Date de publication introuvable : indiquez-la avec --published-on AAAA-MM-JJ."
         )
+    same_date, same_content = _same_date_edition(session, panorama, on)
+    if same_date is not None:
+        if same_content:
+            return LoadResult(
+                edition=same_date,
+                created=False,
+                warnings=panorama.warnings,
+                same_content_as=same_date.source_filename or "",
+            )
+        raise PanoramaError(
+            f"L'édition {same_date.number} du {on:%d/%m/%Y} est déjà chargée "
+            f"(fichier « {same_date.source_filename or '?'} ») avec un contenu différent ; "
+            "une édition publiée ne change jamais. S'il s'agit d'une autre édition, "
+            "indiquez sa date avec --published-on AAAA-MM-JJ."
+        )
+    first_edition = not editions.list_editions(session)
     result_warnings = list(panorama.warnings)
     zones = _zone_labels(session)
     seen: dict[int, int] = {}
-    new_projects: list[str] = []
+    created: list[NewProject] = []
     matched = 0
     placed: list[tuple[PanoramaRow, Project]] = []
+    zone_of_row: dict[int, str | None] = {}
     for row in panorama.rows:
         ministry = ministries.resolve(session, row.ministry_code, row.ministry_name)
         project = projects.find_project(session, ministry, row.name)
@@ -300,6 +431,7 @@ def load_panorama(
         zone_label = None
         if zone_key and row.functional_zone:
             zone_label = zones.setdefault(zone_key, row.functional_zone)
+        zone_of_row[row.line] = zone_label
         fields: dict[str, Any] = {
             "description": row.description,
             "link": row.link,
@@ -321,10 +453,13 @@ def load_panorama(
                 phase=row.phase,
                 **fields,
             )
-            new_projects.append(f"{ministry.code} — {row.name}")
+            assert project.id is not None
+            created.append(NewProject(project.id, ministry.code, row.name, row.line))
         else:
             matched += 1
             if _is_latest_for(session, project, on):
+                if project.ministry_id != ministry.id:  # matched by an alias of that ministry
+                    projects.move_to_ministry(session, project, ministry, on=on, actor=ACTOR)
                 _refresh(session, project, fields, row.name, on)
         assert project.id is not None
         if project.id in seen:
@@ -348,7 +483,9 @@ def load_panorama(
             )
         placed.append((row, project))
 
-    figures = compute_figures(row.portfolio_row() for row, _ in placed)
+    figures = compute_figures(
+        replace(row.portfolio_row(), functional_zone=zone_of_row[row.line]) for row, _ in placed
+    )
     edition = editions.create_edition(
         session,
         published_on=on,
@@ -371,13 +508,72 @@ def load_panorama(
             forecast_end=_end(row),
             edition_id=edition.id,
         )
+    changes = _update_in_panorama(session, edition, [n.project_id for n in created])
+    if not first_edition:
+        _suggest_candidates(session, edition, created)
     return LoadResult(
         edition=edition,
         created=True,
-        new_projects=new_projects,
+        new_projects=[f"{n.ministry} — {n.name}" for n in created],
         matched_projects=matched,
         warnings=result_warnings,
+        created_projects=created,
+        first_edition=first_edition,
+        entered_panorama=[pid for pid, inside in changes if inside],
+        left_panorama=[pid for pid, inside in changes if not inside],
     )
+
+
+def _update_in_panorama(
+    session: Session, edition: Edition, created: list[int]
+) -> list[tuple[int, bool]]:
+    """The latest edition by date decides who is in the panorama. An older edition loaded
+    afterwards changes nothing, except that the projects it creates are not in it."""
+    latest = editions.get_edition(session, "latest")
+    if latest.id == edition.id:
+        return editions.sync_in_panorama(session, actor=ACTOR)
+    present = {r.project_id for r in editions.edition_rows(session, latest)}
+    return editions.set_in_panorama(
+        session, {pid: False for pid in created if pid not in present}, actor=ACTOR
+    )
+
+
+_SIGNIFICANT = 4  # words shorter than this ("de", "si", "v2") say nothing about identity
+
+
+def _suggest_candidates(session: Session, edition: Edition, created: list[NewProject]) -> None:
+    """For each new project, the projects of its ministry that left the panorama with this
+    edition and look like it (same start, a shared word, one name inside the other).
+    Suggestions for a human: nothing is merged."""
+    if not created:
+        return
+    previous = editions.previous_edition(session, edition)
+    if previous is None:
+        return
+    gone = editions.diff(session, previous, edition).exits
+    if not gone:
+        return
+    new_ids = {n.project_id for n in created}
+    by_id = {
+        p.id: p
+        for p in session.exec(select(Project).where(col(Project.id).in_(gone + list(new_ids))))
+    }
+    for new in created:
+        project = by_id[new.project_id]
+        words = {w for w in project.name_key.split() if len(w) >= _SIGNIFICANT}
+        compact = project.name_key.replace(" ", "")
+        for old_id in gone:
+            old = by_id[old_id]
+            if old.ministry_id != project.ministry_id:
+                continue
+            old_compact = old.name_key.replace(" ", "")
+            if (
+                (old.start_date is not None and old.start_date == project.start_date)
+                or words & {w for w in old.name_key.split() if len(w) >= _SIGNIFICANT}
+                or old_compact in compact
+                or compact in old_compact
+            ):
+                new.candidates.append(f"{old.pilot_id} « {old.name} »")
 
 
 def _end(row: PanoramaRow) -> date | None:

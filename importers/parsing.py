@@ -53,6 +53,7 @@ MONTHS_FR = {
     "dec": 12,
 }
 EXCEL_EPOCH = date(1899, 12, 30)
+MIN_YEAR, MAX_YEAR = 1950, 2100  # a bare number in this range is a year, not an Excel serial
 
 
 class ParseError(ValueError):
@@ -101,7 +102,8 @@ def _year(text: str) -> int:
 
 def parse_date(value: object) -> date | None:
     """Dates as dates, ISO ("2017-01-01"), French ("01/01/2017", "1.1.17"), month and year
-    in French ("janvier 2015", "octobre 14", "oct. 2014"), or an Excel serial number."""
+    in French ("janvier 2015", "1er janvier 2015", "octobre 14", "oct. 2014"), a year alone
+    ("2015" → 1 January), or an Excel serial number."""
     if is_unknown(value):
         return None
     if isinstance(value, datetime):
@@ -109,11 +111,15 @@ def parse_date(value: object) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if value == int(value) and MIN_YEAR <= value <= MAX_YEAR:
+            return date(int(value), 1, 1)  # a year alone, typed as a number
         if 1 <= value < 100_000:
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
     text = clean_text(str(value))
     try:
+        if re.fullmatch(r"\d{4}", text) and MIN_YEAR <= int(text) <= MAX_YEAR:
+            return date(int(text), 1, 1)
         m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?", text)
         if m:
             return date(int(m[1]), int(m[2]), int(m[3]))
@@ -124,7 +130,7 @@ def parse_date(value: object) -> date | None:
         if m:
             return date(int(m[2]), int(m[1]), 1)
         key = normalize_key(text)
-        m = re.fullmatch(r"(?:(\d{1,2}) )?([a-z]+) (\d{2}|\d{4})", key)
+        m = re.fullmatch(r"(?:(\d{1,2})(?:er)? )?([a-z]+) (\d{2}|\d{4})", key)
         if m and m[2] in MONTHS_FR:
             return date(_year(m[3]), MONTHS_FR[m[2]], int(m[1]) if m[1] else 1)
     except ValueError:
@@ -145,13 +151,19 @@ def parse_bool(value: object) -> bool | None:
     raise ParseError(f"« {value} » : répondez « Oui » ou « Non ».")
 
 
+# A LOLF programme is a number of three digits ("P129", "156/349/218"), never part of a
+# longer number, a decimal or a share ("à 80 %", "16,8 %", "100 %").
+_PROGRAMME = re.compile(r"(?<![\d,.])(\d{3})(?![\d%]|[,.]\d|\s%)")
+
+
 def parse_programmes(value: object) -> list[int]:
     """ "Coordination du travail gouvernemental (P129)" → [129];
-    "Programmes 156/349/218" → [156, 349, 218]; order kept, duplicates dropped."""
+    "Programmes 156/349/218" → [156, 349, 218]; order kept, duplicates dropped;
+    shares such as "100 %" are not programmes."""
     if is_unknown(value):
         return []
     numbers: list[int] = []
-    for found in re.findall(r"(?<!\d)(\d{3})(?!\d)", str(value)):
+    for found in _PROGRAMME.findall(str(value)):
         n = int(found)
         if n not in numbers:
             numbers.append(n)

@@ -31,7 +31,13 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with PILOT's connection settings."""
+    """An engine for ``url`` with PILOT's connection settings.
+
+    Importing ``pilot.models`` here registers every table (foreign keys between areas
+    resolve) and the history guard, whichever entry point (CLI, API, scheduler) runs.
+    """
+    import pilot.models  # noqa: F401
+
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

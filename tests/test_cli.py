@@ -50,7 +50,8 @@ def test_figures_print_the_published_key_figures(engine: Engine, panorama_dir: P
         ) == (projects, inter, bn, years)
     latest = json.loads(runner.invoke(app, ["figures", "--edition", "latest"]).output)
     assert latest["edition"] == 2
-    assert (latest["entrants"], latest["exits"]) == (15, 11)
+    assert (len(latest["entrants"]), len(latest["exits"])) == (15, 11)
+    assert {"id": "PRJ-00001", "ministry": "SPM", "name": "FRANCE CONNECT"} in latest["exits"]
 
 
 def test_figures_of_a_missing_edition_fail_clearly(engine: Engine) -> None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pilot.config import get_settings
+
+if TYPE_CHECKING:
+    from importers.panorama import LoadResult
 
 app = typer.Typer(
     help="PILOT : pilotage des grands projets numériques de l'État.",
@@ -50,6 +53,10 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"Base de données à jour : {get_settings().resolved_database_url()}")
 
 
+class _DryRun(Exception):
+    """Raised inside the transaction of a dry run so that it is rolled back."""
+
+
 @app.command("import-panorama")
 def import_panorama(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -57,10 +64,18 @@ def import_panorama(
     published_on: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Publication date")
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be matched; store nothing")
+    ] = False,
 ) -> None:
-    """Load an edition of DINUM's open-data panorama (CSV or XLSX) as a published edition."""
+    """Load an edition of DINUM's open-data panorama (CSV or XLSX) as a published edition.
+
+    Loading the same file (or the same edition in another format) again changes nothing.
+    Projects that match no project of earlier editions are listed as "non rapprochés":
+    if one is a renamed project, declare an alias (pilot projects alias) before loading."""
     from importers.panorama import PanoramaError, import_panorama_file
     from pilot.db import session_scope
+    from pilot.projects.service import DomainError
 
     try:
         with session_scope(write=True) as session:
@@ -70,30 +85,76 @@ def import_panorama(
                 number=edition,
                 published_on=published_on.date() if published_on else None,
             )
-            number = result.edition.number
-    except PanoramaError as error:
+            lines = _load_report(file.name, result, dry_run)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    except (PanoramaError, DomainError, ValueError) as error:
         raise _fail(f"{file.name} : {error}") from error
     for warning in result.warnings:
         typer.secho(f"avertissement : {warning}", err=True, fg=typer.colors.YELLOW)
+    for line in lines:
+        typer.echo(line)
+
+
+def _load_report(filename: str, result: LoadResult, dry_run: bool) -> list[str]:
+    """What a load did (or would do), in French, computed inside its transaction."""
+    number = result.edition.number
     if not result.created:
-        typer.echo(f"{file.name} : déjà chargé (édition {number}), rien de nouveau.")
-        return
-    typer.echo(
-        f"{file.name} : édition {number} du {result.edition.published_on:%d/%m/%Y}, "
+        if result.same_content_as is not None:
+            return [
+                f"{filename} : même contenu que « {result.same_content_as} » "
+                f"(édition {number}), rien de nouveau."
+            ]
+        return [f"{filename} : déjà chargé (édition {number}), rien de nouveau."]
+    prefix = "Simulation, rien n'est enregistré. " if dry_run else ""
+    lines = [
+        f"{prefix}{filename} : édition {number} du {result.edition.published_on:%d/%m/%Y}, "
         f"{len(result.new_projects) + result.matched_projects} projets "
         f"({result.matched_projects} reconnus, {len(result.new_projects)} nouveaux)."
-    )
-    for name in result.new_projects:
-        typer.echo(f"  nouveau : {name}")
+    ]
+    if result.first_edition:
+        lines += [
+            f"  nouveau : {'' if dry_run else new.pilot_id + ' '}{new.ministry} — {new.name}"
+            for new in result.created_projects
+        ]
+    elif result.unmatched:
+        advice = (
+            "Si l'un d'eux est un projet renommé, déclarez-le avant de charger ce fichier : "
+            "pilot projects alias PRJ-… « nouveau nom »."
+            if dry_run
+            else "Si l'un d'eux est un projet renommé, il a désormais deux identifiants : "
+            "un alias ne vaut que pour les chargements suivants (vérifiez-les d'abord avec "
+            "--dry-run)."
+        )
+        lines.append(
+            f"Non rapprochés ({len(result.unmatched)}) : absents des éditions déjà chargées, "
+            + ("ils seraient créés" if dry_run else "ils ont été créés")
+            + f" sous un nouvel identifiant. {advice}"
+        )
+        for new in result.unmatched:
+            ident = "" if dry_run else f"{new.pilot_id} "
+            line = f"  non rapproché : {ident}{new.ministry} — {new.name} (ligne {new.line})"
+            if new.candidates:
+                line += " ; à vérifier : " + ", ".join(new.candidates)
+            lines.append(line)
+    if result.left_panorama:
+        lines.append(
+            f"{len(result.left_panorama)} projet(s) absent(s) de cette édition, la plus "
+            "récente, sortent du panorama."
+        )
+    return lines
 
 
 @app.command("figures")
 def figures(
     edition: Annotated[str, typer.Option(help="Edition number, or 'latest'")] = "latest",
 ) -> None:
-    """Print an edition's key figures and distributions as JSON."""
+    """Print an edition's key figures, distributions, entrants and exits as JSON."""
     from pilot.db import session_scope
     from pilot.editions import service as editions
+    from pilot.projects.models import format_pilot_id
 
     with session_scope() as session:
         try:
@@ -102,6 +163,18 @@ def figures(
             raise _fail(str(error)) from error
         figures = editions.edition_figures(found)
         diff = editions.diff(session, editions.previous_edition(session, found), found)
+
+        def described(edition_: Any, ids: list[int]) -> list[dict[str, Any]]:
+            rows = {r.project_id: r.values for r in editions.edition_rows(session, edition_)}
+            return [
+                {
+                    "id": format_pilot_id(pid),
+                    "ministry": rows[pid].get("ministry_code"),
+                    "name": rows[pid].get("name"),
+                }
+                for pid in ids
+            ]
+
         data = {
             "edition": found.number,
             "published_on": found.published_on.isoformat(),
@@ -114,8 +187,8 @@ def figures(
             },
             **figures.to_json(),
             "previous_edition": diff.base.number if diff.base else None,
-            "entrants": len(diff.entrants),
-            "exits": len(diff.exits),
+            "entrants": described(found, diff.entrants) if diff.base else [],
+            "exits": described(diff.base, diff.exits) if diff.base else [],
         }
     _echo_json(data)
 
@@ -226,6 +299,10 @@ def token_revoke(token_id: int) -> None:
             raise _fail(f"Aucun jeton {token_id}.")
     typer.echo(f"Jeton {token_id} révoqué.")
 
+
+from pilot.cli import projects as _projects  # noqa: E402
+
+app.add_typer(_projects.app, name="projects")
 
 if __name__ == "__main__":
     app()

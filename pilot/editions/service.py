@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from pilot.audit import service as audit
 from pilot.editions.models import Edition, EditionRow
 from pilot.indicators.figures import Figures
+from pilot.projects.models import Project
 
 
 class EditionNotFound(LookupError):
@@ -200,3 +202,46 @@ def trajectory(session: Session, project_id: int) -> list[TrajectoryPoint]:
             )
         )
     return points
+
+
+# --- Who is in the panorama --------------------------------------------------------------
+
+
+def set_in_panorama(
+    session: Session, wanted: dict[int, bool], *, actor: str
+) -> list[tuple[int, bool]]:
+    """Set ``in_panorama`` of the given projects (one audit event per real change);
+    returns ``(project id, new value)`` for the projects that changed."""
+    if not wanted:
+        return []
+    changed: list[tuple[int, bool]] = []
+    found = session.exec(select(Project).where(col(Project.id).in_(list(wanted))))
+    for project in sorted(found, key=lambda p: p.id or 0):
+        assert project.id is not None
+        value = wanted[project.id]
+        if audit.record_changes(
+            session, actor=actor, obj=project, project_id=project.id, changes={"in_panorama": value}
+        ):
+            changed.append((project.id, value))
+    session.flush()
+    return changed
+
+
+def sync_in_panorama(session: Session, *, actor: str) -> list[tuple[int, bool]]:
+    """The projects of the latest published edition (by date) are in the panorama; the
+    projects that appeared in an open-data edition but not in it are not. Projects that
+    were never in an edition (declared by workbook only) are left as they are."""
+    try:
+        latest = get_edition(session, "latest")
+    except EditionNotFound:
+        return []
+    present = {r.project_id for r in edition_rows(session, latest) if r.project_id is not None}
+    published = session.exec(
+        select(EditionRow.project_id)
+        .join(Edition)
+        .where(Edition.source == "open-data", col(EditionRow.project_id).is_not(None))
+        .distinct()
+    ).all()
+    wanted = {pid: pid in present for pid in published if pid is not None}
+    wanted.update(dict.fromkeys(present, True))
+    return set_in_panorama(session, wanted, actor=actor)

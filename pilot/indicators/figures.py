@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from pilot.money import BILLION, MILLION, round_half_up
+from pilot.text import clean_text, normalize_key
 
 BRACKET_UNDER_5 = "< 5 M€"
 BRACKET_5_9 = "entre 5 et 9 M€"
@@ -114,6 +115,18 @@ def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
 
+def _zone_counts(rows: list[PortfolioRow]) -> Counter[str]:
+    """Zones that differ only by case, accents or spacing are one zone, shown with the
+    first label met."""
+    labels: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for r in rows:
+        key = normalize_key(r.functional_zone or "")
+        label = labels.setdefault(key, clean_text(r.functional_zone or "") or "Non renseignée")
+        counts[label] += 1
+    return counts
+
+
 def compute_figures(rows: Iterable[PortfolioRow]) -> Figures:
     rows = list(rows)
     costs = [r.cost_eur for r in rows if r.cost_eur is not None]
@@ -132,7 +145,5 @@ def compute_figures(rows: Iterable[PortfolioRow]) -> Figures:
         by_cost_bracket=_sorted_counts(
             Counter(r.cost_bracket or cost_bracket(r.cost_eur, r.phase) for r in rows)
         ),
-        by_functional_zone=_sorted_counts(
-            Counter(r.functional_zone or "Non renseignée" for r in rows)
-        ),
+        by_functional_zone=_sorted_counts(_zone_counts(rows)),
     )

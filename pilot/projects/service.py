@@ -22,6 +22,8 @@ from pilot.projects.models import (
     ProjectName,
     Report,
     Weather,
+    format_pilot_id,
+    parse_pilot_id,
 )
 from pilot.text import clean_text, normalize_key
 
@@ -53,8 +55,11 @@ def find_project(session: Session, ministry: Ministry, name: str) -> Project | N
 
 def _add_name(
     session: Session, project: Project, ministry_id: int, name: str, kind: str, on: date
-) -> None:
+) -> bool:
+    """Record a name of ``project`` under ``ministry_id``; False if it was known already."""
     key = normalize_key(name)
+    if not key:
+        raise DomainError("Le nom est vide.")
     existing = session.exec(
         select(ProjectName).where(
             ProjectName.ministry_id == ministry_id, ProjectName.name_key == key
@@ -62,8 +67,13 @@ def _add_name(
     ).first()
     if existing is not None:
         if existing.project_id != project.id:
-            raise DomainError(f"Le nom « {name} » désigne déjà un autre projet de ce ministère.")
-        return
+            raise DomainError(
+                f"Le nom « {name} » désigne déjà le projet "
+                f"{format_pilot_id(existing.project_id)} de ce ministère."
+            )
+        if kind == "name" and existing.kind == "alias":
+            existing.kind = "name"  # the declared alias became the project's real name
+        return False
     session.add(
         ProjectName(
             project_id=_project_id(project),
@@ -74,6 +84,7 @@ def _add_name(
             recorded_on=on,
         )
     )
+    return True
 
 
 def create_project(
@@ -152,9 +163,22 @@ def rename_project(
     return True
 
 
-def add_alias(session: Session, project: Project, alias: str, *, on: date, actor: str) -> None:
-    """Declare that ``alias`` designates ``project`` (matching across editions)."""
-    _add_name(session, project, project.ministry_id, alias, "alias", on)
+def add_alias(
+    session: Session,
+    project: Project,
+    alias: str,
+    *,
+    on: date,
+    actor: str,
+    ministry: Ministry | None = None,
+) -> bool:
+    """Declare that ``alias`` designates ``project`` (matching across editions), under
+    ``ministry`` when the other spelling is filed by another ministry (default: the
+    project's). Never merges: refused if the spelling already designates another project.
+    False when the alias was already known (nothing recorded)."""
+    ministry_id = project.ministry_id if ministry is None else _ministry_id(ministry)
+    if not _add_name(session, project, ministry_id, alias, "alias", on):
+        return False
     audit.record(
         session,
         actor=actor,
@@ -165,6 +189,38 @@ def add_alias(session: Session, project: Project, alias: str, *, on: date, actor
         new=clean_text(alias),
     )
     session.flush()
+    return True
+
+
+def get_project(session: Session, pilot_id: str) -> Project | None:
+    """The project ``PRJ-00042`` (or ``42``), or None."""
+    number = parse_pilot_id(pilot_id)
+    if number is None and pilot_id.strip().isdigit():
+        number = int(pilot_id.strip())
+    return None if number is None else session.get(Project, number)
+
+
+def list_projects(
+    session: Session, *, ministry: Ministry | None = None, in_panorama: bool | None = None
+) -> list[tuple[Project, str]]:
+    """Projects with their ministry's code, by identifier."""
+    query = select(Project, Ministry.code).join(Ministry)
+    if ministry is not None:
+        query = query.where(Project.ministry_id == ministry.id)
+    if in_panorama is not None:
+        query = query.where(Project.in_panorama == in_panorama)
+    return [(p, code) for p, code in session.exec(query.order_by(col(Project.id)))]
+
+
+def names(session: Session, project: Project) -> list[ProjectName]:
+    """Every name and alias of a project, oldest first."""
+    return list(
+        session.exec(
+            select(ProjectName)
+            .where(ProjectName.project_id == project.id)
+            .order_by(col(ProjectName.id))
+        )
+    )
 
 
 def move_to_ministry(

@@ -33,7 +33,10 @@ def test_graphql_serves_real_projects_and_published_figures(client: TestClient) 
     response = client.post("/graphql", json={"query": query})
     assert response.status_code == 200
     data = response.json()["data"]
-    assert any(p["name"] == "FRANCE CONNECT" for p in data["projects"])
+    names = {p["name"] for p in data["projects"]}
+    assert len(names) == 61  # the projects of the latest edition (2017-06)
+    assert "FRANCECONNECT PHASE II" in names
+    assert "FRANCE CONNECT" not in names  # in 2016 only: it left the panorama in 2017
     assert data["portfolio"]["projects"] == 61
     assert data["portfolio"]["totalCostBn"] == "2.56"
     assert data["portfolio"]["totalCostText"] == "2,56\u00a0Md€"
