@@ -53,10 +53,20 @@ MONTHS_FR = {
     "dec": 12,
 }
 EXCEL_EPOCH = date(1899, 12, 30)
+MAX_EXPONENT = 20  # numbers beyond 10^±20 are typing errors, and would overflow computations
 
 
 class ParseError(ValueError):
     """A value that cannot be read; the message is French, for the person who wrote it."""
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A value as quoted in a message: cut when long, never failing."""
+    try:
+        text = str(value)
+    except ValueError:  # an integer with thousands of digits
+        return "nombre de plusieurs milliers de chiffres"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def is_unknown(value: object) -> bool:
@@ -72,11 +82,21 @@ def parse_decimal(value: object) -> Decimal | None:
     if is_unknown(value):
         return None
     if isinstance(value, bool):
-        raise ParseError(f"« {value} » n'est pas un nombre.")
+        raise ParseError(f"« {_show(value)} » n'est pas un nombre.")
     if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        number = _decimal_from_text(value)
+    if not number.is_finite():
+        raise ParseError(f"« {_show(value)} » n'est pas un nombre fini.")
+    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise ParseError(f"« {_show(value)} » est hors des limites raisonnables.")
+    return number
+
+
+def _decimal_from_text(value: object) -> Decimal:
     text = clean_text(str(value)).replace(" ", "").replace("€", "").replace("M", "")
     text = text.replace("\u202f", "").replace("\u00a0", "")
     if "," in text and "." in text:
@@ -84,12 +104,9 @@ def parse_decimal(value: object) -> Decimal | None:
     else:
         text = text.replace(",", ".")
     try:
-        number = Decimal(text)
+        return Decimal(text)
     except InvalidOperation:
-        raise ParseError(f"« {value} » n'est pas un nombre (exemple : 1 234,5).") from None
-    if not number.is_finite():
-        raise ParseError(f"« {value} » n'est pas un nombre fini.")
-    return number
+        raise ParseError(f"« {_show(value)} » n'est pas un nombre (exemple : 1 234,5).") from None
 
 
 def _year(text: str) -> int:
@@ -111,7 +128,7 @@ def parse_date(value: object) -> date | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if 1 <= value < 100_000:
             return EXCEL_EPOCH + timedelta(days=int(value))
-        raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
+        raise ParseError(f"« {_show(value)} » n'est pas une date (exemple : 01/01/2017).")
     text = clean_text(str(value))
     try:
         m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?", text)
@@ -124,12 +141,12 @@ def parse_date(value: object) -> date | None:
         if m:
             return date(int(m[2]), int(m[1]), 1)
         key = normalize_key(text)
-        m = re.fullmatch(r"(?:(\d{1,2}) )?([a-z]+) (\d{2}|\d{4})", key)
+        m = re.fullmatch(r"(?:(\d{1,2})(?:er)? )?([a-z]+) (\d{2}|\d{4})", key)
         if m and m[2] in MONTHS_FR:
             return date(_year(m[3]), MONTHS_FR[m[2]], int(m[1]) if m[1] else 1)
     except ValueError:
         pass
-    raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
+    raise ParseError(f"« {_show(value)} » n'est pas une date (exemple : 01/01/2017).")
 
 
 def parse_bool(value: object) -> bool | None:
@@ -142,7 +159,7 @@ def parse_bool(value: object) -> bool | None:
         return True
     if key in {"non", "n", "no", "faux", "false", "0"}:
         return False
-    raise ParseError(f"« {value} » : répondez « Oui » ou « Non ».")
+    raise ParseError(f"« {_show(value)} » : répondez « Oui » ou « Non ».")
 
 
 def parse_programmes(value: object) -> list[int]:
