@@ -53,7 +53,9 @@ MONTHS_FR = {
     "dec": 12,
 }
 EXCEL_EPOCH = date(1899, 12, 30)
-MAX_EXPONENT = 20  # numbers beyond 10^±20 are typing errors, and would overflow computations
+# Beyond these a number is a typing error, and would overflow computations and BIGINTs.
+LARGEST = Decimal("1e12")
+SMALLEST = Decimal("1e-12")
 
 
 class ParseError(ValueError):
@@ -91,7 +93,7 @@ def parse_decimal(value: object) -> Decimal | None:
         number = _decimal_from_text(value)
     if not number.is_finite():
         raise ParseError(f"« {_show(value)} » n'est pas un nombre fini.")
-    if number and not -MAX_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+    if number and not SMALLEST <= abs(number) < LARGEST:
         raise ParseError(f"« {_show(value)} » est hors des limites raisonnables.")
     return number
 
