@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from importers import safety
 from importers.parsing import (
     ParseError,
     add_years,
@@ -29,6 +30,8 @@ from importers.parsing import (
     parse_decimal,
     parse_programmes,
 )
+from importers.safety import WorkbookInfo
+from pilot.config import Settings, get_settings
 from pilot.editions import service as editions
 from pilot.editions.models import Edition
 from pilot.indicators.figures import (
@@ -42,7 +45,7 @@ from pilot.ministries import service as ministries
 from pilot.money import meur_to_eur
 from pilot.projects import service as projects
 from pilot.projects.models import Phase, Project, format_pilot_id
-from pilot.text import clean_text, normalize_key
+from pilot.text import clean_text, non_latin_letters, normalize_key
 
 # The 15 historical columns, in DINUM's order: (field, published header).
 COLUMNS: list[tuple[str, str]] = [
@@ -74,6 +77,10 @@ _BRACKETS.update(
     }
 )
 ACTOR = "import-panorama"
+# Beyond these a value is surely a typing error (the whole portfolio is a few Md€).
+MAX_COST_MEUR = Decimal(100_000)
+MAX_DURATION_YEARS = Decimal(100)
+MIN_YEAR, MAX_YEAR = 1950, 2100
 
 
 class PanoramaError(ValueError):
@@ -166,33 +173,112 @@ def _delimiter(text: str) -> str:
 
 def _csv_records(data: bytes) -> Iterator[list[str]]:
     text = _decode(data)
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise PanoramaError(
+                f"Ligne {reader.line_num} : CSV illisible (champ trop long, caractère nul ou "
+                "guillemets mal fermés)."
+            ) from None
+        yield record
 
 
-def _xlsx_records(data: bytes) -> Iterator[list[Any]]:
-    """Rows of the first sheet that carries the panorama's headers (else the first sheet).
-    Date cells come as ``datetime``, numbers as numbers, French dates as text."""
+def _panorama_sheet(workbook: Any, warnings: list[str]) -> Any:
+    """The first visible sheet that carries the panorama's headers (else the first visible
+    one); hidden and very hidden sheets are never read, and said so."""
+    visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
+    hidden = [ws.title for ws in workbook.worksheets if ws.sheet_state != "visible"]
+    if not visible:
+        raise PanoramaError("Le classeur ne contient aucune feuille visible.")
+    chosen = visible[0]
+    for sheet in visible:
+        sheet.reset_dimensions()  # some writers record a wrong size: read every row
+        head = sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
+        if any(_header_columns(list(row)) for row in head):
+            chosen = sheet
+            break
+    if hidden:
+        warnings.append(
+            f"feuilles masquées ignorées : {', '.join(hidden)} ; seule la feuille visible "
+            f"« {chosen.title} » est lue"
+        )
+    return chosen
+
+
+def _xlsx_records(
+    data: bytes, info: WorkbookInfo, settings: Settings, warnings: list[str]
+) -> Iterator[list[Any]]:
+    """The rows of the panorama's sheet (see ``_panorama_sheet``), at most
+    ``max_rows_per_sheet`` + 2 rows and ``max_columns`` + 1 columns (one more than
+    allowed, to tell that a limit is passed)."""
     from openpyxl import load_workbook
 
+    bounds = {"max_row": settings.max_rows_per_sheet + 2, "max_col": settings.max_columns + 1}
+    workbook = formulas = None
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise PanoramaError(f"Le classeur ne peut pas être lu ({error}).") from error
-    try:
-        sheets = workbook.worksheets
-        if not sheets:
-            raise PanoramaError("Le classeur ne contient aucune feuille.")
-        chosen = sheets[0]
-        for sheet in sheets:
-            sheet.reset_dimensions()  # some writers record a wrong size: read every row
-            head = sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True)
-            if any(_header_columns(list(row)) for row in head):
-                chosen = sheet
-                break
-        for row in chosen.iter_rows(values_only=True):
-            yield ["" if v is None else v for v in row]
+        sheet = _panorama_sheet(workbook, warnings)
+        values = sheet.iter_rows(values_only=True, **bounds)
+        if info.has_formulas:  # read the formulas too, to tell an uncomputed one from a blank
+            formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            texts = formulas[sheet.title].iter_rows(values_only=True, **bounds)
+        line = 0
+        for row in values:
+            line += 1
+            if row.count(None) == len(row):
+                if formulas is not None:
+                    next(texts, ())
+                yield []  # blank (padded) row: cheap
+                continue
+            record = ["" if v is None else v for v in row]
+            if formulas is not None:
+                for index, text in enumerate(next(texts, ())):
+                    if row[index] is None and isinstance(text, str) and text.startswith("="):
+                        warnings.append(
+                            f"ligne {line}, colonne {index + 1} : formule sans valeur calculée "
+                            f"« {text[:50]} » (valeur ignorée) ; ouvrez le classeur dans Excel "
+                            "ou LibreOffice, enregistrez-le, puis renvoyez-le"
+                        )
+            yield record
+    except PanoramaError:
+        raise
+    except Exception as error:  # openpyxl on a malformed part: any exception type
+        raise PanoramaError(
+            f"Le classeur est illisible ({type(error).__name__}) : enregistrez-le à nouveau "
+            "dans Excel ou LibreOffice, puis renvoyez-le."
+        ) from error
     finally:
-        workbook.close()
+        if workbook is not None:
+            workbook.close()
+        if formulas is not None:
+            formulas.close()
+
+
+def _bounded(records: Iterator[list[Any]], settings: Settings) -> Iterator[list[Any]]:
+    """Refuse more rows, columns or characters than the limits allow."""
+    for line, record in enumerate(records, start=1):
+        if line > settings.max_rows_per_sheet + 1:
+            raise PanoramaError(
+                f"Le fichier compte plus de {settings.max_rows_per_sheet} lignes, la limite "
+                "(supprimez les lignes vides en fin de feuille)."
+            )
+        if len(record) > settings.max_columns and any(
+            str(v).strip() for v in record[settings.max_columns :]
+        ):
+            raise PanoramaError(
+                f"Ligne {line} : plus de {settings.max_columns} colonnes remplies, la limite."
+            )
+        for index, value in enumerate(record[: settings.max_columns]):
+            if isinstance(value, str) and len(value) > settings.max_cell_chars:
+                raise PanoramaError(
+                    f"Ligne {line}, colonne {index + 1} : texte de {len(value)} caractères, "
+                    f"au-delà de la limite de {settings.max_cell_chars}."
+                )
+        yield record[: settings.max_columns]
 
 
 def _header_columns(record: list[Any]) -> dict[int, str] | None:
@@ -208,16 +294,35 @@ def _header_columns(record: list[Any]) -> dict[int, str] | None:
 def read_panorama(data: bytes, filename: str = "") -> PanoramaFile:
     """Parse a panorama file (CSV or XLSX, detected from its bytes).
 
-    The header row is the first of the first ten rows that names the required columns;
-    columns are found by their normalised header (case, accents, trailing spaces do not
-    matter), so extra or empty columns, in any place, are ignored."""
+    Spreadsheets pass the safety gate first (``importers.safety``: size, zip bombs, XML
+    entities). The header row is the first of the first ten rows that names the required
+    columns; columns are found by their normalised header (case, accents, trailing spaces
+    do not matter), so extra or empty columns, in any place, are ignored. Rows, columns and
+    cell lengths are bounded by the settings' limits."""
     if not data.strip():
         raise PanoramaError("Le fichier est vide.")
-    is_zip = data[:4] == b"PK\x03\x04"
+    settings = get_settings()
+    warnings: list[str] = []
+    source: Iterator[list[Any]]
     try:
-        records = list(_xlsx_records(data) if is_zip else _csv_records(data))
-    except csv.Error as error:
-        raise PanoramaError(f"Le fichier CSV est mal formé ({error}).") from error
+        kind = safety.sniff(data)
+        if kind in ("zip", "ole"):
+            info = safety.inspect_workbook(data, filename, settings)
+            warnings.extend(info.warnings)
+            source = _xlsx_records(data, info, settings, warnings)
+        else:
+            safety.check_size(data, filename, settings)
+            if kind == "binary":
+                raise PanoramaError(
+                    "Le fichier n'est ni un CSV ni un classeur .xlsx : enregistrez-le en CSV "
+                    "(UTF-8) ou en .xlsx."
+                )
+            if extension := safety.extension_warning(data, filename):
+                warnings.append(extension)
+            source = _csv_records(data)
+    except safety.UnsafeFile as error:
+        raise PanoramaError(str(error)) from error
+    records = list(_bounded(source, settings))
     found = [
         (index, columns)
         for index, record in enumerate(records[:HEADER_SEARCH_ROWS])
@@ -230,7 +335,9 @@ def read_panorama(data: bytes, filename: str = "") -> PanoramaFile:
             "(format des données ouvertes du panorama)."
         )
     header_at, columns = found[0]
-    result = PanoramaFile(rows=[], sha256=hashlib.sha256(data).hexdigest(), filename=filename)
+    result = PanoramaFile(
+        rows=[], warnings=warnings, sha256=hashlib.sha256(data).hexdigest(), filename=filename
+    )
     errors: list[str] = []
     for line, record in enumerate(records[header_at + 1 :], start=header_at + 2):
         values = {columns[i]: v for i, v in enumerate(record) if i in columns}
@@ -267,6 +374,11 @@ def _parse_row(line: int, values: dict[str, Any], warnings: list[str]) -> Panora
     code = clean_text(_text(values, "ministry_code") or "")
     if not name or not code:
         raise PanoramaError(f"Ligne {line} : le ministère et le nom du projet sont obligatoires.")
+    if strange := non_latin_letters(code):
+        raise PanoramaError(
+            f"Ligne {line} : le code ministère « {code} » contient des lettres non latines "
+            f"({strange}) qui ressemblent à des lettres latines ; saisissez-le à nouveau."
+        )
     phase_text = _text(values, "phase")
     phase = _PHASES.get(normalize_key(phase_text or ""))
     if phase_text and phase is None:
@@ -275,9 +387,15 @@ def _parse_row(line: int, values: dict[str, Any], warnings: list[str]) -> Panora
     if cost is not None and cost < 0:
         warnings.append(f"ligne {line} : coût négatif « {cost} » ignoré")
         cost = None
+    if cost is not None and cost > MAX_COST_MEUR:
+        warnings.append(f"ligne {line} : coût invraisemblable « {cost} » M€ ignoré")
+        cost = None
     duration = attempt(parse_decimal, "duration")
     if duration is not None and duration < 0:
         warnings.append(f"ligne {line} : durée négative « {duration} » ignorée")
+        duration = None
+    if duration is not None and duration > MAX_DURATION_YEARS:
+        warnings.append(f"ligne {line} : durée invraisemblable « {duration} » ans ignorée")
         duration = None
     published_bracket = _BRACKETS.get(normalize_key(_text(values, "cost_bracket") or ""))
     cost_eur = None if cost is None else meur_to_eur(cost)
@@ -301,7 +419,7 @@ def _parse_row(line: int, values: dict[str, Any], warnings: list[str]) -> Panora
         interministerial=bool(attempt(parse_bool, "interministerial")),
         description=_text(values, "description"),
         link=_text(values, "link"),
-        start=attempt(parse_date, "start"),
+        start=_plausible(attempt(parse_date, "start"), line, "Début", warnings),
         duration_years=duration,
         phase=phase,
         cost_meur=cost,
@@ -310,8 +428,17 @@ def _parse_row(line: int, values: dict[str, Any], warnings: list[str]) -> Panora
         programmes=parse_programmes(financing),
         financing=financing,
         pap_link=_text(values, "pap_link"),
-        published_on=attempt(parse_date, "published_on"),
+        published_on=_plausible(
+            attempt(parse_date, "published_on"), line, "Date de publication", warnings
+        ),
     )
+
+
+def _plausible(value: date | None, line: int, column: str, warnings: list[str]) -> date | None:
+    if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+        warnings.append(f"ligne {line}, {column} : date invraisemblable « {value} » ignorée")
+        return None
+    return value
 
 
 # --- Loading -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Unknown is ``None``, never zero: "En cadrage", "NA", "N/A", "nc", "-" and empty 
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -54,10 +55,22 @@ MONTHS_FR = {
 }
 EXCEL_EPOCH = date(1899, 12, 30)
 MIN_YEAR, MAX_YEAR = 1950, 2100  # a bare number in this range is a year, not an Excel serial
+# Beyond these a number is a typing error, and would overflow computations and BIGINTs.
+LARGEST = Decimal("1e12")
+SMALLEST = Decimal("1e-12")
 
 
 class ParseError(ValueError):
     """A value that cannot be read; the message is French, for the person who wrote it."""
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A value as quoted in a message: cut when long, never failing."""
+    try:
+        text = str(value)
+    except ValueError:  # an integer with thousands of digits
+        return "nombre de plusieurs milliers de chiffres"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def is_unknown(value: object) -> bool:
@@ -73,11 +86,21 @@ def parse_decimal(value: object) -> Decimal | None:
     if is_unknown(value):
         return None
     if isinstance(value, bool):
-        raise ParseError(f"« {value} » n'est pas un nombre.")
+        raise ParseError(f"« {_show(value)} » n'est pas un nombre.")
     if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        number = _decimal_from_text(value)
+    if not number.is_finite():
+        raise ParseError(f"« {_show(value)} » n'est pas un nombre fini.")
+    if number and not SMALLEST <= abs(number) < LARGEST:
+        raise ParseError(f"« {_show(value)} » est hors des limites raisonnables.")
+    return number
+
+
+def _decimal_from_text(value: object) -> Decimal:
     text = clean_text(str(value)).replace(" ", "").replace("€", "").replace("M", "")
     text = text.replace("\u202f", "").replace("\u00a0", "")
     if "," in text and "." in text:
@@ -85,12 +108,9 @@ def parse_decimal(value: object) -> Decimal | None:
     else:
         text = text.replace(",", ".")
     try:
-        number = Decimal(text)
+        return Decimal(text)
     except InvalidOperation:
-        raise ParseError(f"« {value} » n'est pas un nombre (exemple : 1 234,5).") from None
-    if not number.is_finite():
-        raise ParseError(f"« {value} » n'est pas un nombre fini.")
-    return number
+        raise ParseError(f"« {_show(value)} » n'est pas un nombre (exemple : 1 234,5).") from None
 
 
 def _year(text: str) -> int:
@@ -111,11 +131,13 @@ def parse_date(value: object) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ParseError(f"« {_show(value)} » n'est pas une date (exemple : 01/01/2017).")
         if value == int(value) and MIN_YEAR <= value <= MAX_YEAR:
             return date(int(value), 1, 1)  # a year alone, typed as a number
         if 1 <= value < 100_000:
             return EXCEL_EPOCH + timedelta(days=int(value))
-        raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
+        raise ParseError(f"« {_show(value)} » n'est pas une date (exemple : 01/01/2017).")
     text = clean_text(str(value))
     try:
         if re.fullmatch(r"\d{4}", text) and MIN_YEAR <= int(text) <= MAX_YEAR:
@@ -135,7 +157,7 @@ def parse_date(value: object) -> date | None:
             return date(_year(m[3]), MONTHS_FR[m[2]], int(m[1]) if m[1] else 1)
     except ValueError:
         pass
-    raise ParseError(f"« {value} » n'est pas une date (exemple : 01/01/2017).")
+    raise ParseError(f"« {_show(value)} » n'est pas une date (exemple : 01/01/2017).")
 
 
 def parse_bool(value: object) -> bool | None:
@@ -148,7 +170,7 @@ def parse_bool(value: object) -> bool | None:
         return True
     if key in {"non", "n", "no", "faux", "false", "0"}:
         return False
-    raise ParseError(f"« {value} » : répondez « Oui » ou « Non ».")
+    raise ParseError(f"« {_show(value)} » : répondez « Oui » ou « Non ».")
 
 
 # A LOLF programme is a number of three digits ("P129", "156/349/218"), never part of a

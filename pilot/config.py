@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     max_rows_per_sheet: int = Field(default=200_000, ge=1)
     max_columns: int = Field(default=200, ge=1)
     max_cell_chars: int = Field(default=10_000, ge=1)
+    max_zip_entries: int = Field(default=1_000, ge=1)
+    max_compression_ratio: int = Field(default=200, ge=1)
     max_request_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_aliases: int = Field(default=30, ge=1)
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
     graphql_max_page_size: int = Field(default=1_000, ge=1)
 
     # API
+    auth_max_failures: int = Field(default=10, ge=1)  # failed authentications per client IP…
+    auth_failure_window_seconds: int = Field(default=60, ge=1)  # …within this sliding window
     debug: bool = False
     graphiql: bool = True
     introspection: bool = True

@@ -26,3 +26,29 @@ def normalize_key(value: str) -> str:
     value = "".join(c for c in value if not unicodedata.combining(c))
     value = value.replace("œ", "oe").replace("æ", "ae")
     return _NON_ALNUM.sub(" ", value).strip()
+
+
+def non_latin_letters(value: str) -> str:
+    """The letters of ``value`` that are not Latin (Cyrillic "Р", Greek "Ο"…), which look
+    like Latin ones in codes and identifiers: ``non_latin_letters("РRJ-00001")`` → ``"Р"``."""
+    found = []
+    for char in clean_text(value):
+        if char.isalpha() and "LATIN" not in unicodedata.name(char, "") and char not in found:
+            found.append(char)
+    return "".join(found)
+
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: str) -> str:
+    """A text made safe for a spreadsheet cell or a CSV field (OWASP "CSV injection"):
+    when it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, a
+    spreadsheet could run it as a formula, so it is prefixed with an apostrophe, which
+    spreadsheets show as text. Other texts are returned unchanged.
+
+    ``neutralize_formula('=HYPERLINK("http://x","clic")')`` → ``'\'=HYPERLINK(...)'``.
+    """
+    if value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value

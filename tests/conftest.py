@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -108,3 +108,19 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def panorama_dir() -> Path:
     return PANORAMA_DIR
+
+
+@pytest.fixture
+def apply_limits(
+    settings: config.Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[dict[str, int]], config.Settings]]:
+    """Set ``PILOT_*`` limits for code that reads ``get_settings()``; returns the settings."""
+
+    def apply(limits: dict[str, int]) -> config.Settings:
+        for name, value in limits.items():
+            monkeypatch.setenv(f"PILOT_{name.upper()}", str(value))
+        config.get_settings.cache_clear()
+        return config.get_settings()
+
+    yield apply
+    config.get_settings.cache_clear()

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from sqlalchemy import text
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc, text
 
 from pilot import __version__
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.router import graphql_router
+from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
 from pilot.config import get_settings
+
+DATABASE_UNAVAILABLE = (
+    "La base de données est momentanément indisponible. Réessayez dans quelques instants."
+)
+RETRY_AFTER_SECONDS = 30
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """A database error that means "cannot reach or open the database", not a bug."""
+    if isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
+def _unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": DATABASE_UNAVAILABLE},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def create_app() -> FastAPI:
@@ -21,10 +43,33 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
 
-    @app.get("/healthz")
-    def healthz(session: SessionDep) -> dict[str, str]:
-        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        return {"status": "ok", "version": __version__}
+    limiter = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds)
+    app.state.auth_limiter = limiter
+    app.middleware("http")(failed_auth_middleware(limiter))
+
+    @app.exception_handler(exc.DBAPIError)
+    async def database_error(request: Request, error: exc.DBAPIError) -> JSONResponse:
+        if is_unavailable(error):
+            return _unavailable()
+        raise error
+
+    @app.get("/healthz", response_model=None)
+    def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:
+        try:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        except exc.DBAPIError as error:
+            if not is_unavailable(error):
+                raise
+            return JSONResponse(
+                {
+                    "status": "indisponible",
+                    "database": "injoignable",
+                    "detail": DATABASE_UNAVAILABLE,
+                },
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return {"status": "ok", "database": "ok", "version": __version__}
 
     app.include_router(graphql_router(settings), prefix="/graphql")
     return app
