@@ -341,7 +341,8 @@ class _Checker:
                 seen_names.setdefault(key, row.row)
                 if pid is None and usable:
                     self.new_projects[key] = row.row
-            self._check_project_rules(data, row, pid if usable else None)
+            known = pid is not None and pid in self.state.projects
+            self._check_project_rules(data, row, pid if known else None)
             row.project = (
                 (pid if pid is not None else normalize_key(name or "")) if usable else None
             )

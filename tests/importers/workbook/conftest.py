@@ -113,7 +113,7 @@ def set_cells(ws: Any, row: int, values: dict[str, Any]) -> None:
     """Write values in the columns named by their headers (as an agent would)."""
     headers = {c.value: c.column for c in ws[1]}
     for header, value in values.items():
-        ws.cell(row=row, column=headers[header], value=value)
+        ws.cell(row=row, column=headers[header]).value = value
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
