@@ -10,6 +10,7 @@ from pilot import __version__
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.router import graphql_router
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
+from pilot.api.routes import workbook as workbook_routes
 from pilot.config import get_settings
 
 DATABASE_UNAVAILABLE = (
@@ -72,4 +73,5 @@ def create_app() -> FastAPI:
         return {"status": "ok", "database": "ok", "version": __version__}
 
     app.include_router(graphql_router(settings), prefix="/graphql")
+    app.include_router(workbook_routes.router)
     return app

@@ -78,3 +78,31 @@ def record_changes(
         )
         count += 1
     return count
+
+
+def event_row(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int,
+    project_id: int | None,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    import_id: int | None = None,
+) -> dict[str, Any]:
+    """One audit event as a plain row, for bulk inserts (imports of whole workbooks)."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "project_id": project_id,
+        "field": field,
+        "old_value": _text(old),
+        "new_value": _text(new),
+        "import_id": import_id,
+    }

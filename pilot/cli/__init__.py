@@ -202,7 +202,19 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API (GraphQL at /graphql, health at /healthz)."""
     import uvicorn
 
-    uvicorn.run("pilot.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    background = None
+    if get_settings().scheduler_in_serve:  # embedded default; production: `pilot scheduler`
+        from pilot.scheduler import build_scheduler
+
+        background = build_scheduler(get_settings())
+        background.start()
+    try:
+        uvicorn.run(
+            "pilot.api.app:create_app", factory=True, host=host, port=port, log_level="info"
+        )
+    finally:
+        if background is not None:
+            background.shutdown(wait=False)
 
 
 @app.command("demo")
@@ -303,6 +315,10 @@ def token_revoke(token_id: int) -> None:
 from pilot.cli import projects as _projects  # noqa: E402
 
 app.add_typer(_projects.app, name="projects")
+
+from pilot.cli import workbook as _workbook  # noqa: E402
+
+_workbook.register(app)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,120 @@
+"""The inbox: ``<inbox>/<MINISTRY_CODE>/`` folders scanned on a schedule.
+
+A file is picked up once it has not changed for ``SETTLE_SECONDS`` (a file still being
+written is left alone), then claimed by an atomic rename into ``.processing/`` — of two
+schedulers racing for the same file, exactly one rename succeeds, so a file is never
+imported twice. After the import the file is moved to ``processed/`` (applied,
+duplicate) or ``rejected/`` (rejected, failed), with its report beside it
+(``…-rapport.xlsx``). Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from importers.intake import ImportOutcome, submit
+from importers.workbook.report import issues_of, report_workbook
+from pilot import db
+from pilot.config import Settings, get_settings
+from pilot.imports.models import ImportStatus
+
+log = logging.getLogger(__name__)
+SETTLE_SECONDS = 2.0
+PROCESSING, PROCESSED, REJECTED = ".processing", "processed", "rejected"
+ACCEPTED_SUFFIXES = {".xlsx", ".xlsm", ".ods"}
+
+
+@dataclass(frozen=True)
+class InboxResult:
+    path: Path  # where the file now is
+    outcome: ImportOutcome
+
+
+def _ready(path: Path, settle: float) -> bool:
+    if path.name.startswith((".", "~$")) or path.suffix.lower() in {".part", ".tmp", ".crdownload"}:
+        return False
+    try:
+        first = path.stat()
+    except FileNotFoundError:
+        return False
+    return time.time() - first.st_mtime >= settle and first.st_size > 0
+
+
+def _claim(path: Path) -> Path | None:
+    """Atomically move the file out of the scanned folder; None if another took it."""
+    folder = path.parent / PROCESSING
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{secrets.token_hex(6)}-{path.name}"
+    try:
+        os.rename(path, target)
+    except (FileNotFoundError, PermissionError):
+        return None
+    return target
+
+
+def _unique(folder: Path, name: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = folder / f"{stem} ({n}){suffix}"
+    return candidate
+
+
+def process_file(claimed: Path, ministry_code: str, engine: Engine) -> InboxResult:
+    original = claimed.name.split("-", 1)[1]
+    data = claimed.read_bytes()
+    outcome = submit(
+        data=data,
+        filename=original,
+        ministry_code=ministry_code,
+        submitted_by="inbox",
+        channel="inbox",
+        engine=engine,
+    )
+    ok = outcome.status in (ImportStatus.APPLIED.value, ImportStatus.DUPLICATE.value)
+    folder = claimed.parent.parent / (PROCESSED if ok else REJECTED)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = _unique(folder, f"{stamp}-import{outcome.import_id}-{original}")
+    os.rename(claimed, target)
+    try:
+        with db.session_scope(engine) as session:
+            issues = issues_of(session, outcome.import_id)
+        report = report_workbook(data, issues)
+        target.with_name(f"{target.stem}-rapport.xlsx").write_bytes(report)
+    except Exception:  # the import is recorded; a missing report must not stop the scan
+        log.exception("could not write the report of import %s", outcome.import_id)
+    return InboxResult(target, outcome)
+
+
+def scan_inbox(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    *,
+    settle_seconds: float = SETTLE_SECONDS,
+) -> list[InboxResult]:
+    """Import every settled file of every ministry folder once."""
+    settings = settings or get_settings()
+    engine = engine or db.get_engine()
+    root = settings.inbox_path
+    results: list[InboxResult] = []
+    if not root.is_dir():
+        return results
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or not _ready(path, settle_seconds):
+                continue
+            claimed = _claim(path)
+            if claimed is None:
+                continue
+            results.append(process_file(claimed, folder.name, engine))
+    return results

@@ -1,0 +1,310 @@
+"""The one entry point every channel calls (CLI, HTTP upload, GraphQL, inbox).
+
+``submit`` archives the bytes unchanged (by SHA-256) before anything else, records an
+``ImportFile`` row, reads the workbook, validates it (every finding, one pass), then
+either stops (dry run, or errors: rejected, nothing changed) or applies everything in one
+write transaction, serialised per ministry. Re-sending a file already applied for the
+same ministry changes nothing and says so (``duplicate``). The import row and its
+findings are always recorded, even when the workbook is rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select, update
+from sqlmodel import Session, col
+
+from importers.workbook.apply import apply
+from importers.workbook.findings import Issue
+from importers.workbook.reader import WorkbookData, WorkbookError, read_workbook
+from importers.workbook.state import load_state
+from importers.workbook.validate import Validated, referenced_ids, validate
+from pilot import db
+from pilot.config import Settings, get_settings
+from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
+from pilot.ministries import service as ministries
+from pilot.ministries.models import Ministry
+from pilot.timeutil import today, utcnow
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    import_id: int
+    status: str  # pilot.imports.models.ImportStatus value
+    duplicate: bool  # same SHA-256 already applied for this ministry: nothing changed
+    errors: int
+    warnings: int
+    counts: dict[str, int]
+
+
+class _Rejected(Exception):
+    """Validation found errors: roll the write transaction back."""
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def archive(data: bytes, sha256: str, filename: str, settings: Settings) -> Path:
+    """Store the bytes unchanged under ``uploads/<aa>/<sha256><suffix>`` (once)."""
+    suffix = Path(_SAFE_NAME.sub("_", filename)).suffix.lower()[:10]
+    folder = settings.uploads_path / sha256[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha256}{suffix}"
+    if not path.exists():
+        partial = folder / f".{sha256}.{os.getpid()}.part"
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    return path
+
+
+def _record(
+    engine: Engine,
+    *,
+    data: bytes,
+    sha256: str,
+    stored: Path,
+    filename: str,
+    ministry: str,
+    submitted_by: str,
+    channel: str,
+    dry_run: bool,
+) -> tuple[int, int | None]:
+    with db.session_scope(engine, write=True) as session:
+        found = ministries.get_by_code(session, ministry) if ministry.strip() else None
+        record = ImportFile(
+            kind="workbook",
+            ministry_id=found.id if found else None,
+            filename=(filename or "classeur")[:500],
+            sha256=sha256,
+            size_bytes=len(data),
+            stored_path=str(stored),
+            submitted_by=submitted_by[:200],
+            channel=channel[:20],
+            dry_run=dry_run,
+            status=ImportStatus.RECEIVED.value,
+        )
+        session.add(record)
+        session.flush()
+        assert record.id is not None
+        return record.id, found.id if found else None
+
+
+def _finish(
+    session: Session,
+    import_id: int,
+    status: ImportStatus,
+    issues: list[Issue],
+    counts: dict[str, int],
+    message: str | None = None,
+) -> ImportOutcome:
+    errors = sum(1 for i in issues if i.is_error)
+    warnings = len(issues) - errors
+    counts = {**counts, "errors": errors, "warnings": warnings}
+    session.execute(
+        update(ImportFile)
+        .where(col(ImportFile.id) == import_id)
+        .values(status=status.value, counts=counts, message=message, finished_at=utcnow())
+    )
+    if issues:
+        session.execute(
+            insert(Finding),
+            [
+                {
+                    "import_id": import_id,
+                    "sheet": i.sheet[:100] if i.sheet else None,
+                    "row": i.row,
+                    "column": i.column,
+                    "field": i.field,
+                    "value": i.value,
+                    "code": i.code,
+                    "message": i.message,
+                    "severity": i.severity.value,
+                }
+                for i in issues
+            ],
+        )
+    return ImportOutcome(
+        import_id=import_id,
+        status=status.value,
+        duplicate=status == ImportStatus.DUPLICATE,
+        errors=errors,
+        warnings=warnings,
+        counts=counts,
+    )
+
+
+def _finish_alone(engine: Engine, import_id: int, *args: object, **kwargs: object) -> ImportOutcome:
+    with db.session_scope(engine, write=True) as session:
+        return _finish(session, import_id, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _lock_ministry(session: Session, ministry_id: int) -> None:
+    """Serialise imports of one ministry (SQLite's BEGIN IMMEDIATE already serialises)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(col(Ministry.id)).where(col(Ministry.id) == ministry_id).with_for_update()
+        )
+
+
+def _already_applied(session: Session, ministry_id: int, sha256: str, import_id: int) -> int | None:
+    return session.execute(
+        select(col(ImportFile.id))
+        .where(
+            col(ImportFile.ministry_id) == ministry_id,
+            col(ImportFile.sha256) == sha256,
+            col(ImportFile.status) == ImportStatus.APPLIED.value,
+            col(ImportFile.id) != import_id,
+        )
+        .limit(1)
+    ).scalar()
+
+
+def _row_counts(workbook: WorkbookData) -> dict[str, int]:
+    return {f"rows_{name.lower()}": len(s.rows) for name, s in workbook.sheets.items()}
+
+
+def submit(
+    *,
+    data: bytes,
+    filename: str,
+    ministry_code: str,
+    submitted_by: str,
+    channel: str,
+    dry_run: bool = False,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+) -> ImportOutcome:
+    """Import a ministry workbook (see the module docstring); never raises for bad input."""
+    settings = get_settings()
+    engine = engine or db.get_engine()
+    step = progress or (lambda _label: None)
+    sha256 = hashlib.sha256(data).hexdigest()
+    stored = archive(data, sha256, filename, settings)
+    import_id, ministry_id = _record(
+        engine,
+        data=data,
+        sha256=sha256,
+        stored=stored,
+        filename=filename,
+        ministry=ministry_code,
+        submitted_by=submitted_by,
+        channel=channel,
+        dry_run=dry_run,
+    )
+    if ministry_id is None:
+        issue = Issue(
+            "unknown_ministry",
+            f"Ministère inconnu : « {ministry_code} ». Vérifiez le code de votre ministère.",
+        )
+        return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
+    timings: dict[str, int] = {}
+    started = time.perf_counter()
+    step("lecture")
+    try:
+        workbook = read_workbook(data, filename, settings=settings)
+    except WorkbookError as error:
+        issue = Issue("unreadable", str(error))
+        return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
+    timings["read_ms"] = round((time.perf_counter() - started) * 1000)
+    counts = _row_counts(workbook)
+    ids = referenced_ids(workbook)
+    try:
+        if dry_run:
+            with db.session_scope(engine) as session:
+                step("vérification")
+                started = time.perf_counter()
+                state = load_state(session, ministry_id, ids)
+                validated = validate(workbook, state, today=today())
+                timings["validate_ms"] = round((time.perf_counter() - started) * 1000)
+                if validated.errors == 0:
+                    counts |= apply(
+                        session,
+                        validated,
+                        state,
+                        actor=submitted_by,
+                        import_id=import_id,
+                        today=today(),
+                        write=False,
+                    )
+            status = ImportStatus.REJECTED if validated.errors else ImportStatus.VALIDATED
+            return _finish_alone(engine, import_id, status, validated.issues, counts | timings)
+        return _apply(
+            engine,
+            import_id,
+            ministry_id,
+            sha256,
+            workbook,
+            ids,
+            submitted_by,
+            counts,
+            timings,
+            step,
+        )
+    except Exception as error:
+        log.exception("import %s failed", import_id)
+        issue = Issue(
+            "internal_error",
+            "Une erreur inattendue a empêché l'import ; rien n'a été modifié. L'équipe PILOT "
+            "en a été avertie : renvoyez le fichier plus tard.",
+        )
+        return _finish_alone(
+            engine, import_id, ImportStatus.FAILED, [issue], counts, message=repr(error)[:2000]
+        )
+
+
+def _apply(
+    engine: Engine,
+    import_id: int,
+    ministry_id: int,
+    sha256: str,
+    workbook: WorkbookData,
+    ids: set[int],
+    actor: str,
+    counts: dict[str, int],
+    timings: dict[str, int],
+    step: Progress,
+) -> ImportOutcome:
+    validated: Validated | None = None
+    try:
+        with db.session_scope(engine, write=True) as session:
+            _lock_ministry(session, ministry_id)
+            previous = _already_applied(session, ministry_id, sha256, import_id)
+            if previous is not None:
+                issue = Issue(
+                    "duplicate",
+                    f"Ce fichier a déjà été importé (import n° {previous}) : rien n'a changé.",
+                    Severity.WARNING,
+                )
+                return _finish(session, import_id, ImportStatus.DUPLICATE, [issue], counts)
+            step("vérification")
+            started = time.perf_counter()
+            state = load_state(session, ministry_id, ids)
+            validated = validate(workbook, state, today=today())
+            timings["validate_ms"] = round((time.perf_counter() - started) * 1000)
+            if validated.errors:
+                raise _Rejected
+            step("enregistrement")
+            started = time.perf_counter()
+            counts |= apply(
+                session, validated, state, actor=actor, import_id=import_id, today=today()
+            )
+            timings["apply_ms"] = round((time.perf_counter() - started) * 1000)
+            return _finish(
+                session, import_id, ImportStatus.APPLIED, validated.issues, counts | timings
+            )
+    except _Rejected:
+        assert validated is not None
+        return _finish_alone(
+            engine, import_id, ImportStatus.REJECTED, validated.issues, counts | timings
+        )

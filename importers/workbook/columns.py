@@ -1,0 +1,320 @@
+"""The ministry workbook, defined once: sheets, columns, French headers, enumerations.
+
+The template (``template.py``), the reader (``reader.py``) and the validation
+(``validate.py``) all read these definitions, so a header or a list of allowed values
+is changed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pilot.projects.models import BudgetKind, Phase, RiskStatus, RiskTrend, Weather
+from pilot.text import normalize_key
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    PILOT_ID = "pilot_id"  # PRJ-00042
+    MONEY = "money"  # integer euros
+    DATE = "date"
+    BOOL = "bool"  # Oui / Non
+    CHOICE = "choice"  # one of ``choices``
+    SCORE = "score"  # 1 to 4
+    YEAR = "year"
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    kind: Kind
+    help: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    width: int = 18
+
+    @property
+    def key(self) -> str:
+        return normalize_key(self.header)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    help: str
+    columns: tuple[Column, ...]
+    unique: tuple[str, ...]  # fields that identify a row (duplicates are refused)
+
+    def column(self, field: str) -> Column:
+        for column in self.columns:
+            if column.field == field:
+                return column
+        raise KeyError(field)
+
+    @property
+    def fields(self) -> list[str]:
+        return [c.field for c in self.columns]
+
+
+YES, NO = "Oui", "Non"
+PHASES = tuple(p.value for p in Phase)
+WEATHERS = tuple(w.value for w in Weather)
+RISK_STATUSES = tuple(s.value for s in RiskStatus)
+RISK_TRENDS = tuple(t.value for t in RiskTrend)
+BUDGET_KINDS = tuple(k.value for k in BudgetKind)
+SCORES = ("1", "2", "3", "4")
+
+PILOT_ID = Column(
+    "pilot_id",
+    "Identifiant PILOT",
+    Kind.PILOT_ID,
+    "Attribué par PILOT (PRJ-00042). Ne le modifiez pas ; laissez-le vide pour un nouveau projet.",
+    width=16,
+)
+
+
+def _project_ref(sheet: str) -> tuple[Column, Column]:
+    return (
+        Column(
+            "pilot_id",
+            "Identifiant PILOT",
+            Kind.PILOT_ID,
+            f"Le projet auquel se rattache la ligne de l'onglet {sheet} (PRJ-00042). Pour un "
+            "nouveau projet, qui n'a pas encore d'identifiant, laissez-le vide et "
+            "indiquez le nom du projet.",
+            width=16,
+        ),
+        Column(
+            "project_name",
+            "Nom du projet",
+            Kind.TEXT,
+            "Le nom du projet, tel qu'il figure dans l'onglet Projets. Obligatoire si "
+            "l'identifiant PILOT est vide.",
+            max_length=300,
+            width=36,
+        ),
+    )
+
+
+PROJECTS = Sheet(
+    "Projets",
+    "Une ligne par projet du ministère.",
+    (
+        PILOT_ID,
+        Column("name", "Nom du projet", Kind.TEXT, "Le nom usuel du projet.", True, (), 300, 36),
+        Column("description", "Description", Kind.TEXT, "Objectifs du projet.", width=40),
+        Column(
+            "link", "Lien", Kind.TEXT, "Adresse d'une page présentant le projet.", max_length=1000
+        ),
+        Column(
+            "interministerial",
+            "Projet interministériel",
+            Kind.BOOL,
+            "« Oui » si le projet concerne plusieurs ministères, sinon « Non ».",
+            choices=(YES, NO),
+            width=14,
+        ),
+        Column(
+            "functional_zone",
+            "Zone fonctionnelle",
+            Kind.TEXT,
+            "Le domaine fonctionnel du projet (par exemple « Ressources humaines »).",
+            max_length=300,
+        ),
+        Column(
+            "programmes",
+            "Programmes LOLF",
+            Kind.TEXT,
+            "Le ou les numéros de programme qui financent le projet (« 129 » ou « 156, 218 »).",
+            max_length=200,
+            width=14,
+        ),
+        Column("phase", "Phase", Kind.CHOICE, "La phase actuelle du projet (liste).", True, PHASES),
+        Column(
+            "start_date", "Date de début", Kind.DATE, "Date de lancement du projet (JJ/MM/AAAA)."
+        ),
+        Column(
+            "baseline_cost",
+            "Coût de référence (€)",
+            Kind.MONEY,
+            "Coût complet approuvé, en euros (construction, personnel interne et deux ans de "
+            "fonctionnement). Fixé une fois : le modifier est un rebasage, qui exige un motif.",
+        ),
+        Column(
+            "baseline_start",
+            "Début de référence",
+            Kind.DATE,
+            "Date de début approuvée. Fixée une fois (voir le motif du rebasage).",
+        ),
+        Column(
+            "baseline_end",
+            "Fin de référence",
+            Kind.DATE,
+            "Date de fin approuvée. Fixée une fois (voir le motif du rebasage).",
+        ),
+        Column(
+            "rebaseline_reason",
+            "Motif du rebasage",
+            Kind.TEXT,
+            "À remplir uniquement pour changer la référence (coût, début ou fin de "
+            "référence) : la raison du rebasage. La référence initiale reste conservée.",
+            width=30,
+        ),
+        Column(
+            "current_cost",
+            "Coût actualisé (€)",
+            Kind.MONEY,
+            "Votre estimation actuelle du coût complet, en euros.",
+        ),
+        Column(
+            "forecast_end",
+            "Fin prévisionnelle",
+            Kind.DATE,
+            "Date de fin que vous prévoyez aujourd'hui (JJ/MM/AAAA).",
+        ),
+        Column(
+            "weather",
+            "Météo",
+            Kind.CHOICE,
+            "Votre appréciation de la situation : soleil, nuageux ou orage.",
+            choices=WEATHERS,
+            width=12,
+        ),
+        Column(
+            "comment",
+            "Commentaire",
+            Kind.TEXT,
+            "Tout commentaire utile ; obligatoire pour expliquer une baisse du coût actualisé.",
+            width=40,
+        ),
+    ),
+    unique=("pilot_id",),
+)
+
+MILESTONES = Sheet(
+    "Jalons",
+    "Une ligne par jalon d'un projet. Une ligne absente du classeur n'est pas supprimée.",
+    (
+        *_project_ref("Jalons"),
+        Column("name", "Jalon", Kind.TEXT, "Le nom du jalon.", True, (), 300, 36),
+        Column("baseline_date", "Date de référence", Kind.DATE, "Date prévue à l'origine."),
+        Column("forecast_date", "Date prévisionnelle", Kind.DATE, "Date prévue aujourd'hui."),
+        Column(
+            "actual_date",
+            "Date réelle",
+            Kind.DATE,
+            "Date à laquelle le jalon a été atteint (pas dans le futur).",
+        ),
+    ),
+    unique=("project", "name"),
+)
+
+RISKS = Sheet(
+    "Risques",
+    "Une ligne par risque d'un projet. Pour clore un risque, passez son statut à « clos ».",
+    (
+        *_project_ref("Risques"),
+        Column("title", "Risque", Kind.TEXT, "L'intitulé du risque.", True, (), 300, 36),
+        Column(
+            "category",
+            "Catégorie",
+            Kind.TEXT,
+            "Par exemple : technique, achats, RH.",
+            max_length=100,
+        ),
+        Column(
+            "probability",
+            "Probabilité (1 à 4)",
+            Kind.SCORE,
+            "1 : peu probable … 4 : quasi certain.",
+            True,
+            SCORES,
+            width=12,
+        ),
+        Column(
+            "impact",
+            "Impact (1 à 4)",
+            Kind.SCORE,
+            "1 : faible … 4 : majeur. La criticité est probabilité × impact.",
+            True,
+            SCORES,
+            width=12,
+        ),
+        Column("owner", "Responsable", Kind.TEXT, "Qui suit ce risque.", max_length=200),
+        Column(
+            "mitigation",
+            "Mesures de réduction",
+            Kind.TEXT,
+            "Obligatoire pour un risque ouvert dont la criticité atteint 9 ou plus.",
+            width=40,
+        ),
+        Column(
+            "status",
+            "Statut",
+            Kind.CHOICE,
+            "ouvert ou clos (vide : ouvert).",
+            choices=RISK_STATUSES,
+            width=10,
+        ),
+        Column(
+            "trend",
+            "Tendance",
+            Kind.CHOICE,
+            "hausse, stable ou baisse.",
+            choices=RISK_TRENDS,
+            width=10,
+        ),
+        Column(
+            "opened_on", "Date d'ouverture", Kind.DATE, "Date à laquelle le risque a été identifié."
+        ),
+        Column(
+            "closed_on",
+            "Date de clôture",
+            Kind.DATE,
+            "Date de clôture d'un risque clos (vide : la date de l'import).",
+        ),
+    ),
+    unique=("project", "title"),
+)
+
+BUDGET = Sheet(
+    "Budget",
+    "Une ligne par projet, année et nature de dépense.",
+    (
+        *_project_ref("Budget"),
+        Column(
+            "year", "Année", Kind.YEAR, "L'exercice budgétaire (par exemple 2024).", True, width=10
+        ),
+        Column(
+            "kind",
+            "Nature",
+            Kind.CHOICE,
+            "build : construction du projet ; run : fonctionnement.",
+            True,
+            BUDGET_KINDS,
+            width=10,
+        ),
+        Column(
+            "planned", "Montant prévu (€)", Kind.MONEY, "Crédits prévus pour l'année, en euros."
+        ),
+        Column("consumed", "Montant consommé (€)", Kind.MONEY, "Crédits consommés, en euros."),
+    ),
+    unique=("project", "year", "kind"),
+)
+
+SHEETS: tuple[Sheet, ...] = (PROJECTS, MILESTONES, RISKS, BUDGET)
+README_SHEET = "Lisez-moi"
+SHEET_BY_KEY = {normalize_key(s.name): s for s in SHEETS}
+
+
+def column_letter(index: int) -> str:
+    """0 → ``A``, 25 → ``Z``, 26 → ``AA``."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

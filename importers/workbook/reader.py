@@ -1,0 +1,396 @@
+"""Read a ministry workbook (.xlsx, .xlsm, .ods) into raw rows, safely.
+
+The file is checked before anything parses it: its size, that it is a zip holding a
+spreadsheet (not an old .xls, not an encrypted file), and the uncompressed sizes the
+zip declares. Then each known sheet is read row by row (python-calamine by default,
+openpyxl in read-only mode as the alternative for .xlsx), headers are matched by name
+(accents, case, spaces and punctuation ignored, any order), and the number of rows,
+columns and characters per cell are bounded by the settings.
+
+Nothing here interprets values: that is ``validate.py``'s job. Anything that is not a
+readable workbook raises ``WorkbookError`` with a French message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from typing import Any, Literal
+
+from importers.workbook.columns import README_SHEET, SHEET_BY_KEY, SHEETS, Sheet, column_letter
+from importers.workbook.findings import Issue, shown
+from pilot.config import Settings, get_settings
+from pilot.imports.models import Severity
+from pilot.text import normalize_key
+
+Engine = Literal["calamine", "openpyxl"]
+DEFAULT_ENGINE: Engine = "calamine"  # measured faster than openpyxl (see benchmarks/)
+MAX_ZIP_ENTRIES = 10_000
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+class WorkbookError(ValueError):
+    """The file cannot be read as a workbook; the message is French, for the sender."""
+
+
+@dataclass
+class SheetData:
+    sheet: Sheet
+    title: str  # the sheet's name as found in the file
+    header_row: int
+    letters: dict[str, str]  # field → column letter
+    rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)  # by sheet.fields
+
+    @property
+    def present(self) -> set[str]:
+        return set(self.letters)
+
+    def letter(self, field_name: str) -> str | None:
+        return self.letters.get(field_name)
+
+
+@dataclass
+class WorkbookData:
+    format: str  # xlsx, xlsm or ods
+    sheets: dict[str, SheetData]  # by Sheet.name
+    issues: list[Issue]
+
+    def rows(self, sheet: Sheet) -> list[tuple[int, tuple[Any, ...]]]:
+        data = self.sheets.get(sheet.name)
+        return data.rows if data else []
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(s.rows) for s in self.sheets.values())
+
+
+def detect_format(data: bytes, filename: str, settings: Settings) -> str:
+    """``xlsx``, ``xlsm`` or ``ods`` from the bytes themselves (the name only tells xlsm)."""
+    if len(data) > settings.max_upload_bytes:
+        raise WorkbookError(
+            f"Le fichier pèse {len(data) / 1e6:.1f} Mo ; la limite est de "
+            f"{settings.max_upload_bytes / 1e6:.1f} Mo. Scindez-le ou allégez-le."
+        )
+    if not data:
+        raise WorkbookError("Le fichier est vide.")
+    if data.startswith(OLE_MAGIC):
+        raise WorkbookError(
+            "Ce fichier est au format Excel 97-2003 (.xls) ou protégé par un mot de passe : "
+            "enregistrez-le au format .xlsx ou .ods, sans mot de passe."
+        )
+    if not data.startswith(b"PK"):
+        raise WorkbookError(
+            "Ce fichier n'est pas un classeur .xlsx, .xlsm ou .ods : utilisez le modèle "
+            "fourni par PILOT."
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise WorkbookError(
+            "Ce fichier est endommagé ou n'est pas un classeur .xlsx, .xlsm ou .ods."
+        ) from error
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise WorkbookError("Ce classeur contient trop d'éléments pour être lu.")
+    declared = sum(max(info.file_size, 0) for info in infos)
+    if declared > settings.max_uncompressed_bytes:
+        raise WorkbookError(
+            f"Une fois décompressé, ce classeur occuperait {declared / 1e6:.0f} Mo ; la "
+            f"limite est de {settings.max_uncompressed_bytes / 1e6:.0f} Mo."
+        )
+    if any(info.flag_bits & 0x1 for info in infos):
+        raise WorkbookError("Ce classeur est chiffré : enregistrez-le sans mot de passe.")
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        if "xl/workbook.bin" in names:
+            raise WorkbookError(
+                "Le format binaire .xlsb n'est pas accepté : enregistrez le classeur en .xlsx."
+            )
+        return "xlsm" if filename.lower().endswith(".xlsm") else "xlsx"
+    if "content.xml" in names:
+        try:
+            mime = archive.read("mimetype")[:100] if "mimetype" in names else b""
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+            mime = b""
+        if mime.strip() == ODS_MIME:
+            return "ods"
+    raise WorkbookError(
+        "Ce fichier n'est pas un classeur .xlsx, .xlsm ou .ods : utilisez le modèle fourni "
+        "par PILOT."
+    )
+
+
+# --- Backends: each yields (sheet title, rows of cell values) ----------------------------
+
+
+def _calamine_sheets(
+    data: bytes, wanted: Iterable[str], settings: Settings
+) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        for title in wanted:
+            sheet = book.get_sheet_by_name(title)
+            end = sheet.end
+            if end is not None:
+                _check_dimensions(title, end[0] + 1, end[1] + 1, settings)
+            start = sheet.start or (0, 0)
+            yield title, _pad(start, sheet.iter_rows())
+    finally:
+        book.close()
+
+
+def _pad(start: tuple[int, int], rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """calamine starts at the first non-empty cell: put the leading rows and columns back."""
+    for _ in range(start[0]):
+        yield []
+    lead = [None] * start[1]
+    for row in rows:
+        yield [*lead, *row] if lead else row
+
+
+def _openpyxl_sheets(
+    data: bytes, wanted: Iterable[str], settings: Settings
+) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        for title in wanted:
+            sheet = book[title]
+            sheet.reset_dimensions()  # declared dimensions can lie: count as we read
+            yield title, (list(row) for row in sheet.iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+def _sheet_names(data: bytes) -> list[str]:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        return list(book.sheet_names)
+    finally:
+        book.close()
+
+
+def _check_dimensions(title: str, rows: int, columns: int, settings: Settings) -> None:
+    if rows > settings.max_rows_per_sheet + 1:
+        raise WorkbookError(
+            f"L'onglet {title} compte {rows} lignes ; la limite est de "
+            f"{settings.max_rows_per_sheet} lignes par onglet."
+        )
+    if columns > settings.max_columns:
+        raise WorkbookError(
+            f"L'onglet {title} compte {columns} colonnes ; la limite est de "
+            f"{settings.max_columns} colonnes."
+        )
+
+
+# --- Reading -----------------------------------------------------------------------------
+
+_PARENTHESES = re.compile(r"\([^)]*\)")
+
+
+def _header_keys(value: Any) -> set[str]:
+    if not isinstance(value, str):
+        return set()
+    return {normalize_key(value), normalize_key(_PARENTHESES.sub(" ", value))} - {""}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and (not value or value.isspace()))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return None if not value or value.isspace() else value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, time | timedelta):
+        return str(value)
+    return value
+
+
+def _read_sheet(
+    sheet: Sheet, title: str, rows: Iterator[list[Any]], settings: Settings, issues: list[Issue]
+) -> SheetData | None:
+    header_row = 0
+    header: list[Any] = []
+    for number, row in enumerate(rows, start=1):
+        if any(not _is_empty(v) for v in row):
+            header_row, header = number, row
+            break
+        if number > 50:
+            break
+    if not header_row:
+        issues.append(
+            Issue(
+                "empty_sheet",
+                f"L'onglet {title} est vide : aucune ligne n'en a été importée.",
+                Severity.WARNING,
+                sheet=sheet.name,
+            )
+        )
+        return None
+    if len(header) > settings.max_columns:
+        _check_dimensions(title, 0, len(header), settings)
+    by_key: dict[str, str] = {}
+    for column in sheet.columns:
+        by_key[column.key] = column.field
+        by_key.update(dict.fromkeys(_header_keys(column.header), column.field))
+    positions: dict[str, int] = {}
+    for index, value in enumerate(header):
+        if _is_empty(value):
+            continue
+        letter = column_letter(index)
+        keys = _header_keys(value)
+        found = next((by_key[k] for k in keys if k in by_key), None)
+        if found is None:
+            issues.append(
+                Issue(
+                    "extra_column",
+                    f"La colonne « {shown(value)} » n'est pas une colonne du modèle : elle a été "
+                    "ignorée.",
+                    Severity.WARNING,
+                    sheet=sheet.name,
+                    row=header_row,
+                    column=letter,
+                    value=shown(value),
+                )
+            )
+        elif found in positions:
+            issues.append(
+                Issue(
+                    "duplicate_column",
+                    f"La colonne « {shown(value)} » figure deux fois (colonnes "
+                    f"{column_letter(positions[found])} et {letter}) : supprimez l'une des deux.",
+                    sheet=sheet.name,
+                    row=header_row,
+                    column=letter,
+                    value=shown(value),
+                )
+            )
+        else:
+            positions[found] = index
+    for column in sheet.columns:
+        if column.required and column.field not in positions:
+            issues.append(
+                Issue(
+                    "missing_column",
+                    f"La colonne obligatoire « {column.header} » est absente de l'onglet "
+                    f"{title} : ajoutez-la (voir le modèle).",
+                    sheet=sheet.name,
+                    row=header_row,
+                    field=column.field,
+                )
+            )
+    data = SheetData(
+        sheet=sheet,
+        title=title,
+        header_row=header_row,
+        letters={f: column_letter(i) for f, i in positions.items()},
+    )
+    order = [positions.get(f) for f in sheet.fields]
+    limit = settings.max_cell_chars
+    max_rows = settings.max_rows_per_sheet
+    count = 0
+    for number, row in enumerate(rows, start=header_row + 1):
+        width = len(row)
+        if width > settings.max_columns:
+            _check_dimensions(title, 0, width, settings)
+        values = tuple(_cell(row[i]) if i is not None and i < width else None for i in order)
+        if all(v is None for v in values):
+            continue
+        count += 1
+        if count > max_rows:
+            _check_dimensions(title, max_rows + 2, 0, settings)
+        for i, value in enumerate(values):
+            if isinstance(value, str) and len(value) > limit:
+                f = sheet.fields[i]
+                issues.append(
+                    Issue(
+                        "cell_too_long",
+                        f"Cette cellule contient {len(value)} caractères ; la limite est de "
+                        f"{limit}. Raccourcissez-la.",
+                        sheet=sheet.name,
+                        row=number,
+                        column=data.letters[f],
+                        field=f,
+                        value=shown(value),
+                    )
+                )
+                values = (*values[:i], None, *values[i + 1 :])
+        data.rows.append((number, values))
+    return data
+
+
+def read_workbook(
+    data: bytes,
+    filename: str = "",
+    *,
+    settings: Settings | None = None,
+    engine: Engine = DEFAULT_ENGINE,
+) -> WorkbookData:
+    """The known sheets of a workbook as raw rows, with the reading issues (headers,
+    extra columns, over-long cells). Raises ``WorkbookError`` for an unreadable file."""
+    settings = settings or get_settings()
+    fmt = detect_format(data, filename, settings)
+    if engine == "openpyxl" and fmt == "ods":
+        engine = "calamine"
+    issues: list[Issue] = []
+    try:
+        titles = _sheet_names(data)
+        chosen: dict[str, str] = {}
+        for title in titles:
+            sheet = SHEET_BY_KEY.get(normalize_key(title))
+            if sheet is not None and sheet.name not in chosen:
+                chosen[sheet.name] = title
+            elif normalize_key(title) != normalize_key(README_SHEET):
+                issues.append(
+                    Issue(
+                        "extra_sheet",
+                        f"L'onglet « {title} » n'est pas un onglet du modèle : il a été ignoré.",
+                        Severity.WARNING,
+                        sheet=title[:100],
+                    )
+                )
+        if not chosen:
+            raise WorkbookError(
+                "Ce classeur ne contient aucun des onglets du modèle PILOT ("
+                + ", ".join(s.name for s in SHEETS)
+                + ") : téléchargez le modèle de votre ministère et remplissez-le."
+            )
+        by_title = {title: SHEET_BY_KEY[normalize_key(title)] for title in chosen.values()}
+        backend = _calamine_sheets if engine == "calamine" else _openpyxl_sheets
+        sheets: dict[str, SheetData] = {}
+        for title, rows in backend(data, list(chosen.values()), settings):
+            found = _read_sheet(by_title[title], title, rows, settings, issues)
+            if found is not None:
+                sheets[found.sheet.name] = found
+    except WorkbookError:
+        raise
+    except MemoryError as error:
+        raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
+    except Exception as error:  # any parser failure on a malformed file
+        raise WorkbookError(
+            "Ce classeur est endommagé et ne peut pas être lu : ouvrez-le dans votre tableur, "
+            "enregistrez-le à nouveau au format .xlsx ou .ods, puis renvoyez-le."
+        ) from error
+    for sheet in SHEETS:
+        if sheet.name not in chosen:
+            issues.append(
+                Issue(
+                    "missing_sheet",
+                    f"L'onglet {sheet.name} est absent : rien n'a été importé pour lui.",
+                    Severity.WARNING,
+                    sheet=sheet.name,
+                )
+            )
+    return WorkbookData(format=fmt, sheets=sheets, issues=issues)

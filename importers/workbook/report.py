@@ -1,0 +1,115 @@
+"""The import report an agent can open: the sent workbook with each faulty cell marked
+(fill and comment) and an "Anomalies" sheet listing every finding, or an HTML page."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Iterable
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from sqlmodel import Session, col, select
+
+from importers.workbook.columns import SHEET_BY_KEY
+from importers.workbook.findings import Issue
+from pilot.imports.models import Finding, ImportFile, Severity
+from pilot.text import normalize_key
+
+ERROR_FILL = PatternFill("solid", fgColor="FFB3B3")
+WARNING_FILL = PatternFill("solid", fgColor="FFE9A8")
+HEADERS = ["Gravité", "Onglet", "Ligne", "Colonne", "Valeur trouvée", "Message"]
+
+
+def issues_of(session: Session, import_id: int) -> list[Issue]:
+    rows = session.exec(
+        select(Finding).where(Finding.import_id == import_id).order_by(col(Finding.id))
+    )
+    return [
+        Issue(
+            f.code,
+            f.message,
+            Severity(f.severity),
+            sheet=f.sheet,
+            row=f.row,
+            column=f.column,
+            field=f.field,
+            value=f.value,
+        )
+        for f in rows
+    ]
+
+
+def _label(issue: Issue) -> str:
+    return "Erreur" if issue.is_error else "Avertissement"
+
+
+def report_workbook(data: bytes | None, issues: Iterable[Issue]) -> bytes:
+    """The sent .xlsx with faulty cells marked, plus an Anomalies sheet (a new workbook
+    holding only that sheet when the original cannot be annotated, e.g. an .ods)."""
+    issues = list(issues)
+    book: openpyxl.Workbook | None = None
+    if data is not None:
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data))
+        except Exception:  # .ods, damaged file…: the list alone
+            book = None
+    if book is None:
+        book = openpyxl.Workbook()
+        first = book.active
+        assert first is not None
+        book.remove(first)
+    else:
+        by_key = {normalize_key(ws.title): ws for ws in book.worksheets}
+        for issue in issues:
+            if not (issue.sheet and issue.row and issue.column):
+                continue
+            sheet = SHEET_BY_KEY.get(normalize_key(issue.sheet))
+            ws = by_key.get(normalize_key(sheet.name if sheet else issue.sheet))
+            if ws is None:
+                continue
+            cell = ws[f"{issue.column}{issue.row}"]
+            cell.fill = ERROR_FILL if issue.is_error else WARNING_FILL
+            text = f"{_label(issue)} : {issue.message}"
+            if cell.comment is not None:
+                text = f"{cell.comment.text}\n{text}"
+            cell.comment = Comment(text[:30000], "PILOT", width=300, height=120)
+    ws = book.create_sheet("Anomalies", 0)
+    ws.append(HEADERS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for issue in issues:
+        ws.append([_label(issue), issue.sheet, issue.row, issue.column, issue.value, issue.message])
+        ws.cell(row=ws.max_row, column=1).fill = ERROR_FILL if issue.is_error else WARNING_FILL
+    for letter, width in zip("ABCDEF", (14, 12, 8, 9, 30, 100), strict=True):
+        ws.column_dimensions[letter].width = width
+    book.active = 0
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def report_html(record: ImportFile, issues: Iterable[Issue]) -> str:
+    """A self-contained French HTML page listing the findings of an import."""
+    issues = list(issues)
+    lines = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(v)) if v is not None else ''}</td>"
+            for v in (_label(i), i.sheet, i.row, i.column, i.value, i.message)
+        )
+        + "</tr>"
+        for i in issues
+    )
+    errors = sum(1 for i in issues if i.is_error)
+    title = f"Import n° {record.id} — {html.escape(record.filename)}"
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1>"
+        f"<p>Statut : {html.escape(record.status)}. {errors} erreur(s), "
+        f"{len(issues) - errors} avertissement(s).</p>"
+        "<table><thead><tr>"
+        + "".join(f'<th scope="col">{h}</th>' for h in HEADERS)
+        + f"</tr></thead><tbody>{lines}</tbody></table></body></html>"
+    )

@@ -1,0 +1,608 @@
+"""Check a workbook against the rules, collecting every finding in one pass.
+
+Each cell is parsed by its column's kind (French habits accepted, see
+``importers.parsing``), then each row and the workbook as a whole are checked against
+the rules and against what PILOT already knows (``state.py``). Nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+from importers.parsing import ParseError, is_unknown, parse_bool, parse_date, parse_decimal
+from importers.workbook.columns import (
+    BUDGET,
+    MILESTONES,
+    PROJECTS,
+    RISKS,
+    Column,
+    Kind,
+    Sheet,
+)
+from importers.workbook.findings import Issue, shown
+from importers.workbook.reader import SheetData, WorkbookData
+from importers.workbook.state import MinistryState
+from pilot.imports.models import Severity
+from pilot.money import format_decimal_fr
+from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
+from pilot.text import clean_text, normalize_key
+
+MIN_YEAR, MAX_YEAR = 1990, 2100
+CRITICALITY_NEEDS_MITIGATION = 9
+ProjectKey = int | str  # an existing project's id, or the name key of a new project
+
+
+@dataclass(slots=True)
+class ValidRow:
+    row: int
+    values: dict[str, Any]  # parsed values of the columns present in the sheet
+    project: ProjectKey | None = None
+
+
+@dataclass
+class Validated:
+    projects: list[ValidRow] = field(default_factory=list)
+    milestones: list[ValidRow] = field(default_factory=list)
+    risks: list[ValidRow] = field(default_factory=list)
+    budget: list[ValidRow] = field(default_factory=list)
+    present: dict[str, set[str]] = field(default_factory=dict)  # sheet → fields present
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if not i.is_error)
+
+
+# --- Cells -------------------------------------------------------------------------------
+
+_PHASE_ALIASES = {
+    "en cadrage": Phase.CADRAGE.value,
+    "conception": Phase.CONCEPTION.value,
+    "realisation": Phase.CONCEPTION.value,
+    "conception et realisation": Phase.CONCEPTION.value,
+    "en deploiement": Phase.DEPLOIEMENT.value,
+    "termine": Phase.TERMINE.value,
+    "acheve": Phase.TERMINE.value,
+    "abandonne": Phase.ABANDONNE.value,
+}
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        text = " ".join(value.split()) if value.isascii() else clean_text(value)
+    elif isinstance(value, datetime | date):
+        text = f"{value:%d/%m/%Y}"
+    else:
+        text = str(value)
+    return text or None
+
+
+@lru_cache(maxsize=4096)
+def _choice(choices: tuple[str, ...], value: str) -> str | None:
+    key = normalize_key(value)
+    for choice in choices:
+        if normalize_key(choice) == key:
+            return choice
+    if Phase.CADRAGE.value in choices:
+        return _PHASE_ALIASES.get(key)
+    return None
+
+
+def _money(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        number: Decimal | None = Decimal(value)
+    else:
+        number = parse_decimal(value)
+    if number is None:
+        return None
+    if number < 0:
+        raise ParseError("Un montant ne peut pas être négatif.")
+    if number >= 10**15:
+        raise ParseError("Ce montant est invraisemblable : indiquez-le en euros.")
+    return int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _date(value: Any) -> date | None:
+    if type(value) is date:
+        parsed: date | None = value
+    else:
+        parsed = parse_date(value)
+    if parsed is not None and not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ParseError(
+            f"La date {parsed:%d/%m/%Y} est hors de la période admise ({MIN_YEAR}–{MAX_YEAR}) : "
+            "indiquez une date au format JJ/MM/AAAA."
+        )
+    return parsed
+
+
+def _whole(value: Any, low: int, high: int, what: str) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        number: Decimal | None = Decimal(value)
+    else:
+        number = parse_decimal(value)
+    if number is None:
+        return None
+    if number != number.to_integral_value() or not low <= number <= high:
+        raise ParseError(f"Indiquez {what} entier de {low} à {high}.")
+    return int(number)
+
+
+def parse_cell(column: Column, value: Any) -> Any:
+    """The value of a cell for its column, or ``ParseError`` with a French message."""
+    kind = column.kind
+    if value is None:
+        return None
+    if kind == Kind.TEXT:
+        text = _text(value)
+        if text is not None and column.max_length and len(text) > column.max_length:
+            raise ParseError(
+                f"Ce texte compte {len(text)} caractères ; la limite est de "
+                f"{column.max_length}. Raccourcissez-le."
+            )
+        return text
+    if kind == Kind.DATE:
+        return _date(value)
+    if kind == Kind.MONEY:
+        return _money(value)
+    if kind == Kind.CHOICE:
+        if isinstance(value, str):
+            found = _choice(column.choices, value)
+            if found is not None:
+                return found
+        if is_unknown(value):
+            return None
+        raise ParseError("Valeur non permise : choisissez parmi " + ", ".join(column.choices) + ".")
+    if kind == Kind.SCORE:
+        return _whole(value, 1, 4, "un nombre")
+    if kind == Kind.YEAR:
+        return _whole(value, MIN_YEAR, MAX_YEAR, "une année")
+    if kind == Kind.BOOL:
+        return parse_bool(value)
+    if kind == Kind.PILOT_ID:
+        if isinstance(value, str) and is_unknown(value):
+            return None
+        found_id = parse_pilot_id(str(value))
+        if found_id is None:
+            raise ParseError(
+                "Identifiant PILOT invalide (exemple : PRJ-00042) : recopiez-le depuis le "
+                "modèle ou laissez-le vide pour un nouveau projet."
+            )
+        return found_id
+    raise AssertionError(kind)
+
+
+# --- Rows --------------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, workbook: WorkbookData, state: MinistryState, today: date) -> None:
+        self.workbook = workbook
+        self.state = state
+        self.today = today
+        self.result = Validated(issues=list(workbook.issues))
+        self.new_projects: dict[str, int] = {}  # name key → row in Projets
+        self.row_ids: dict[int, int] = {}  # project id → row in Projets
+
+    def issue(
+        self,
+        data: SheetData,
+        row: int,
+        field_name: str | None,
+        message: str,
+        code: str,
+        value: Any = None,
+        severity: Severity = Severity.ERROR,
+    ) -> None:
+        self.result.issues.append(
+            Issue(
+                code,
+                message,
+                severity,
+                sheet=data.sheet.name,
+                row=row,
+                column=data.letter(field_name) if field_name else None,
+                field=field_name,
+                value=shown(value),
+            )
+        )
+
+    def parse_rows(self, sheet: Sheet) -> list[ValidRow]:
+        data = self.workbook.sheets.get(sheet.name)
+        if data is None:
+            return []
+        self.result.present[sheet.name] = data.present
+        columns = [(i, c) for i, c in enumerate(sheet.columns) if c.field in data.letters]
+        blocked = any(
+            c.required and c.field not in data.letters for c in sheet.columns
+        )  # a required column is missing: reported once by the reader
+        rows: list[ValidRow] = []
+        for number, raw in data.rows:
+            values: dict[str, Any] = {}
+            ok = True
+            for index, column in columns:
+                value = raw[index]
+                try:
+                    parsed = parse_cell(column, value)
+                except ParseError as error:
+                    self.issue(data, number, column.field, str(error), "invalid_value", value)
+                    ok = False
+                    continue
+                if parsed is None and column.required:
+                    self.issue(
+                        data,
+                        number,
+                        column.field,
+                        f"La colonne « {column.header} » est obligatoire : remplissez-la.",
+                        "required",
+                        value,
+                    )
+                    ok = False
+                values[column.field] = parsed
+            row = ValidRow(number, values)
+            row.project = None if (blocked or not ok) else -1  # -1: row usable so far
+            rows.append(row)
+        return rows
+
+    # Projets ---------------------------------------------------------------------------
+
+    def check_projects(self) -> None:
+        data = self.workbook.sheets.get(PROJECTS.name)
+        rows = self.parse_rows(PROJECTS)
+        if data is None:
+            return
+        seen_names: dict[str, int] = {}
+        for row in rows:
+            v = row.values
+            pid = v.get("pilot_id")
+            name = v.get("name")
+            usable = row.project is not None
+            if pid is not None:
+                if pid in self.row_ids:
+                    self.issue(
+                        data,
+                        row.row,
+                        "pilot_id",
+                        f"Le projet {format_pilot_id(pid)} figure deux fois (ligne "
+                        f"{self.row_ids[pid]}) : gardez une seule ligne par projet.",
+                        "duplicate_row",
+                        format_pilot_id(pid),
+                    )
+                    usable = False
+                elif pid in self.state.foreign:
+                    self.issue(
+                        data,
+                        row.row,
+                        "pilot_id",
+                        f"Le projet {format_pilot_id(pid)} relève d'un autre ministère : vous ne "
+                        "pouvez mettre à jour que les projets de votre ministère.",
+                        "other_ministry",
+                        format_pilot_id(pid),
+                    )
+                    usable = False
+                elif pid not in self.state.projects:
+                    self.issue(
+                        data,
+                        row.row,
+                        "pilot_id",
+                        f"L'identifiant {format_pilot_id(pid)} est inconnu de PILOT : recopiez-le "
+                        "depuis le modèle, ou laissez-le vide pour un nouveau projet.",
+                        "unknown_project",
+                        format_pilot_id(pid),
+                    )
+                    usable = False
+                else:
+                    self.row_ids[pid] = row.row
+            if name is not None:
+                key = normalize_key(name)
+                owner = self.state.names.get(key)
+                if key in seen_names:
+                    self.issue(
+                        data,
+                        row.row,
+                        "name",
+                        f"Le nom « {name} » figure déjà ligne {seen_names[key]} : deux projets "
+                        "ne peuvent pas porter le même nom.",
+                        "duplicate_row",
+                        name,
+                    )
+                    usable = False
+                elif pid is None and owner is not None:
+                    self.issue(
+                        data,
+                        row.row,
+                        "name",
+                        f"Le projet « {name} » existe déjà sous l'identifiant "
+                        f"{format_pilot_id(owner)} : indiquez cet identifiant plutôt que "
+                        "d'ajouter une nouvelle ligne.",
+                        "existing_project",
+                        name,
+                    )
+                    usable = False
+                elif pid is not None and owner is not None and owner != pid:
+                    self.issue(
+                        data,
+                        row.row,
+                        "name",
+                        f"Le nom « {name} » désigne déjà un autre projet du ministère "
+                        f"({format_pilot_id(owner)}) : choisissez un autre nom.",
+                        "name_taken",
+                        name,
+                    )
+                    usable = False
+                seen_names.setdefault(key, row.row)
+                if pid is None and usable:
+                    self.new_projects[key] = row.row
+            known = pid is not None and pid in self.state.projects
+            self._check_project_rules(data, row, pid if known else None)
+            row.project = (
+                (pid if pid is not None else normalize_key(name or "")) if usable else None
+            )
+        self.result.projects = rows
+
+    def _check_project_rules(self, data: SheetData, row: ValidRow, pid: int | None) -> None:
+        v = row.values
+        self._order(data, row, "baseline_start", "baseline_end", "La fin de référence")
+        self._order(data, row, "start_date", "forecast_end", "La fin prévisionnelle")
+        if pid is None:
+            return
+        present = data.present
+        baseline_fields = [
+            f for f in ("baseline_cost", "baseline_start", "baseline_end") if f in present
+        ]
+        latest = self.state.latest_baseline.get(pid)
+        reason = v.get("rebaseline_reason")
+        if latest is not None and baseline_fields:
+            stored = {
+                "baseline_cost": latest.cost_eur,
+                "baseline_start": latest.start_date,
+                "baseline_end": latest.end_date,
+            }
+            changed = [f for f in baseline_fields if v.get(f) != stored[f]]
+            if changed and not reason:
+                for f in changed:
+                    self.issue(
+                        data,
+                        row.row,
+                        f,
+                        "La référence approuvée ne peut pas être modifiée (valeur enregistrée : "
+                        f"{_display(stored[f])}). Pour un rebasage, remplissez la colonne "
+                        "« Motif du rebasage » ; sinon, remettez la valeur enregistrée.",
+                        "baseline_changed",
+                        v.get(f),
+                    )
+            elif reason and not changed:
+                self.issue(
+                    data,
+                    row.row,
+                    "rebaseline_reason",
+                    "Un motif de rebasage est indiqué mais la référence n'a pas changé : le motif "
+                    "a été ignoré.",
+                    "reason_without_change",
+                    reason,
+                    Severity.WARNING,
+                )
+        report = self.state.latest_report.get(pid)
+        new_cost = v.get("current_cost")
+        if (
+            "current_cost" in present
+            and report is not None
+            and report.current_cost_eur is not None
+            and new_cost is not None
+            and new_cost < report.current_cost_eur
+            and not v.get("comment")
+        ):
+            self.issue(
+                data,
+                row.row,
+                "current_cost",
+                f"Le coût actualisé baisse ({_display(report.current_cost_eur)} → "
+                f"{_display(new_cost)}) sans explication : indiquez-en la raison dans la "
+                "colonne « Commentaire ».",
+                "cost_drop",
+                new_cost,
+                Severity.WARNING,
+            )
+
+    def _order(self, data: SheetData, row: ValidRow, first: str, second: str, what: str) -> None:
+        a, b = row.values.get(first), row.values.get(second)
+        if a is not None and b is not None and b < a:
+            header = data.sheet.column(first).header
+            self.issue(
+                data,
+                row.row,
+                second,
+                f"{what} ({b:%d/%m/%Y}) précède la colonne « {header} » ({a:%d/%m/%Y}) : "
+                "corrigez l'une des deux dates.",
+                "date_order",
+                b,
+            )
+
+    def _not_future(self, data: SheetData, row: ValidRow, field_name: str) -> None:
+        value = row.values.get(field_name)
+        if value is not None and value > self.today:
+            header = data.sheet.column(field_name).header
+            self.issue(
+                data,
+                row.row,
+                field_name,
+                f"La « {header} » ({value:%d/%m/%Y}) est dans le futur : indiquez une date "
+                "passée, ou laissez la cellule vide.",
+                "future_date",
+                value,
+            )
+
+    # Jalons, Risques, Budget ----------------------------------------------------------------
+
+    def resolve_project(self, data: SheetData, row: ValidRow) -> ProjectKey | None:
+        pid = row.values.get("pilot_id")
+        name = row.values.get("project_name")
+        if pid is not None:
+            if pid in self.state.foreign:
+                self.issue(
+                    data,
+                    row.row,
+                    "pilot_id",
+                    f"Le projet {format_pilot_id(pid)} relève d'un autre ministère : vous ne "
+                    "pouvez mettre à jour que les projets de votre ministère.",
+                    "other_ministry",
+                    format_pilot_id(pid),
+                )
+                return None
+            if pid not in self.state.projects:
+                self.issue(
+                    data,
+                    row.row,
+                    "pilot_id",
+                    f"L'identifiant {format_pilot_id(pid)} est inconnu de PILOT : recopiez-le "
+                    "depuis l'onglet Projets.",
+                    "unknown_project",
+                    format_pilot_id(pid),
+                )
+                return None
+            return int(pid)
+        if name is None:
+            self.issue(
+                data,
+                row.row,
+                "pilot_id",
+                "Indiquez l'identifiant PILOT du projet, ou son nom s'il est nouveau.",
+                "required",
+            )
+            return None
+        key = normalize_key(name)
+        if key in self.new_projects:
+            return key
+        if key in self.state.names:
+            return self.state.names[key]
+        self.issue(
+            data,
+            row.row,
+            "project_name",
+            f"Aucun projet « {name} » dans l'onglet Projets ni dans PILOT : vérifiez le nom, "
+            "ou ajoutez le projet dans l'onglet Projets.",
+            "unknown_project",
+            name,
+        )
+        return None
+
+    def check_children(
+        self,
+        sheet: Sheet,
+        label: str,
+        key_of: Callable[[ValidRow], tuple[Any, ...]],
+        rules: Callable[[SheetData, ValidRow], None],
+    ) -> list[ValidRow]:
+        data = self.workbook.sheets.get(sheet.name)
+        rows = self.parse_rows(sheet)
+        if data is None:
+            return rows
+        seen: dict[tuple[Any, ...], int] = {}
+        for row in rows:
+            usable = row.project is not None
+            project = self.resolve_project(data, row) if usable or row.values else None
+            rules(data, row)
+            if project is None or not usable:
+                row.project = None
+                continue
+            row.project = project
+            key = (project, *key_of(row))
+            if key in seen:
+                self.issue(
+                    data,
+                    row.row,
+                    sheet.unique[1],
+                    f"{label} figure déjà ligne {seen[key]} pour ce projet : gardez une seule "
+                    "ligne.",
+                    "duplicate_row",
+                    row.values.get(sheet.unique[1]),
+                )
+                row.project = None
+                continue
+            seen[key] = row.row
+        return rows
+
+    def milestone_rules(self, data: SheetData, row: ValidRow) -> None:
+        self._not_future(data, row, "actual_date")
+
+    def risk_rules(self, data: SheetData, row: ValidRow) -> None:
+        v = row.values
+        self._order(data, row, "opened_on", "closed_on", "La date de clôture")
+        self._not_future(data, row, "opened_on")
+        self._not_future(data, row, "closed_on")
+        p, i = v.get("probability"), v.get("impact")
+        status = v.get("status") or RiskStatus.OUVERT.value
+        if (
+            p is not None
+            and i is not None
+            and p * i >= CRITICALITY_NEEDS_MITIGATION
+            and status == RiskStatus.OUVERT.value
+            and not v.get("mitigation")
+        ):
+            self.issue(
+                data,
+                row.row,
+                "mitigation" if "mitigation" in data.letters else "impact",
+                f"Ce risque ouvert a une criticité de {p * i} (probabilité {p} × impact {i}) : "
+                "décrivez les mesures de réduction dans la colonne « Mesures de réduction ».",
+                "mitigation_required",
+                v.get("mitigation"),
+            )
+
+    def run(self) -> Validated:
+        self.check_projects()
+        self.result.milestones = self.check_children(
+            MILESTONES,
+            "Ce jalon",
+            lambda r: (normalize_key(r.values["name"]),),
+            self.milestone_rules,
+        )
+        self.result.risks = self.check_children(
+            RISKS, "Ce risque", lambda r: (normalize_key(r.values["title"]),), self.risk_rules
+        )
+        self.result.budget = self.check_children(
+            BUDGET,
+            "Cette année et cette nature",
+            lambda r: (r.values["year"], r.values["kind"]),
+            lambda d, r: None,
+        )
+        return self.result
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "vide"
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    if isinstance(value, int):
+        return format_decimal_fr(Decimal(value), 0) + " €"
+    return str(value)
+
+
+def validate(workbook: WorkbookData, state: MinistryState, *, today: date) -> Validated:
+    """Every finding of the workbook, in one pass; rows usable for apply keep their project."""
+    return _Checker(workbook, state, today).run()
+
+
+def referenced_ids(workbook: WorkbookData) -> set[int]:
+    """The PILOT identifiers a workbook mentions (to load their owners in one query)."""
+    found: set[int] = set()
+    for data in workbook.sheets.values():
+        if "pilot_id" not in data.letters:
+            continue
+        index = data.sheet.fields.index("pilot_id")
+        for _, raw in data.rows:
+            value = raw[index]
+            if isinstance(value, str):
+                pid = parse_pilot_id(value)
+                if pid is not None:
+                    found.add(pid)
+    return found

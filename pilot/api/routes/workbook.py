@@ -1,0 +1,120 @@
+"""Ministry workbooks over HTTP: download the template, upload a filled workbook, fetch
+an import's report. A ministry token acts for its own ministry; DINUM and admin tokens
+name the ministry with ``?ministry=CODE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from importers.intake import submit
+from importers.workbook.report import issues_of, report_html, report_workbook
+from importers.workbook.template import build_template, template_filename
+from pilot.api.deps import PrincipalDep, SessionDep
+from pilot.auth.models import Role
+from pilot.auth.service import Principal
+from pilot.config import get_settings
+from pilot.imports.models import ImportFile
+from pilot.ministries import service as ministries
+from pilot.ministries.models import Ministry
+
+router = APIRouter(prefix="/workbook", tags=["workbook"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _ministry(session: Session, principal: Principal, code: str | None) -> Ministry:
+    if principal.role == Role.MINISTRY:
+        found = session.get(Ministry, principal.ministry_id)
+        if found is None or (code and ministries.get_by_code(session, code) != found):
+            raise HTTPException(403, "Ce jeton ne permet d'agir que pour son propre ministère.")
+        return found
+    if principal.role in (Role.DINUM, Role.ADMIN):
+        found = ministries.get_by_code(session, code) if code else None
+        if found is None:
+            raise HTTPException(404, "Indiquez un ministère connu : ?ministry=CODE.")
+        return found
+    raise HTTPException(401, "Un jeton ministériel est nécessaire.")
+
+
+@router.get("/template")
+def download_template(
+    session: SessionDep, principal: PrincipalDep, ministry: str | None = None
+) -> Response:
+    found = _ministry(session, principal, ministry)
+    data = build_template(session, found)
+    name = template_filename(found)
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.post("/upload")
+async def upload(
+    session: SessionDep,
+    principal: PrincipalDep,
+    file: Annotated[UploadFile, File()],
+    dry_run: Annotated[bool, Form()] = False,
+    ministry: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    found = _ministry(session, principal, ministry)
+    limit = get_settings().max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(
+            413, f"Le fichier dépasse la limite de {limit / 1e6:.1f} Mo : allégez-le."
+        )
+    outcome = submit(
+        data=data,
+        filename=file.filename or "classeur.xlsx",
+        ministry_code=found.code,
+        submitted_by=principal.actor,
+        channel="http",
+        dry_run=dry_run,
+    )
+    session.expire_all()
+    findings = [
+        {
+            "severity": i.severity.value,
+            "sheet": i.sheet,
+            "row": i.row,
+            "column": i.column,
+            "value": i.value,
+            "message": i.message,
+        }
+        for i in issues_of(session, outcome.import_id)
+    ]
+    return {
+        "import_id": outcome.import_id,
+        "status": outcome.status,
+        "duplicate": outcome.duplicate,
+        "errors": outcome.errors,
+        "warnings": outcome.warnings,
+        "counts": outcome.counts,
+        "findings": findings,
+    }
+
+
+@router.get("/imports/{import_id}/report")
+def import_report(
+    import_id: int, session: SessionDep, principal: PrincipalDep, format: str = "xlsx"
+) -> Response:
+    record = session.get(ImportFile, import_id)
+    if record is None:
+        raise HTTPException(404, "Import inconnu.")
+    if principal.role == Role.MINISTRY and record.ministry_id != principal.ministry_id:
+        raise HTTPException(404, "Import inconnu.")
+    if principal.role == Role.PUBLIC:
+        raise HTTPException(401, "Un jeton est nécessaire.")
+    issues = issues_of(session, import_id)
+    if format == "html":
+        return HTMLResponse(report_html(record, issues))
+    stored = Path(record.stored_path)
+    data = report_workbook(stored.read_bytes() if stored.exists() else None, issues)
+    name = f"rapport-import-{import_id}.xlsx"
+    return Response(
+        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
