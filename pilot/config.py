@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=5_000, ge=1)
     graphql_max_page_size: int = Field(default=1_000, ge=1)
+    graphql_default_page_size: int = Field(default=50, ge=1)
+    graphql_cache_size: int = Field(default=512, ge=0)  # responses of published editions; 0: off
 
     # API
     debug: bool = False

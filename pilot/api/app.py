@@ -8,6 +8,7 @@ from sqlalchemy import text
 from pilot import __version__
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.router import graphql_router
+from pilot.api.limits import BodySizeLimit
 from pilot.config import get_settings
 
 
@@ -27,4 +28,5 @@ def create_app() -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(graphql_router(settings), prefix="/graphql")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app

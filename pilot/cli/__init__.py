@@ -218,5 +218,7 @@ def token_revoke(token_id: int) -> None:
     typer.echo(f"Jeton {token_id} révoqué.")
 
 
+from pilot.cli import api as _api  # noqa: E402,F401  (pilot graphql-schema)
+
 if __name__ == "__main__":
     app()
