@@ -141,6 +141,10 @@ class ImportConnection:
     page_info: PageInfo
     total_count: int
 
+    @strawberry.field
+    def nodes(self) -> list[ImportType]:
+        return [e.node for e in self.edges]
+
 
 @strawberry.type(name="UploadOutcome")
 class UploadOutcomeType:
