@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from importers.panorama import import_panorama_file
 from pilot.api.app import create_app
@@ -66,7 +66,7 @@ def first_project(session: Session, code: str, skip: int = 0) -> Project:
     ministry = ministries.get_by_code(session, code)
     assert ministry is not None
     rows = session.exec(
-        select(Project).where(Project.ministry_id == ministry.id).order_by(Project.id)
+        select(Project).where(Project.ministry_id == ministry.id).order_by(col(Project.id))
     ).all()
     return rows[skip]
 
@@ -158,7 +158,7 @@ def build_demo(session: Session, panorama_dir: Path) -> dict[str, Any]:
         record = ImportFile(
             ministry_id=ministry.id,
             filename=name,
-            sha256="0" * 63 + str(ministry.id % 10),
+            sha256=f"{ministry.id or 0:064d}",
             size_bytes=1234,
             stored_path=f"var/uploads/{name}",
             submitted_by="inbox",
