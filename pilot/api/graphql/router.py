@@ -1,22 +1,39 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Header
+from sqlmodel import Session
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
 
-from pilot.api.deps import SessionDep, principal_from_header
+from pilot import db
+from pilot.api.deps import principal_from_header
 from pilot.api.graphql.cache import ResponseCache
 from pilot.api.graphql.context import Context
 from pilot.api.graphql.schema import build_schema
 from pilot.config import Settings
 
 
-async def _context(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
-) -> Context:
-    return Context(session=session, principal=principal_from_header(session, authorization))
+def _context_getter(
+    turns: asyncio.Semaphore,
+) -> Callable[..., AsyncIterator[Context]]:
+    async def context(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> AsyncIterator[Context]:
+        # Resolvers run on the event loop and hold the request's connection across
+        # awaits: at most ``graphql_max_concurrency`` requests execute at once, each
+        # closing its session before letting the next one in, so the pool is never
+        # exhausted (waiting for it would block the loop).
+        async with turns:
+            with Session(db.get_engine(), expire_on_commit=False) as session:
+                yield Context(
+                    session=session, principal=principal_from_header(session, authorization)
+                )
+
+    return context
 
 
 class PilotGraphQLRouter(GraphQLRouter[Context, None]):
@@ -62,7 +79,7 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
 def graphql_router(settings: Settings) -> PilotGraphQLRouter:
     return PilotGraphQLRouter(
         build_schema(settings),
-        context_getter=_context,
+        context_getter=_context_getter(asyncio.Semaphore(settings.graphql_max_concurrency)),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         cache=ResponseCache(settings.graphql_cache_size),
