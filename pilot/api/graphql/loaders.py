@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 from strawberry.dataloader import DataLoader
 
@@ -35,15 +36,20 @@ M = TypeVar("M", bound=SQLModel)
 def _grouped(
     session: Session, model: type[M], key: Any, order: Sequence[Any], where: Any = None
 ) -> Callable[[list[int]], Awaitable[list[list[M]]]]:
-    """A batch function loading every ``model`` row whose ``key`` is in the batch."""
+    """A batch function loading every ``model`` row whose ``key`` is in the batch.
+
+    Rows are read-only column tuples (attribute access like the model), not ORM
+    instances: building 20 000 SQLModel objects costs more than the query itself."""
+
+    columns = list(model.__table__.columns)  # type: ignore[attr-defined]
 
     async def load(ids: list[int]) -> list[list[M]]:
-        query = select(model).where(col(key).in_(ids))
+        query = sa_select(*columns).where(col(key).in_(ids))
         if where is not None:
             query = query.where(where)
         groups: dict[int, list[M]] = defaultdict(list)
-        for row in session.exec(query.order_by(*order)):
-            groups[getattr(row, key.key)].append(row)
+        for row in session.execute(query.order_by(*order)):
+            groups[getattr(row, key.key)].append(row)  # type: ignore[arg-type]
         return [groups.get(i, []) for i in ids]
 
     return load

@@ -134,7 +134,7 @@ class RiskType:
             category=r.category,
             probability=r.probability,
             impact=r.impact,
-            criticality=r.criticality,
+            criticality=r.probability * r.impact,
             owner=r.owner,
             mitigation=r.mitigation,
             status=r.status,
