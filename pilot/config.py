@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=30, ge=1)
     graphql_max_tokens: int = Field(default=5_000, ge=1)
     graphql_max_page_size: int = Field(default=1_000, ge=1)
+    graphql_default_page_size: int = Field(default=50, ge=1)
+    graphql_cache_size: int = Field(default=512, ge=0)  # responses of published editions; 0: off
+    # GraphQL requests executed at once per process (they hold a database connection);
+    # keep it below the connection pool (5 + 10 overflow): the others wait their turn.
+    graphql_max_concurrency: int = Field(default=8, ge=1)
 
     # API
     auth_max_failures: int = Field(default=10, ge=1)  # failed authentications per client IP…

@@ -9,6 +9,7 @@ from sqlalchemy import exc, text
 from pilot import __version__
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.router import graphql_router
+from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
 from pilot.api.routes import workbook as workbook_routes
 from pilot.config import get_settings
@@ -74,4 +75,5 @@ def create_app() -> FastAPI:
 
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app

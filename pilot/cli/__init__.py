@@ -320,5 +320,7 @@ from pilot.cli import workbook as _workbook  # noqa: E402
 
 _workbook.register(app)
 
+from pilot.cli import api as _api  # noqa: E402,F401  (pilot graphql-schema)
+
 if __name__ == "__main__":
     app()

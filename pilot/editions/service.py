@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -11,7 +12,16 @@ from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
 from pilot.editions.models import Edition, EditionRow
-from pilot.indicators.figures import Figures
+from pilot.indicators.figures import (
+    BRACKET_UNKNOWN,
+    Figures,
+    PortfolioRow,
+    compute_figures,
+    cost_bracket,
+)
+from pilot.indicators.service import project_statuses
+from pilot.ministries.models import Ministry
+from pilot.money import MILLION, round_half_up
 from pilot.projects.models import Project
 
 
@@ -181,16 +191,22 @@ class TrajectoryPoint:
 
 def trajectory(session: Session, project_id: int) -> list[TrajectoryPoint]:
     """A project's cost and duration in each edition it appears in."""
+    return trajectories(session, [project_id]).get(project_id, [])
+
+
+def trajectories(session: Session, project_ids: Iterable[int]) -> dict[int, list[TrajectoryPoint]]:
+    """The trajectory of each project across published editions, in one statement."""
     rows = session.exec(
         select(EditionRow, Edition)
         .join(Edition)
-        .where(EditionRow.project_id == project_id)
+        .where(col(EditionRow.project_id).in_(list(project_ids)), Edition.status == "published")
         .order_by(col(Edition.published_on), col(Edition.number))
     )
-    points = []
+    points: dict[int, list[TrajectoryPoint]] = {}
     for row, edition in rows:
         v = row.values
-        points.append(
+        assert row.project_id is not None
+        points.setdefault(row.project_id, []).append(
             TrajectoryPoint(
                 edition_number=edition.number,
                 published_on=edition.published_on,
@@ -245,3 +261,134 @@ def sync_in_panorama(session: Session, *, actor: str) -> list[tuple[int, bool]]:
     wanted = {pid: pid in present for pid in published if pid is not None}
     wanted.update(dict.fromkeys(present, True))
     return set_in_panorama(session, wanted, actor=actor)
+
+
+# --- Publishing the live portfolio -------------------------------------------------------
+
+# The historical open-data columns, in DINUM's order (the same headers the panorama
+# files carry), so that a published edition reads like the open-data ones.
+PUBLISHED_HEADERS = (
+    "Ministère porteur",
+    "Ministère nom complet",
+    "Nom du projet",
+    "Projet interministériel",
+    "Description et objectifs du projet",
+    "En savoir plus sur le projet",
+    "Début",
+    "Durée prévisionnelle en année",
+    "Phase du projet en cours",
+    "Coût estimé",
+    "Coût estimé par tranche",
+    "Zone fonctionnelle",
+    "Financement [programme(s)]",
+    "Lien vers les Projets Annuels de Performances",
+    "Date de publication",
+)
+WITHHELD = "Non communiqué"
+
+
+def publish_current(
+    session: Session,
+    *,
+    published_on: date,
+    number: int | None = None,
+    title: str | None = None,
+    actor: str = "publish",
+) -> Edition:
+    """Freeze the live portfolio (projects in the panorama, figures as of
+    ``published_on``) as a new published edition, and audit it.
+
+    A confidential project appears with its figures withheld ("Non communiqué"): they
+    stay withheld in the edition for ever, and the key figures leave them out.
+    """
+    statuses = project_statuses(session, as_of=published_on)
+    names = dict(session.exec(select(Ministry.code, Ministry.name)).all())
+    rows: list[tuple[int | None, dict[str, Any], dict[str, Any]]] = []
+    figure_rows: list[PortfolioRow] = []
+    for s in statuses:
+        p = s.project
+        withheld = p.confidential
+        cost = None if withheld else s.row.cost_eur
+        duration = None if withheld else s.row.duration_years
+        bracket = BRACKET_UNKNOWN if withheld else None
+        row = PortfolioRow(
+            ministry=s.ministry_code,
+            interministerial=p.interministerial,
+            phase=s.row.phase,
+            cost_eur=cost,
+            duration_years=duration,
+            functional_zone=p.functional_zone_label,
+            cost_bracket=bracket,
+        )
+        figure_rows.append(row)
+        bracket = bracket or cost_bracket(cost, row.phase)
+        start = None if withheld else p.start_date
+        data = dict.fromkeys(PUBLISHED_HEADERS, "")
+        data.update(
+            {
+                "Ministère porteur": s.ministry_code,
+                "Ministère nom complet": names.get(s.ministry_code, ""),
+                "Nom du projet": p.name,
+                "Projet interministériel": "Oui" if p.interministerial else "Non",
+                "Description et objectifs du projet": p.description or "",
+                "En savoir plus sur le projet": p.link or "",
+                "Début": start.isoformat() if start else "",
+                "Durée prévisionnelle en année": (WITHHELD if withheld else _plain(duration, 1)),
+                "Phase du projet en cours": row.phase or "",
+                "Coût estimé": (
+                    WITHHELD
+                    if withheld
+                    else _plain(None if cost is None else Decimal(cost) / MILLION, 2)
+                ),
+                "Coût estimé par tranche": bracket,
+                "Zone fonctionnelle": p.functional_zone_label or "",
+                "Financement [programme(s)]": p.financing_label or "",
+                "Lien vers les Projets Annuels de Performances": p.pap_link or "",
+                "Date de publication": published_on.isoformat(),
+            }
+        )
+        values = {
+            "ministry_code": s.ministry_code,
+            "name": p.name,
+            "interministerial": p.interministerial,
+            "start": start.isoformat() if start else None,
+            "duration_years": None if duration is None else str(duration),
+            "phase": row.phase,
+            "cost_eur": cost,
+            "cost_bracket": bracket,
+            "functional_zone": p.functional_zone_label,
+            "programmes": [int(x) for x in (p.programmes or "").split(",") if x.strip()],
+            "withheld": withheld,
+        }
+        rows.append((p.id, data, values))
+    edition = create_edition(
+        session,
+        published_on=published_on,
+        title=title or f"Panorama des grands projets numériques de l'État — {published_on:%m/%Y}",
+        source="publish",
+        figures=compute_figures(figure_rows),
+        rows=rows,
+        number=number,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="publish",
+        obj=edition,
+        project_id=None,
+        new=f"édition {edition.number} ({len(rows)} projets)",
+    )
+    session.flush()
+    return edition
+
+
+def _plain(value: Decimal | None, places: int) -> str:
+    return "" if value is None else str(round_half_up(value, places))
+
+
+def published_editions(session: Session) -> list[Edition]:
+    return list(
+        session.exec(
+            select(Edition).where(Edition.status == "published").order_by(col(Edition.number))
+        )
+    )

@@ -29,14 +29,23 @@ class ProjectStatus:
 
 
 def project_statuses(
-    session: Session, *, as_of: date | None = None, in_panorama_only: bool = True
+    session: Session,
+    *,
+    as_of: date | None = None,
+    in_panorama_only: bool = True,
+    ministry_id: int | None = None,
 ) -> list[ProjectStatus]:
+    """Every project's status (in a constant number of statements), optionally for one
+    ministry only."""
     query = select(Project, Ministry.code).join(Ministry)
     if in_panorama_only:
         query = query.where(Project.in_panorama == True)  # noqa: E712
+    if ministry_id is not None:
+        query = query.where(Project.ministry_id == ministry_id)
     pairs = list(session.exec(query.order_by(col(Project.id))))
-    reports = projects.latest_reports(session, as_of=as_of)
-    base = projects.baselines_by_project(session)
+    ids = [p.id for p, _ in pairs if p.id is not None] if ministry_id is not None else None
+    reports = projects.latest_reports(session, ids, as_of=as_of)
+    base = projects.baselines_by_project(session, ids)
     statuses = []
     for project, code in pairs:
         assert project.id is not None
@@ -77,8 +86,13 @@ class Portfolio:
     weather_rosier: int
 
 
-def portfolio(session: Session, *, as_of: date | None = None) -> Portfolio:
-    statuses = project_statuses(session, as_of=as_of)
+def portfolio(
+    session: Session, *, as_of: date | None = None, ministry_id: int | None = None
+) -> Portfolio:
+    return portfolio_of(project_statuses(session, as_of=as_of, ministry_id=ministry_id))
+
+
+def portfolio_of(statuses: list[ProjectStatus]) -> Portfolio:
     return Portfolio(
         figures=compute_figures(s.row for s in statuses),
         drift=drift_means(s.drift for s in statuses),

@@ -29,17 +29,20 @@ def test_healthz_answers_ok(client: TestClient) -> None:
 
 
 def test_graphql_serves_real_projects_and_published_figures(client: TestClient) -> None:
-    query = "{ projects { id name ministryCode } portfolio { projects totalCostBn totalCostText } }"
+    query = (
+        "{ projects(first: 100) { nodes { id name ministry { code } } }"
+        " portfolio { figures { projects totalCostBn totalCostText } } }"
+    )
     response = client.post("/graphql", json={"query": query})
     assert response.status_code == 200
     data = response.json()["data"]
-    names = {p["name"] for p in data["projects"]}
-    assert len(names) == 61  # the projects of the latest edition (2017-06)
+    names = {p["name"] for p in data["projects"]["nodes"]}
     assert "FRANCECONNECT PHASE II" in names
     assert "FRANCE CONNECT" not in names  # in 2016 only: it left the panorama in 2017
-    assert data["portfolio"]["projects"] == 61
-    assert data["portfolio"]["totalCostBn"] == "2.56"
-    assert data["portfolio"]["totalCostText"] == "2,56\u00a0Md€"
+    figures = data["portfolio"]["figures"]
+    assert figures["projects"] == 61
+    assert figures["totalCostBn"] == "2.56"
+    assert figures["totalCostText"] == "2,56\u00a0Md€"
 
 
 def test_graphiql_is_served(client: TestClient) -> None:

@@ -1,19 +1,50 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from functools import cached_property
 
 from sqlmodel import Session
 from strawberry.fastapi import BaseContext
+from strawberry.types import Info
 
+from pilot import db
+from pilot.api.graphql.loaders import Loaders
 from pilot.auth.service import Principal
+from pilot.config import Settings, get_settings
 
 
 @dataclass
 class Context(BaseContext):
+    """One per request: the read session, who is asking, and the request's DataLoaders."""
+
     session: Session
     principal: Principal
-    loaders: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=get_settings)
+    today: date = field(default_factory=date.today)
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.session, today=self.today)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction of its own (``BEGIN IMMEDIATE`` on SQLite), committed on
+        success. The read session's snapshot is refreshed around it, so that what the
+        mutation returns is read after the commit."""
+        self.session.rollback()
+        engine = self.session.get_bind()
+        with db.session_scope(engine, write=True) as session:  # type: ignore[arg-type]
+            yield session
+        self.session.rollback()
+        self.__dict__.pop("loaders", None)
+
+
+def ctx(info: Info) -> Context:
+    context: Context = info.context
+    return context

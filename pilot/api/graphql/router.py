@@ -1,23 +1,86 @@
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import Header
+from sqlmodel import Session
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types import ExecutionResult
 
-from pilot.api.deps import SessionDep, principal_from_header
+from pilot import db
+from pilot.api.deps import principal_from_header
+from pilot.api.graphql.cache import ResponseCache
 from pilot.api.graphql.context import Context
-from pilot.api.graphql.schema import schema
+from pilot.api.graphql.schema import build_schema
 from pilot.config import Settings
 
 
-async def _context(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
-) -> Context:
-    return Context(session=session, principal=principal_from_header(session, authorization))
+def _context_getter(
+    turns: asyncio.Semaphore,
+) -> Callable[..., AsyncIterator[Context]]:
+    async def context(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> AsyncIterator[Context]:
+        # Resolvers run on the event loop and hold the request's connection across
+        # awaits: at most ``graphql_max_concurrency`` requests execute at once, each
+        # closing its session before letting the next one in, so the pool is never
+        # exhausted (waiting for it would block the loop).
+        async with turns:
+            with Session(db.get_engine(), expire_on_commit=False) as session:
+                yield Context(
+                    session=session, principal=principal_from_header(session, authorization)
+                )
+
+    return context
 
 
-def graphql_router(settings: Settings) -> GraphQLRouter[Context, None]:
-    return GraphQLRouter(
-        schema, context_getter=_context, graphql_ide="graphiql" if settings.graphiql else None
+class PilotGraphQLRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, answering queries on published editions from the cache."""
+
+    def __init__(self, *args: Any, cache: ResponseCache, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache = cache
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        key = self.cache.key(
+            context.session,
+            context.principal,
+            request_data.query,
+            request_data.variables,
+            request_data.operation_name,
+        )
+        if key is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        result = await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
+        if key is not None:
+            self.cache.put(key, result)
+        return result
+
+
+def graphql_router(settings: Settings) -> PilotGraphQLRouter:
+    return PilotGraphQLRouter(
+        build_schema(settings),
+        context_getter=_context_getter(asyncio.Semaphore(settings.graphql_max_concurrency)),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        multipart_uploads_enabled=True,
+        cache=ResponseCache(settings.graphql_cache_size),
     )

@@ -1,69 +1,63 @@
-"""The root Query. First wiring: ministries, projects, portfolio figures, editions."""
+"""The root schema, composed from each domain's Query and Mutation classes, with the
+safety extensions configured from settings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
-from sqlmodel import col, select
-from strawberry.types import Info
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
-from pilot.api.graphql.context import Context
-from pilot.api.graphql.types import EditionType, FiguresType, MinistryType, ProjectType
-from pilot.auth.models import Role
-from pilot.editions import service as editions
-from pilot.indicators import service as indicators
-from pilot.ministries import service as ministries
+from pilot.api.graphql.accounts import AccountMutation, AccountQuery
+from pilot.api.graphql.editions import EditionMutation, EditionQuery
+from pilot.api.graphql.errors import ErrorPolicy
+from pilot.api.graphql.imports import ImportMutation, ImportQuery
+from pilot.api.graphql.portfolio import PortfolioQuery
+from pilot.api.graphql.projects.mutations import ProjectMutation
+from pilot.api.graphql.projects.queries import ProjectQuery
+from pilot.api.graphql.types import EUROS_SCALAR, Euros
+from pilot.config import Settings, get_settings
 
-
-def _ctx(info: Info) -> Context:
-    return info.context
-
-
-@strawberry.type
-class Query:
-    @strawberry.field(description="Every ministry, by code.")
-    def ministries(self, info: Info) -> list[MinistryType]:
-        return [MinistryType.from_model(m) for m in ministries.list_ministries(_ctx(info).session)]
-
-    @strawberry.field(description="Projects in the panorama, with their latest figures.")
-    def projects(self, info: Info) -> list[ProjectType]:
-        ctx = _ctx(info)
-        public = ctx.principal.role == Role.PUBLIC
-        return [
-            ProjectType.from_model(
-                s.project,
-                s.ministry_code,
-                s.report.current_cost_eur if s.report else None,
-                withheld=public and s.project.confidential,
-            )
-            for s in indicators.project_statuses(ctx.session)
-        ]
-
-    @strawberry.field(description="Key figures of an edition (latest by default).")
-    def portfolio(self, info: Info, edition: int | None = None) -> FiguresType | None:
-        session = _ctx(info).session
-        try:
-            found = editions.get_edition(session, edition if edition is not None else "latest")
-        except editions.EditionNotFound:
-            return None
-        return FiguresType.from_figures(editions.edition_figures(found))
-
-    @strawberry.field(description="Published editions, oldest first.")
-    def editions(self, info: Info) -> list[EditionType]:
-        from pilot.editions.models import Edition
-
-        session = _ctx(info).session
-        rows = session.exec(
-            select(Edition).where(Edition.status == "published").order_by(col(Edition.number))
-        )
-        return [
-            EditionType(
-                number=e.number,
-                published_on=e.published_on,
-                title=e.title,
-                figures=FiguresType.from_figures(editions.edition_figures(e)),
-            )
-            for e in rows
-        ]
+Query = merge_types(
+    "Query", (ProjectQuery, PortfolioQuery, EditionQuery, ImportQuery, AccountQuery)
+)
+Mutation = merge_types(
+    "Mutation", (ProjectMutation, EditionMutation, ImportMutation, AccountMutation)
+)
 
 
-schema = strawberry.Schema(query=Query)
+def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Per-request extensions (factories: Strawberry builds a fresh one per request)."""
+    found: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: ErrorPolicy(mask=not settings.debug),
+    ]
+    if not settings.introspection:
+        found.append(DisableIntrospection)
+    return found
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions(settings or get_settings()),
+        config=StrawberryConfig(scalar_map={Euros: EUROS_SCALAR}),
+    )
+
+
+def sdl() -> str:
+    """The schema as SDL, as checked in at ``graphql/schema.graphql``."""
+    return build_schema().as_str() + "\n"

@@ -1,19 +1,42 @@
-"""GraphQL types. Money is exposed as integer euros (``BigInt`` as a string-safe scalar
-is avoided: amounts fit in 53 bits) and as formatted French text."""
+"""Types shared by every domain: money, counts, key figures, ministries, paging.
+
+Money is exposed as integer euros in the ``Euros`` scalar (a JSON number: amounts exceed
+GraphQL's 32-bit ``Int`` but fit in 53 bits) and as formatted French text."""
 
 from __future__ import annotations
 
-from datetime import date
+import base64
+import binascii
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, NewType
 
 import strawberry
 
+from pilot.api.graphql.errors import BadUserInput
+from pilot.config import Settings
 from pilot.indicators.figures import Figures
 from pilot.ministries.models import Ministry
-from pilot.money import format_mdeur, format_meur
-from pilot.projects.models import Project
+from pilot.money import format_mdeur
+
+if TYPE_CHECKING:
+    Euros = int
+else:
+    Euros = NewType("Euros", int)
+EUROS_SCALAR = strawberry.scalar(
+    name="Euros",
+    serialize=int,
+    parse_value=int,
+    description="An amount in integer euros (may exceed 32 bits; a JSON number).",
+)
 
 
-@strawberry.type
+def ratio(value: Decimal | None) -> float | None:
+    """A drift ratio for display (0.1234 = +12,34 %), rounded to 4 decimals."""
+    return None if value is None else round(float(value), 4)
+
+
+@strawberry.type(name="Ministry")
 class MinistryType:
     id: strawberry.ID
     code: str
@@ -24,24 +47,25 @@ class MinistryType:
         return cls(id=strawberry.ID(str(m.id)), code=m.code, name=m.name)
 
 
-@strawberry.type
+@strawberry.type(name="Count")
 class CountType:
     label: str
     count: int
 
 
-def _counts(d: dict[str, int]) -> list[CountType]:
+def counts(d: dict[str, int]) -> list[CountType]:
     return [CountType(label=k, count=v) for k, v in d.items()]
 
 
-@strawberry.type
+@strawberry.type(name="Figures")
 class FiguresType:
     projects: int
     interministerial: int
-    total_cost_eur: float = strawberry.field(description="Sum of known costs, in euros")
+    total_cost_eur: Euros = strawberry.field(description="Sum of known costs, in euros")
     total_cost_bn: str = strawberry.field(description="Md€, 2 decimals, decimal point")
     total_cost_text: str = strawberry.field(description="French, e.g. « 2,29 Md€ »")
     mean_duration_years: str | None
+    costed_projects: int
     by_ministry: list[CountType]
     by_phase: list[CountType]
     by_cost_bracket: list[CountType]
@@ -52,49 +76,51 @@ class FiguresType:
         return cls(
             projects=f.projects,
             interministerial=f.interministerial,
-            total_cost_eur=float(f.total_cost_eur),
+            total_cost_eur=f.total_cost_eur,
             total_cost_bn=str(f.total_cost_bn),
             total_cost_text=format_mdeur(f.total_cost_eur),
             mean_duration_years=None
             if f.mean_duration_years is None
             else str(f.mean_duration_years),
-            by_ministry=_counts(f.by_ministry),
-            by_phase=_counts(f.by_phase),
-            by_cost_bracket=_counts(f.by_cost_bracket),
-            by_functional_zone=_counts(f.by_functional_zone),
+            costed_projects=f.costed_projects,
+            by_ministry=counts(f.by_ministry),
+            by_phase=counts(f.by_phase),
+            by_cost_bracket=counts(f.by_cost_bracket),
+            by_functional_zone=counts(f.by_functional_zone),
         )
 
 
 @strawberry.type
-class ProjectType:
-    id: strawberry.ID
-    name: str
-    ministry_code: str
-    phase: str | None
-    interministerial: bool
-    functional_zone: str | None
-    start_date: date | None
-    current_cost_text: str | None
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
 
-    @classmethod
-    def from_model(
-        cls, p: Project, ministry_code: str, cost_eur: int | None, withheld: bool
-    ) -> ProjectType:
-        return cls(
-            id=strawberry.ID(p.pilot_id),
-            name=p.name,
-            ministry_code=ministry_code,
-            phase=p.phase,
-            interministerial=p.interministerial,
-            functional_zone=p.functional_zone_label,
-            start_date=p.start_date,
-            current_cost_text=None if withheld else format_meur(cost_eur),
+
+# --- Cursors ----------------------------------------------------------------------------
+# A cursor is opaque to clients: base64 of [order, sort key, id]. Keyset pagination
+# resumes strictly after (sort key, id), so pages stay stable and fast deep in a list.
+
+
+def encode_cursor(order: str, key: Any, row_id: int) -> str:
+    raw = json.dumps([order, key, row_id], separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        found_order, key, row_id = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise BadUserInput("Curseur invalide : reprenez la pagination depuis le début.") from error
+    if found_order != order or not isinstance(row_id, int):
+        raise BadUserInput("Ce curseur a été produit pour un autre tri : reprenez au début.")
+    return key, row_id
+
+
+def page_size(first: int | None, settings: Settings) -> int:
+    size = settings.graphql_default_page_size if first is None else first
+    if size < 1 or size > settings.graphql_max_page_size:
+        raise BadUserInput(
+            f"« first » doit être compris entre 1 et {settings.graphql_max_page_size}."
         )
-
-
-@strawberry.type
-class EditionType:
-    number: int
-    published_on: date
-    title: str
-    figures: FiguresType
+    return size

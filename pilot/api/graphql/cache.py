@@ -1,0 +1,124 @@
+"""Responses of queries that read only published editions, cached in the process.
+
+A published edition never changes (the session refuses to rewrite it), so such a
+response stays right for ever, with one exception: publishing or loading an edition
+renumbers the unpinned ones and changes which one is "latest". Every key therefore
+carries the *editions fingerprint* (count and highest id of the published editions),
+read with one tiny statement per cacheable request: any new edition, from this process
+or another one (CLI import, scheduler, another worker), changes the fingerprint, and the
+old entries are never hit again and age out of the LRU.
+
+A query is cacheable when every root field is one of ``CACHEABLE_ROOTS`` (``portfolio``
+only without ``asOf``): these types expose frozen edition data and nothing live.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from graphql.error import GraphQLError
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+from strawberry.types import ExecutionResult
+
+from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
+from pilot.auth.service import Principal
+from pilot.editions.models import Edition
+
+CACHEABLE_ROOTS = frozenset({"editions", "edition", "editionDiff", "trends", "portfolio"})
+_ANALYSIS_SIZE = 1024
+
+
+def _root_fields_cacheable(query: str, operation_name: str | None) -> bool:
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
+        return False
+    for selection in operations[0].selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            return False  # fragments at the root: not worth analysing
+        name = selection.name.value
+        if name not in CACHEABLE_ROOTS:
+            return False
+        if name == "portfolio" and any(a.name.value == "asOf" for a in selection.arguments or ()):
+            return False
+    return True
+
+
+class ResponseCache:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, ExecutionResult] = OrderedDict()
+        self._analysis: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def cacheable(self, query: str, operation_name: str | None) -> bool:
+        key = (query, operation_name)
+        with self._lock:
+            known = self._analysis.get(key)
+        if known is None:
+            known = _root_fields_cacheable(query, operation_name)
+            with self._lock:
+                self._analysis[key] = known
+                if len(self._analysis) > _ANALYSIS_SIZE:
+                    self._analysis.popitem(last=False)
+        return known
+
+    def key(
+        self,
+        session: Session,
+        principal: Principal,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> Hashable | None:
+        """The cache key of a request, or None when it must be executed."""
+        if self.size <= 0 or not query or not self.cacheable(query, operation_name):
+            return None
+        fingerprint = tuple(
+            session.execute(
+                select(func.count(), func.max(Edition.id)).where(col(Edition.status) == "published")
+            ).one()
+        )
+        return (
+            fingerprint,
+            principal.role.value,
+            principal.ministry_id,
+            query,
+            json.dumps(variables or {}, sort_keys=True, default=str),
+            operation_name,
+        )
+
+    def get(self, key: Hashable) -> ExecutionResult | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: Hashable, result: ExecutionResult) -> None:
+        if result.errors:
+            return
+        with self._lock:
+            self._entries[key] = result
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

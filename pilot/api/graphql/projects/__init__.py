@@ -1,0 +1,1 @@
+"""Projects: types, the filtered and paginated list, the project sheet, mutations."""

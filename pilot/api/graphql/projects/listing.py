@@ -1,0 +1,376 @@
+"""``projects(filter, orderBy, first, after)``: filters pushed into SQL where they can
+be, keyset pagination on (sort key, id).
+
+Filters on stored columns (ministry, phase, zone, panorama, text, stale submission, late
+milestones, risks) are SQL conditions. Filters and sorts on computed figures (health,
+drift, météo, cost bracket, cost) are evaluated in Python over the candidate set, loaded
+in a fixed number of statements, so the statement count never grows with the number of
+projects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from pilot.api.graphql import permissions
+from pilot.api.graphql.context import Context
+from pilot.api.graphql.errors import BadUserInput
+from pilot.api.graphql.permissions import Action
+from pilot.api.graphql.projects.types import (
+    HealthEnum,
+    PhaseEnum,
+    ProjectConnection,
+    ProjectEdge,
+    ProjectNode,
+    WeatherEnum,
+)
+from pilot.api.graphql.types import PageInfo, decode_cursor, encode_cursor, page_size
+from pilot.indicators import steering
+from pilot.indicators.drift import ProjectDrift
+from pilot.indicators.figures import BRACKET_UNKNOWN, COST_BRACKETS, cost_bracket
+from pilot.indicators.health import health_from_drift
+from pilot.ministries import service as ministries
+from pilot.projects import service as projects
+from pilot.projects.models import Milestone, Project, Report, Risk
+from pilot.text import normalize_key
+
+
+@strawberry.input(description="Every criterion given must hold (AND); lists are OR.")
+class ProjectFilter:
+    ministry: list[str] | None = strawberry.UNSET
+    phase: list[PhaseEnum] | None = strawberry.UNSET  # type: ignore[valid-type]
+    functional_zone: list[str] | None = strawberry.UNSET
+    cost_bracket: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="« < 5 M€ », « entre 9 et 20 M€ », « En cadrage »…"
+    )
+    health: list[HealthEnum] | None = strawberry.UNSET  # type: ignore[valid-type]
+    weather: list[WeatherEnum] | None = strawberry.UNSET  # type: ignore[valid-type]
+    drift_above: float | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Budget or schedule drift against the initial baseline at or above "
+        "this ratio (0.3 = 30 %)",
+    )
+    budget_drift_above: float | None = strawberry.UNSET
+    schedule_drift_above: float | None = strawberry.UNSET
+    has_late_milestones: bool | None = strawberry.UNSET
+    risk_criticality_at_least: int | None = strawberry.field(
+        default=strawberry.UNSET, description="An open risk of at least this criticality (1–16)"
+    )
+    has_unmitigated_critical_risks: bool | None = strawberry.UNSET
+    stale: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="No report within the current reporting period"
+    )
+    in_panorama: bool | None = strawberry.UNSET
+    search: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Words in the name or the description"
+    )
+
+
+@strawberry.enum
+class ProjectOrderField(Enum):
+    ID = "id"
+    NAME = "name"
+    START_DATE = "start_date"
+    CURRENT_COST = "current_cost"
+    BUDGET_DRIFT = "budget_drift"
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input
+class ProjectOrder:
+    field: ProjectOrderField = ProjectOrderField.ID
+    direction: OrderDirection = OrderDirection.ASC
+
+
+def _given(value: Any) -> bool:
+    return value is not strawberry.UNSET and value is not None
+
+
+def _sql_conditions(c: Context, f: ProjectFilter) -> list[ColumnElement[bool]]:
+    """The criteria that are plain SQL, plus who may see what."""
+    principal = c.principal
+    conds: list[ColumnElement[bool]] = [permissions.visible_projects(principal)]
+    if _given(f.ministry):
+        ids = []
+        for code in f.ministry:  # type: ignore[union-attr]
+            m = ministries.get_by_code(c.session, code)
+            if m is None:
+                raise BadUserInput(f"Ministère inconnu : « {code} ».")
+            ids.append(m.id)
+        conds.append(col(Project.ministry_id).in_(ids))
+    if _given(f.phase):
+        conds.append(col(Project.phase).in_([p.value for p in f.phase]))  # type: ignore[union-attr]
+    if _given(f.functional_zone):
+        keys = [normalize_key(z) for z in f.functional_zone]  # type: ignore[union-attr]
+        conds.append(col(Project.functional_zone).in_(keys))
+    if _given(f.in_panorama):
+        conds.append(Project.in_panorama == f.in_panorama)  # type: ignore[arg-type]
+    if _given(f.search) and f.search.strip():  # type: ignore[union-attr]
+        text = f.search.strip()  # type: ignore[union-attr]
+        conds.append(
+            or_(
+                col(Project.name_key).contains(normalize_key(text), autoescape=True),
+                func.lower(col(Project.description)).contains(text.lower(), autoescape=True),
+            )
+        )
+    figure_filters = any(
+        _given(v)
+        for v in (
+            f.has_late_milestones,
+            f.risk_criticality_at_least,
+            f.has_unmitigated_critical_risks,
+            f.stale,
+        )
+    )
+    if figure_filters:
+        conds.append(permissions.figures_visible(principal))
+    if _given(f.has_late_milestones):
+        late = exists().where(
+            col(Milestone.project_id) == col(Project.id), steering.late_milestone(c.today)
+        )
+        conds.append(late if f.has_late_milestones else ~late)
+    if _given(f.risk_criticality_at_least) or _given(f.has_unmitigated_critical_risks):
+        permissions.require(principal, Action.READ_RISKS)
+    if _given(f.risk_criticality_at_least):
+        conds.append(
+            exists().where(
+                col(Risk.project_id) == col(Project.id),
+                steering.open_risk_at_least(f.risk_criticality_at_least),  # type: ignore[arg-type]
+            )
+        )
+    if _given(f.has_unmitigated_critical_risks):
+        unmitigated = exists().where(
+            col(Risk.project_id) == col(Project.id), steering.unmitigated_risk()
+        )
+        conds.append(unmitigated if f.has_unmitigated_critical_risks else ~unmitigated)
+    if _given(f.stale):
+        since = steering.stale_before(c.today, c.settings.reporting_period_days)
+        recent = exists().where(
+            col(Report.project_id) == col(Project.id), col(Report.reported_on) >= since
+        )
+        conds.append(~recent if f.stale else recent)
+    return conds
+
+
+def _needs_figures(f: ProjectFilter, order: ProjectOrder) -> bool:
+    return order.field in (
+        ProjectOrderField.START_DATE,
+        ProjectOrderField.CURRENT_COST,
+        ProjectOrderField.BUDGET_DRIFT,
+    ) or any(
+        _given(v)
+        for v in (
+            f.cost_bracket,
+            f.health,
+            f.weather,
+            f.drift_above,
+            f.budget_drift_above,
+            f.schedule_drift_above,
+        )
+    )
+
+
+def _at_least(value: Decimal | None, threshold: float | None) -> bool:
+    return value is not None and value >= Decimal(str(threshold))
+
+
+def _figure_test(f: ProjectFilter) -> Callable[[Project, Report | None, ProjectDrift], bool]:
+    if _given(f.cost_bracket):
+        unknown = set(f.cost_bracket) - {*COST_BRACKETS, BRACKET_UNKNOWN}  # type: ignore[arg-type]
+        if unknown:
+            raise BadUserInput(
+                f"Tranche de coût inconnue : « {sorted(unknown)[0]} » "
+                f"(attendu : {', '.join(COST_BRACKETS)})."
+            )
+    brackets = set(f.cost_bracket) if _given(f.cost_bracket) else None  # type: ignore[arg-type]
+    healths = {h.value for h in f.health} if _given(f.health) else None  # type: ignore[union-attr]
+    weathers = {w.value for w in f.weather} if _given(f.weather) else None  # type: ignore[union-attr]
+
+    def test(p: Project, r: Report | None, d: ProjectDrift) -> bool:
+        if brackets is not None and (
+            cost_bracket(r.current_cost_eur if r else None, p.phase) not in brackets
+        ):
+            return False
+        if healths is not None:
+            h = health_from_drift(d.budget_initial, d.schedule_initial)
+            if h is None or h.value not in healths:
+                return False
+        if weathers is not None and (r is None or r.weather not in weathers):
+            return False
+        if _given(f.drift_above) and not (
+            _at_least(d.budget_initial, f.drift_above)
+            or _at_least(d.schedule_initial, f.drift_above)
+        ):
+            return False
+        if _given(f.budget_drift_above) and not _at_least(d.budget_initial, f.budget_drift_above):
+            return False
+        return not (
+            _given(f.schedule_drift_above)
+            and not _at_least(d.schedule_initial, f.schedule_drift_above)
+        )
+
+    return test
+
+
+def _sort_value(field: ProjectOrderField, p: Project, r: Report | None, d: ProjectDrift) -> Any:
+    if field == ProjectOrderField.NAME:
+        return p.name_key
+    if field == ProjectOrderField.START_DATE:
+        return p.start_date.isoformat() if p.start_date else None
+    if field == ProjectOrderField.CURRENT_COST:
+        return r.current_cost_eur if r else None
+    if field == ProjectOrderField.BUDGET_DRIFT:
+        return None if d.budget_initial is None else float(round(d.budget_initial, 6))
+    return p.id
+
+
+def _rank(key: Any, row_id: int, desc: bool) -> tuple[Any, ...]:
+    """A total order where missing keys come last in both directions."""
+    if key is None:
+        return (-1, row_id) if desc else (1, row_id)
+    return (0, key, row_id)
+
+
+def list_projects(
+    c: Context,
+    f: ProjectFilter | None,
+    order: ProjectOrder | None,
+    first: int | None,
+    after: str | None,
+) -> ProjectConnection:
+    f = f or ProjectFilter()
+    order = order or ProjectOrder()
+    size = page_size(first, c.settings)
+    desc = order.direction == OrderDirection.DESC
+    conds = _sql_conditions(c, f)
+    if _needs_figures(f, order):
+        conds.append(permissions.figures_visible(c.principal))
+        return _in_python(c, f, order, size, after, conds, desc)
+    return _in_sql(c, order, size, after, conds, desc)
+
+
+def _in_sql(
+    c: Context,
+    order: ProjectOrder,
+    size: int,
+    after: str | None,
+    conds: list[ColumnElement[bool]],
+    desc: bool,
+) -> ProjectConnection:
+    key_col = col(Project.name_key) if order.field == ProjectOrderField.NAME else col(Project.id)
+    query = select(Project).where(*conds)
+    if after:
+        key, row_id = decode_cursor(after, order.field.value)
+        if order.field == ProjectOrderField.NAME:
+            if desc:
+                query = query.where(
+                    or_(key_col < key, and_(key_col == key, col(Project.id) < row_id))
+                )
+            else:
+                query = query.where(
+                    or_(key_col > key, and_(key_col == key, col(Project.id) > row_id))
+                )
+        else:
+            query = query.where(col(Project.id) < row_id if desc else col(Project.id) > row_id)
+    ordering = [key_col.desc(), col(Project.id).desc()] if desc else [key_col, col(Project.id)]
+    rows = list(c.session.exec(query.order_by(*ordering).limit(size + 1)))
+    page, more = rows[:size], len(rows) > size
+    c.loaders.prime_projects(page)
+
+    def count() -> int:
+        return int(
+            c.session.execute(
+                sa_select(func.count()).select_from(Project).where(*conds)
+            ).scalar_one()
+        )
+
+    edges = [
+        ProjectEdge(
+            cursor=encode_cursor(
+                order.field.value, _sort_value(order.field, p, None, _NO_DRIFT), p.id or 0
+            ),
+            node=ProjectNode(project=p),
+        )
+        for p in page
+    ]
+    return ProjectConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        total=None,
+        count_query=count,
+    )
+
+
+_NO_DRIFT = ProjectDrift(None, None, None, None, None, None)
+
+
+def _in_python(
+    c: Context,
+    f: ProjectFilter,
+    order: ProjectOrder,
+    size: int,
+    after: str | None,
+    conds: list[ColumnElement[bool]],
+    desc: bool,
+) -> ProjectConnection:
+    candidates = list(c.session.exec(select(Project).where(*conds)))
+    ids = [p.id for p in candidates if p.id is not None]
+    reports = projects.latest_reports(c.session, ids) if ids else {}
+    bases = projects.baselines_by_project(c.session, ids) if ids else {}
+    test = _figure_test(f)
+    ranked: list[tuple[tuple[Any, ...], Any, Project]] = []
+    for p in candidates:
+        assert p.id is not None
+        r = reports.get(p.id)
+        initial, latest = bases.get(p.id, (None, None))
+        d = projects.drift_of(initial, latest, r)
+        if not test(p, r, d):
+            continue
+        key = _sort_value(order.field, p, r, d)
+        ranked.append((_rank(key, p.id, desc), key, p))
+    ranked.sort(key=lambda t: t[0], reverse=desc)
+    if after:
+        key, row_id = decode_cursor(after, order.field.value)
+        start = _rank(key, row_id, desc)
+        ranked = [t for t in ranked if (t[0] < start if desc else t[0] > start)]
+    page = ranked[:size]
+    c.loaders.prime_projects([p for _, _, p in page])
+    for p in (p for _, _, p in page):
+        assert p.id is not None
+        c.loaders.latest_report.prime(p.id, reports.get(p.id))
+    edges = [
+        ProjectEdge(
+            cursor=encode_cursor(order.field.value, key, p.id or 0), node=ProjectNode(project=p)
+        )
+        for _, key, p in page
+    ]
+    total = len(ranked) if not after else None
+    return ProjectConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(ranked) > size, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total=total,
+        count_query=lambda: _count_python(c, f, order, conds),
+    )
+
+
+def _count_python(
+    c: Context, f: ProjectFilter, order: ProjectOrder, conds: list[ColumnElement[bool]]
+) -> int:
+    conn = _in_python(c, f, order, c.settings.graphql_max_page_size, None, conds, False)
+    assert conn.total is not None
+    return conn.total

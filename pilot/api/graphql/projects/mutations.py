@@ -1,0 +1,195 @@
+"""Writes on a project: reports, re-baselines, risks, milestones. A ministry token on its
+own projects, DINUM on every project; each change is audited by the domain service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from sqlmodel import Session
+from strawberry.types import Info
+
+from pilot.api.graphql import permissions
+from pilot.api.graphql.context import Context, ctx
+from pilot.api.graphql.errors import NotFound, user_input
+from pilot.api.graphql.permissions import NOT_FOUND_PROJECT, Action
+from pilot.api.graphql.projects.types import (
+    BaselineType,
+    MilestoneType,
+    PhaseEnum,
+    ReportType,
+    RiskType,
+    WeatherEnum,
+)
+from pilot.api.graphql.types import Euros
+from pilot.projects import service as projects
+from pilot.projects import steering
+from pilot.projects.models import Milestone, Project, Risk, parse_pilot_id
+
+
+def _writable(c: Context, session: Session, pilot_id: str) -> Project:
+    permissions.require(c.principal, Action.WRITE_PROJECT)
+    number = parse_pilot_id(pilot_id)
+    project = session.get(Project, number) if number is not None else None
+    if project is None:
+        raise NotFound(NOT_FOUND_PROJECT.format(pilot_id))
+    permissions.require(
+        c.principal,
+        Action.WRITE_PROJECT,
+        project.ministry_id,
+        not_found=NOT_FOUND_PROJECT.format(pilot_id),
+    )
+    return project
+
+
+def _check_owner(c: Context, session: Session, project_id: int, missing: str) -> None:
+    project = session.get(Project, project_id)
+    assert project is not None
+    permissions.require(c.principal, Action.WRITE_PROJECT, project.ministry_id, not_found=missing)
+
+
+@strawberry.input
+class RecordReportInput:
+    project_id: strawberry.ID
+    reported_on: date
+    phase: PhaseEnum | None = None  # type: ignore[valid-type]
+    current_cost_eur: Euros | None = None
+    forecast_end: date | None = None
+    weather: WeatherEnum | None = None  # type: ignore[valid-type]
+    comment: str | None = None
+
+
+@strawberry.input
+class RebaselineInput:
+    project_id: strawberry.ID
+    reason: str = strawberry.field(description="Required: why the baseline changes")
+    approved_on: date
+    cost_eur: Euros | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+
+
+@strawberry.input
+class AddRiskInput:
+    project_id: strawberry.ID
+    title: str
+    probability: int
+    impact: int
+    category: str | None = None
+    owner: str | None = None
+    mitigation: str | None = strawberry.field(
+        default=None, description="Required from criticality 9"
+    )
+    trend: str | None = None
+    opened_on: date | None = None
+
+
+@strawberry.input
+class UpdateMilestoneInput:
+    milestone_id: strawberry.ID
+    forecast_date: date | None = None
+    actual_date: date | None = None
+
+
+def _int_id(value: strawberry.ID, what: str) -> int:
+    try:
+        return int(value)
+    except ValueError as error:
+        raise NotFound(f"{what} introuvable : « {value} ».") from error
+
+
+@strawberry.type
+class ProjectMutation:
+    @strawberry.mutation(description="Record what the ministry declares today (history).")
+    def record_report(self, info: Info, input: RecordReportInput) -> ReportType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            project = _writable(c, session, str(input.project_id))
+            report = projects.record_report(
+                session,
+                project,
+                reported_on=input.reported_on,
+                actor=c.principal.actor,
+                phase=input.phase.value if input.phase else None,
+                current_cost_eur=input.current_cost_eur,
+                forecast_end=input.forecast_end,
+                weather=input.weather.value if input.weather else None,
+                comment=input.comment,
+            )
+            return ReportType.from_model(report)
+
+    @strawberry.mutation(
+        description="A new baseline; the reason is required. Drift against "
+        "the initial baseline stays visible."
+    )
+    def rebaseline(self, info: Info, input: RebaselineInput) -> BaselineType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            project = _writable(c, session, str(input.project_id))
+            baseline = projects.rebaseline(
+                session,
+                project,
+                reason=input.reason,
+                approved_on=input.approved_on,
+                cost_eur=input.cost_eur,
+                start_date=input.start_date,
+                end_date=input.end_date,
+                actor=c.principal.actor,
+            )
+            return BaselineType.from_model(baseline)
+
+    @strawberry.mutation(description="Open a risk (mitigation required from criticality 9).")
+    def add_risk(self, info: Info, input: AddRiskInput) -> RiskType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            project = _writable(c, session, str(input.project_id))
+            risk = steering.add_risk(
+                session,
+                project,
+                title=input.title,
+                probability=input.probability,
+                impact=input.impact,
+                actor=c.principal.actor,
+                category=input.category,
+                owner=input.owner,
+                mitigation=input.mitigation,
+                trend=input.trend,
+                opened_on=input.opened_on or c.today,
+            )
+            return RiskType.from_model(risk)
+
+    @strawberry.mutation(description="Close an open risk.")
+    def close_risk(
+        self, info: Info, risk_id: strawberry.ID, closed_on: date | None = None
+    ) -> RiskType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            permissions.require(c.principal, Action.WRITE_PROJECT)
+            missing = f"Risque introuvable : « {risk_id} »."
+            risk = session.get(Risk, _int_id(risk_id, "Risque"))
+            if risk is None:
+                raise NotFound(missing)
+            _check_owner(c, session, risk.project_id, missing)
+            steering.close_risk(
+                session, risk, closed_on=closed_on or c.today, actor=c.principal.actor
+            )
+            return RiskType.from_model(risk)
+
+    @strawberry.mutation(description="Set a milestone's forecast and/or actual date.")
+    def update_milestone(self, info: Info, input: UpdateMilestoneInput) -> MilestoneType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            permissions.require(c.principal, Action.WRITE_PROJECT)
+            missing = f"Jalon introuvable : « {input.milestone_id} »."
+            milestone = session.get(Milestone, _int_id(input.milestone_id, "Jalon"))
+            if milestone is None:
+                raise NotFound(missing)
+            _check_owner(c, session, milestone.project_id, missing)
+            steering.update_milestone(
+                session,
+                milestone,
+                actor=c.principal.actor,
+                forecast_date=input.forecast_date,
+                actual_date=input.actual_date,
+            )
+            return MilestoneType.from_model(milestone, c.today)

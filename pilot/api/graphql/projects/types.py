@@ -1,0 +1,474 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from pilot.api.graphql import permissions
+from pilot.api.graphql.context import ctx
+from pilot.api.graphql.permissions import Action
+from pilot.api.graphql.types import Euros, MinistryType, PageInfo, ratio
+from pilot.audit.models import AuditEvent
+from pilot.editions.service import TrajectoryPoint
+from pilot.indicators import steering
+from pilot.indicators.figures import cost_bracket
+from pilot.indicators.health import Health, health_from_drift, weather_is_rosier
+from pilot.indicators.service import is_stale
+from pilot.money import format_meur
+from pilot.projects import service as projects
+from pilot.projects.models import (
+    Baseline,
+    BudgetLine,
+    Milestone,
+    Phase,
+    Project,
+    Report,
+    Risk,
+    Weather,
+)
+
+PhaseEnum = strawberry.enum(Phase, name="Phase", description="Phase of a project")
+WeatherEnum = strawberry.enum(Weather, name="Weather", description="Météo declared by a ministry")
+HealthEnum = strawberry.enum(
+    Health, name="Health", description="Computed from drift: under 10 % GREEN, 30 % RED"
+)
+
+
+@strawberry.type(name="Report")
+class ReportType:
+    id: strawberry.ID
+    reported_on: date
+    phase: str | None
+    current_cost_eur: Euros | None
+    current_cost_text: str | None
+    forecast_end: date | None
+    weather: WeatherEnum | None  # type: ignore[valid-type]
+    comment: str | None
+
+    @classmethod
+    def from_model(cls, r: Report) -> ReportType:
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            reported_on=r.reported_on,
+            phase=r.phase,
+            current_cost_eur=r.current_cost_eur,
+            current_cost_text=format_meur(r.current_cost_eur)
+            if r.current_cost_eur is not None
+            else None,
+            forecast_end=r.forecast_end,
+            weather=Weather(r.weather) if r.weather else None,
+            comment=r.comment,
+        )
+
+
+@strawberry.type(name="Baseline")
+class BaselineType:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="initial or rebaseline")
+    approved_on: date
+    cost_eur: Euros | None
+    start_date: date | None
+    end_date: date | None
+    reason: str | None
+    source: str | None
+
+    @classmethod
+    def from_model(cls, b: Baseline) -> BaselineType:
+        return cls(
+            id=strawberry.ID(str(b.id)),
+            kind=b.kind,
+            approved_on=b.approved_on,
+            cost_eur=b.cost_eur,
+            start_date=b.start_date,
+            end_date=b.end_date,
+            reason=b.reason,
+            source=b.source,
+        )
+
+
+@strawberry.type(name="Milestone")
+class MilestoneType:
+    id: strawberry.ID
+    name: str
+    baseline_date: date | None
+    forecast_date: date | None
+    actual_date: date | None
+    late: bool
+
+    @classmethod
+    def from_model(cls, m: Milestone, today: date) -> MilestoneType:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            name=m.name,
+            baseline_date=m.baseline_date,
+            forecast_date=m.forecast_date,
+            actual_date=m.actual_date,
+            late=steering.milestone_is_late(m.baseline_date, m.forecast_date, m.actual_date, today),
+        )
+
+
+@strawberry.type(name="Risk")
+class RiskType:
+    id: strawberry.ID
+    title: str
+    category: str | None
+    probability: int
+    impact: int
+    criticality: int
+    owner: str | None
+    mitigation: str | None
+    status: str
+    trend: str | None
+    opened_on: date | None
+    closed_on: date | None
+    unmitigated: bool = strawberry.field(
+        description="Open, criticality 9 or more, and no mitigation"
+    )
+
+    @classmethod
+    def from_model(cls, r: Risk) -> RiskType:
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            title=r.title,
+            category=r.category,
+            probability=r.probability,
+            impact=r.impact,
+            criticality=r.probability * r.impact,
+            owner=r.owner,
+            mitigation=r.mitigation,
+            status=r.status,
+            trend=r.trend,
+            opened_on=r.opened_on,
+            closed_on=r.closed_on,
+            unmitigated=steering.risk_is_unmitigated(
+                r.probability, r.impact, r.mitigation, r.status
+            ),
+        )
+
+
+@strawberry.type(name="BudgetLine")
+class BudgetLineType:
+    year: int
+    kind: str
+    planned_eur: Euros | None
+    consumed_eur: Euros | None
+
+    @classmethod
+    def from_model(cls, b: BudgetLine) -> BudgetLineType:
+        return cls(year=b.year, kind=b.kind, planned_eur=b.planned_eur, consumed_eur=b.consumed_eur)
+
+
+@strawberry.type(name="AuditEvent")
+class AuditEventType:
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: int
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    import_id: int | None
+
+    @classmethod
+    def from_model(cls, e: AuditEvent) -> AuditEventType:
+        return cls(
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            entity=e.entity,
+            entity_id=e.entity_id,
+            field=e.field,
+            old_value=e.old_value,
+            new_value=e.new_value,
+            import_id=e.import_id,
+        )
+
+
+@strawberry.type(name="TrajectoryPoint")
+class TrajectoryPointType:
+    edition_number: int
+    published_on: date
+    cost_eur: Euros | None
+    duration_years: str | None
+    phase: str | None
+
+    @classmethod
+    def from_point(cls, p: TrajectoryPoint) -> TrajectoryPointType:
+        return cls(
+            edition_number=p.edition_number,
+            published_on=p.published_on,
+            cost_eur=p.cost_eur,
+            duration_years=None if p.duration_years is None else str(p.duration_years),
+            phase=p.phase,
+        )
+
+
+@strawberry.type(name="Drift")
+class DriftType:
+    """Relative drift (0.25 = +25 %), against the initial baseline and since the latest
+    one: re-baselining never hides drift."""
+
+    budget_initial: float | None
+    schedule_initial: float | None
+    budget_latest: float | None
+    schedule_latest: float | None
+    initial_cost_eur: Euros | None
+    latest_cost_eur: Euros | None
+
+
+@strawberry.type(name="Project")
+class ProjectNode:
+    """A project. Figures (costs, dates, reports, drift, milestones) are null for the
+    public while the project is confidential; risks and the audit trail need a token."""
+
+    project: strawberry.Private[Project]
+
+    @strawberry.field(description="Stable PILOT identifier, e.g. PRJ-00042")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.project.pilot_id)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.project.name
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.project.description
+
+    @strawberry.field
+    def link(self) -> str | None:
+        return self.project.link
+
+    @strawberry.field
+    def interministerial(self) -> bool:
+        return self.project.interministerial
+
+    @strawberry.field
+    def functional_zone(self) -> str | None:
+        return self.project.functional_zone_label
+
+    @strawberry.field
+    def programmes(self) -> str | None:
+        return self.project.programmes
+
+    @strawberry.field
+    def phase(self) -> PhaseEnum | None:  # type: ignore[valid-type]
+        return Phase(self.project.phase) if self.project.phase else None
+
+    @strawberry.field
+    def in_panorama(self) -> bool:
+        return self.project.in_panorama
+
+    @strawberry.field
+    def confidential(self) -> bool:
+        return self.project.confidential
+
+    @strawberry.field(description="True when this reader may not see the figures")
+    def figures_withheld(self, info: Info) -> bool:
+        return not self._figures(info)
+
+    @strawberry.field
+    def start_date(self, info: Info) -> date | None:
+        return self.project.start_date if self._figures(info) else None
+
+    @strawberry.field
+    async def ministry(self, info: Info) -> MinistryType:
+        m = await ctx(info).loaders.ministry.load(self.project.ministry_id)
+        assert m is not None
+        return MinistryType.from_model(m)
+
+    @strawberry.field(description="Every name the project carried before its current one")
+    async def former_names(self, info: Info) -> list[str]:
+        assert self.project.id is not None
+        names = await ctx(info).loaders.names.load(self.project.id)
+        return [n.name for n in names if n.name != self.project.name]
+
+    def _figures(self, info: Info) -> bool:
+        return permissions.can_see_figures(ctx(info).principal, self.project)
+
+    async def _latest(self, info: Info) -> Report | None:
+        assert self.project.id is not None
+        if not self._figures(info):
+            return None
+        return await ctx(info).loaders.latest_report.load(self.project.id)
+
+    @strawberry.field
+    async def latest_report(self, info: Info) -> ReportType | None:
+        r = await self._latest(info)
+        return None if r is None else ReportType.from_model(r)
+
+    @strawberry.field
+    async def current_cost_eur(self, info: Info) -> Euros | None:
+        r = await self._latest(info)
+        return None if r is None else r.current_cost_eur
+
+    @strawberry.field(description="French, e.g. « 52,0 M€ »")
+    async def current_cost_text(self, info: Info) -> str | None:
+        r = await self._latest(info)
+        return None if r is None or r.current_cost_eur is None else format_meur(r.current_cost_eur)
+
+    @strawberry.field
+    async def cost_bracket(self, info: Info) -> str | None:
+        if not self._figures(info):
+            return None
+        r = await self._latest(info)
+        return cost_bracket(r.current_cost_eur if r else None, self.project.phase)
+
+    @strawberry.field
+    async def weather(self, info: Info) -> WeatherEnum | None:  # type: ignore[valid-type]
+        r = await self._latest(info)
+        return Weather(r.weather) if r is not None and r.weather else None
+
+    async def _drift(self, info: Info) -> projects.ProjectDrift | None:
+        if not self._figures(info):
+            return None
+        assert self.project.id is not None
+        rows = await ctx(info).loaders.baselines.load(self.project.id)
+        initial = next((b for b in rows if b.kind == "initial"), None)
+        latest = rows[-1] if rows else None
+        return projects.drift_of(initial, latest, await self._latest(info))
+
+    @strawberry.field
+    async def drift(self, info: Info) -> DriftType | None:
+        d = await self._drift(info)
+        if d is None:
+            return None
+        return DriftType(
+            budget_initial=ratio(d.budget_initial),
+            schedule_initial=ratio(d.schedule_initial),
+            budget_latest=ratio(d.budget_latest),
+            schedule_latest=ratio(d.schedule_latest),
+            initial_cost_eur=d.initial_cost_eur,
+            latest_cost_eur=d.latest_cost_eur,
+        )
+
+    @strawberry.field(description="Worse of budget and schedule drift against the initial baseline")
+    async def health(self, info: Info) -> HealthEnum | None:  # type: ignore[valid-type]
+        d = await self._drift(info)
+        return None if d is None else health_from_drift(d.budget_initial, d.schedule_initial)
+
+    @strawberry.field(description="The declared météo is rosier than the computed health")
+    async def weather_rosier(self, info: Info) -> bool | None:
+        d = await self._drift(info)
+        if d is None:
+            return None
+        r = await self._latest(info)
+        health = health_from_drift(d.budget_initial, d.schedule_initial)
+        return weather_is_rosier(r.weather if r else None, health)
+
+    @strawberry.field(description="No report within the current reporting period")
+    async def stale(self, info: Info) -> bool | None:
+        if not self._figures(info):
+            return None
+        c = ctx(info)
+        return is_stale(
+            await self._latest(info),
+            today=c.today,
+            period_days=c.settings.reporting_period_days,
+        )
+
+    @strawberry.field
+    async def baselines(self, info: Info) -> list[BaselineType] | None:
+        if not self._figures(info):
+            return None
+        assert self.project.id is not None
+        return [
+            BaselineType.from_model(b)
+            for b in await ctx(info).loaders.baselines.load(self.project.id)
+        ]
+
+    @strawberry.field(description="Every report, oldest first (reports are history)")
+    async def reports(self, info: Info) -> list[ReportType] | None:
+        if not self._figures(info):
+            return None
+        assert self.project.id is not None
+        return [
+            ReportType.from_model(r) for r in await ctx(info).loaders.reports.load(self.project.id)
+        ]
+
+    @strawberry.field
+    async def milestones(self, info: Info, late_only: bool = False) -> list[MilestoneType] | None:
+        if not self._figures(info):
+            return None
+        assert self.project.id is not None
+        today = ctx(info).today
+        rows = [
+            MilestoneType.from_model(m, today)
+            for m in await ctx(info).loaders.milestones.load(self.project.id)
+        ]
+        return [m for m in rows if m.late] if late_only else rows
+
+    @strawberry.field(description="Open and closed risks, most critical first (needs a token)")
+    async def risks(
+        self,
+        info: Info,
+        min_criticality: int | None = None,
+        unmitigated_only: bool = False,
+        open_only: bool = False,
+    ) -> list[RiskType] | None:
+        if not permissions.allows(ctx(info).principal, Action.READ_RISKS, self.project.ministry_id):
+            return None
+        assert self.project.id is not None
+        rows = [RiskType.from_model(r) for r in await ctx(info).loaders.risks.load(self.project.id)]
+        return [
+            r
+            for r in rows
+            if (min_criticality is None or r.criticality >= min_criticality)
+            and (not unmitigated_only or r.unmitigated)
+            and (not open_only or r.status == "ouvert")
+        ]
+
+    @strawberry.field
+    async def budget_lines(self, info: Info) -> list[BudgetLineType] | None:
+        if not self._figures(info):
+            return None
+        assert self.project.id is not None
+        return [
+            BudgetLineType.from_model(b)
+            for b in await ctx(info).loaders.budget_lines.load(self.project.id)
+        ]
+
+    @strawberry.field(description="Cost, duration and phase in each published edition")
+    async def trajectory(self, info: Info) -> list[TrajectoryPointType] | None:
+        if not self._figures(info):
+            return None
+        assert self.project.id is not None
+        return [
+            TrajectoryPointType.from_point(p)
+            for p in await ctx(info).loaders.trajectory.load(self.project.id)
+        ]
+
+    @strawberry.field(description="Who changed what, newest first (not for the public)")
+    async def audit_trail(self, info: Info, first: int = 100) -> list[AuditEventType]:
+        c = ctx(info)
+        permissions.require(c.principal, Action.READ_AUDIT, self.project.ministry_id)
+        assert self.project.id is not None
+        events = await c.loaders.audit.load(self.project.id)
+        return [AuditEventType.from_model(e) for e in events[: max(first, 0)]]
+
+
+@strawberry.type(name="ProjectEdge")
+class ProjectEdge:
+    cursor: str
+    node: ProjectNode
+
+
+@strawberry.type(name="ProjectConnection")
+class ProjectConnection:
+    edges: list[ProjectEdge]
+    page_info: PageInfo
+    total: strawberry.Private[int | None]
+    count_query: strawberry.Private[object]
+
+    @strawberry.field
+    def nodes(self) -> list[ProjectNode]:
+        return [e.node for e in self.edges]
+
+    @strawberry.field(description="How many projects match the filter (all pages)")
+    def total_count(self, info: Info) -> int:
+        if self.total is not None:
+            return self.total
+        assert callable(self.count_query)
+        return int(self.count_query())

@@ -1,0 +1,142 @@
+"""DataLoaders: the number of SQL statements does not grow with the number of projects."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event, insert
+from sqlmodel import Session
+
+from pilot.api.app import create_app
+from pilot.ministries import service as ministries
+from pilot.projects.models import Milestone, Project, Report, Risk
+
+QUERY = """
+query($filter: ProjectFilter) {
+  projects(first: 1000, filter: $filter) {
+    totalCount
+    nodes {
+      id name ministry { code } health currentCostEur
+      latestReport { reportedOn weather }
+      milestones { name late }
+      risks { title criticality }
+    }
+  }
+}
+"""
+
+
+def _populate(engine: Engine, count: int) -> None:
+    with Session(engine) as session:
+        ministry = ministries.create_ministry(session, "MI", "Ministère de l'Intérieur")
+        session.commit()
+        mid = ministry.id
+    rows = [
+        {
+            "id": i,
+            "name": f"Projet {i}",
+            "name_key": f"projet {i}",
+            "ministry_id": mid,
+            "in_panorama": True,
+            "confidential": False,
+            "interministerial": False,
+            "created_at": date(2024, 1, 1),
+        }
+        for i in range(1, count + 1)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Project), rows)
+        conn.execute(
+            insert(Report),
+            [
+                {
+                    "project_id": i,
+                    "reported_on": date(2024, 1, 1),
+                    "current_cost_eur": 10_000_000 + i,
+                    "weather": "nuageux",
+                    "created_at": date(2024, 1, 1),
+                }
+                for i in range(1, count + 1)
+            ],
+        )
+        conn.execute(
+            insert(Milestone),
+            [
+                {
+                    "project_id": i,
+                    "name": f"Jalon {k}",
+                    "baseline_date": date(2024, k, 1),
+                    "created_at": date(2024, 1, 1),
+                }
+                for i in range(1, count + 1)
+                for k in (1, 2)
+            ],
+        )
+        conn.execute(
+            insert(Risk),
+            [
+                {
+                    "project_id": i,
+                    "title": f"Risque {k}",
+                    "probability": k,
+                    "impact": 2,
+                    "status": "ouvert",
+                    "mitigation": "suivi",
+                    "created_at": date(2024, 1, 1),
+                }
+                for i in range(1, count + 1)
+                for k in (1, 2)
+            ],
+        )
+
+
+def _statements(
+    engine: Engine, client: TestClient, variables: dict[str, Any], token: str
+) -> tuple[int, int]:
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        body = client.post(
+            "/graphql",
+            json={"query": QUERY, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert "errors" not in body, body
+    return len(seen), len(body["data"]["projects"]["nodes"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"filter": {"weather": ["NUAGEUX"], "hasLateMilestones": True}}],
+    ids=["sql-keyset", "computed-filter"],
+)
+def test_statement_count_does_not_grow_with_projects(
+    engine: Engine, variables: dict[str, Any]
+) -> None:
+    from pilot.auth import service as auth
+    from pilot.auth.models import Role
+    from pilot.db import metadata
+
+    counts = []
+    for size in (10, 1000):
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+        _populate(engine, size)
+        with Session(engine) as session:
+            _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+            session.commit()
+        statements, listed = _statements(engine, TestClient(create_app()), variables, token)
+        assert listed == size
+        counts.append(statements)
+    assert counts[0] == counts[1], counts

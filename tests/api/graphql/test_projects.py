@@ -1,0 +1,158 @@
+"""The project list: keyset pagination, sorting, filters; mutations' effects."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.api.graphql.conftest import Demo
+
+PAGE = """
+query($first: Int, $after: String, $order: ProjectOrder, $filter: ProjectFilter) {
+  projects(first: $first, after: $after, orderBy: $order, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { id name currentCostEur drift { budgetInitial } }
+  }
+}
+"""
+
+
+def _walk(
+    demo: Demo, order: dict, size: int, role: str = "dinum", filter: dict | None = None
+) -> list[dict]:
+    seen: list[dict] = []
+    after = None
+    while True:
+        body = demo.gql(
+            PAGE, {"first": size, "after": after, "order": order, "filter": filter}, role=role
+        )
+        assert "errors" not in body, body
+        page = body["data"]["projects"]
+        seen.extend(page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return seen
+        after = page["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize("field", ["ID", "NAME", "START_DATE", "CURRENT_COST", "BUDGET_DRIFT"])
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_keyset_pages_cover_the_list_once_in_order(demo: Demo, field: str, direction: str) -> None:
+    order = {"field": field, "direction": direction}
+    everything = _walk(demo, order, 1000)
+    paged = _walk(demo, order, 7)
+    assert [p["id"] for p in paged] == [p["id"] for p in everything]
+    assert len({p["id"] for p in paged}) == len(paged) == 72
+    if field == "CURRENT_COST":
+        costs = [p["currentCostEur"] for p in paged if p["currentCostEur"] is not None]
+        assert costs == sorted(costs, reverse=direction == "DESC")
+        assert all(p["currentCostEur"] is None for p in paged[len(costs) :])  # unknown last
+
+
+def test_cursor_of_another_order_is_refused(demo: Demo) -> None:
+    body = demo.gql(PAGE, {"first": 2}, role="dinum")
+    cursor = body["data"]["projects"]["pageInfo"]["endCursor"]
+    other = demo.gql(PAGE, {"first": 2, "after": cursor, "order": {"field": "NAME"}}, role="dinum")
+    assert other["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    junk = demo.gql(PAGE, {"first": 2, "after": "%%%"}, role="dinum")
+    assert junk["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    ("filter", "expected"),
+    [
+        ({"search": "archivage"}, lambda d: {"VITAM"} <= d),
+        ({"ministry": ["MI"], "phase": ["DEPLOIEMENT"]}, lambda d: "B015" in d),
+        ({"costBracket": ["> 100 M€"]}, lambda d: len(d) > 0),
+        ({"weather": ["SOLEIL"]}, lambda d: d == {"B015"}),
+        ({"health": ["RED"], "ministry": ["MI"]}, lambda d: "B015" in d),
+        ({"riskCriticalityAtLeast": 16}, lambda d: d == {"B015"}),
+        ({"stale": False}, lambda d: d == {"B015", "ASTREA"}),
+    ],
+)
+def test_filters(demo: Demo, filter: dict, expected: object) -> None:
+    names = {p["name"] for p in _walk(demo, {"field": "ID"}, 100, filter=filter)}
+    assert expected(names), names  # type: ignore[operator]
+
+
+def test_filters_combine_and_count(demo: Demo) -> None:
+    body = demo.gql(PAGE, {"first": 1, "filter": {"ministry": ["MI"], "stale": True}}, role="dinum")
+    page = body["data"]["projects"]
+    assert page["totalCount"] > 1 and len(page["nodes"]) == 1 and page["pageInfo"]["hasNextPage"]
+
+
+def test_record_report_changes_health_and_is_history(demo: Demo) -> None:
+    query = "query($id: ID!) { project(id: $id) { phase health reports { reportedOn } } }"
+    before = demo.gql(query, {"id": demo.rebaselined}, role="ministry")["data"]["project"]
+    body = demo.gql(
+        'mutation($id: ID!) { recordReport(input: {projectId: $id, reportedOn: "2024-03-01", '
+        "phase: DEPLOIEMENT, currentCostEur: 500000000, weather: ORAGE}) "
+        "{ weather currentCostText } }",
+        {"id": demo.rebaselined},
+        role="ministry",
+    )
+    assert body["data"]["recordReport"]["weather"] == "ORAGE"
+    after = demo.gql(query, {"id": demo.rebaselined}, role="ministry")["data"]["project"]
+    assert len(after["reports"]) == len(before["reports"]) + 1
+    assert after["phase"] == "DEPLOIEMENT" and after["health"] == "RED"
+
+
+def test_risk_and_milestone_mutations(demo: Demo) -> None:
+    closed = demo.gql(
+        f'mutation {{ closeRisk(riskId: "{demo.risk_id}", closedOn: "2024-03-01") '
+        "{ status closedOn } }",
+        role="ministry",
+    )
+    assert closed["data"]["closeRisk"] == {"status": "clos", "closedOn": "2024-03-01"}
+    again = demo.gql(
+        f'mutation {{ closeRisk(riskId: "{demo.risk_id}") {{ status }} }}', role="ministry"
+    )
+    assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    other = demo.gql(
+        f'mutation {{ closeRisk(riskId: "{demo.risk_id}") {{ status }} }}', role="other"
+    )
+    assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    done = demo.gql(
+        f'mutation {{ updateMilestone(input: {{milestoneId: "{demo.milestone_id}", '
+        'actualDate: "2024-03-01"}) { late actualDate } }',
+        role="ministry",
+    )
+    assert done["data"]["updateMilestone"] == {"late": False, "actualDate": "2024-03-01"}
+    late = demo.operation("late_milestones", role="dinum")["data"]["projects"]
+    assert late["totalCount"] == 0
+
+
+UPLOAD = (
+    "mutation($file: Upload!, $dry: Boolean) { uploadWorkbook(file: $file, dryRun: $dry) "
+    "{ status importId errors { message } } }"
+)
+
+
+def _upload(demo: Demo, role: str | None, content: bytes) -> dict:
+    import json
+
+    headers = {"Authorization": f"Bearer {demo.tokens[role]}"} if role else {}
+    response = demo.client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": UPLOAD, "variables": {"file": None, "dry": True}}),
+            "map": json.dumps({"0": ["variables.file"]}),
+        },
+        files={"0": ("classeur.xlsx", io.BytesIO(content), "application/octet-stream")},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_upload_needs_a_ministry_or_dinum_token(demo: Demo) -> None:
+    assert _upload(demo, None, b"x")["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert _upload(demo, "admin", b"x")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_upload_reaches_the_intake(demo: Demo) -> None:
+    body = _upload(demo, "ministry", b"not a workbook")
+    outcome = body["data"]["uploadWorkbook"]
+    assert outcome["status"] in {"rejected", "failed"}
+    assert outcome["errors"]
