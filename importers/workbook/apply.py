@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
@@ -69,15 +69,48 @@ def _table(model: Any) -> Table:
     return table
 
 
-def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows (all with the same keys) and return their ids, in order."""
+def _allocate_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``, in one query and without inserting.
+
+    PostgreSQL draws them from the column's sequence (safe under concurrent writers).
+    SQLite has one writer at a time (the import runs in a ``BEGIN IMMEDIATE``
+    transaction), so the ids follow the largest one ever used (``sqlite_sequence`` for
+    AUTOINCREMENT tables, where deleted ids are never reused)."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"table": table.name, "count": count},
+        )
+        return [row[0] for row in drawn]
+    last = session.execute(select(func.max(table.c.id))).scalar() or 0
+    if table.dialect_options["sqlite"].get("autoincrement"):
+        used = session.execute(
+            text("SELECT seq FROM sqlite_sequence WHERE name = :table"), {"table": table.name}
+        ).scalar()
+        last = max(last, used or 0)
+    return list(range(last + 1, last + 1 + count))
+
+
+def _insert(
+    session: Session, model: Any, rows: list[dict[str, Any]], *, ids: bool = False
+) -> list[int]:
+    """Insert rows (all with the same keys) in one executemany, without RETURNING; with
+    ``ids``, allocate their primary keys first and return them, in order."""
     if not rows:
         return []
     table = _table(model)
-    result = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [r[0] for r in result]
+    allocated: list[int] = []
+    if ids:
+        allocated = _allocate_ids(session, table, len(rows))
+        for row, row_id in zip(rows, allocated, strict=True):
+            row["id"] = row_id
+    session.execute(insert(table), rows)
+    return allocated
 
 
 def _update(session: Session, model: Any, changes: list[tuple[int, dict[str, Any]]]) -> None:
@@ -201,7 +234,7 @@ class _Writer:
                 }
             )
         if self.write:
-            ids = _insert(self.session, Project, creations)
+            ids = _insert(self.session, Project, creations, ids=True)
             names, ministries = [], []
             for r, pid, created in zip(new, ids, creations, strict=True):
                 self.new_ids[str(r.project)] = pid
@@ -311,7 +344,9 @@ class _Writer:
         self.counts["baselines"] = len(baselines)
         if not self.write:
             return
-        for report, rid in zip(reports, _insert(self.session, Report, reports), strict=True):
+        for report, rid in zip(
+            reports, _insert(self.session, Report, reports, ids=True), strict=True
+        ):
             pid = report["project_id"]
             self.event(
                 "report",
@@ -322,7 +357,7 @@ class _Writer:
                 f"fin={report['forecast_end']} météo={report['weather']}",
             )
         for baseline, bid in zip(
-            baselines, _insert(self.session, Baseline, baselines), strict=True
+            baselines, _insert(self.session, Baseline, baselines, ids=True), strict=True
         ):
             pid = baseline["project_id"]
             if baseline["kind"] == BaselineKind.INITIAL.value:
@@ -383,7 +418,7 @@ class _Writer:
         if not self.write:
             return
         label = next(iter(identity.values()))
-        for row, rid in zip(inserts, _insert(self.session, model, inserts), strict=True):
+        for row, rid in zip(inserts, _insert(self.session, model, inserts, ids=True), strict=True):
             self.event("create", entity, rid, row["project_id"], new=row[label])
         _update(self.session, model, changes)
 
