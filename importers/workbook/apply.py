@@ -21,7 +21,7 @@ from sqlmodel import Session
 from importers.parsing import parse_programmes
 from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS
 from importers.workbook.state import MinistryState
-from importers.workbook.validate import ProjectKey, Validated, ValidRow
+from importers.workbook.validate import ProjectKey, Validated, ValidRow, key
 from pilot.audit.models import AuditEvent
 from pilot.audit.service import event_row
 from pilot.projects.models import (
@@ -439,7 +439,7 @@ class _Writer:
             Milestone,
             "milestone",
             self.state.milestones,
-            lambda r: (normalize_key(r.values["name"]),),
+            lambda r: (key(r.values["name"]),),
             {f: f for f in MILESTONE_FIELDS},
             {"name": "name"},
             "milestones",
@@ -450,7 +450,7 @@ class _Writer:
             Risk,
             "risk",
             self.state.risks,
-            lambda r: (normalize_key(r.values["title"]),),
+            lambda r: (key(r.values["title"]),),
             {f: f for f in RISK_FIELDS},
             {"title": "title"},
             "risks",
