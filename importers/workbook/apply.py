@@ -40,6 +40,7 @@ from pilot.text import normalize_key
 from pilot.timeutil import utcnow
 
 BASELINE_SOURCE = "classeur ministériel"
+BATCH = 10_000  # rows (and audit events) inserted at a time, in the one transaction
 PROJECT_FIELDS = (
     "description",
     "link",
@@ -168,7 +169,8 @@ class _Writer:
         self.today = today
         self.write = write
         self.now: datetime = utcnow()
-        self.audit: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []  # events not inserted yet
+        self.audit_count = 0
         self.counts: dict[str, int] = defaultdict(int)
         self.new_ids: dict[str, int] = {}  # new project name key → id
 
@@ -196,6 +198,13 @@ class _Writer:
                 import_id=self.import_id,
             )
         )
+        if self.write and len(self.audit) >= BATCH:
+            self._flush_audit()
+
+    def _flush_audit(self) -> None:
+        self.audit_count += len(self.audit)
+        _insert(self.session, AuditEvent, self.audit)
+        self.audit.clear()
 
     def project_id(self, key: ProjectKey | None) -> int | None:
         if isinstance(key, int):
@@ -389,6 +398,8 @@ class _Writer:
         present = self.validated.present.get(sheet_name, set())
         inserts: list[dict[str, Any]] = []
         changes: list[tuple[int, dict[str, Any]]] = []
+        label = next(iter(identity.values()))
+        created = 0
         for r in rows:
             pid = self.project_id(r.project)
             if pid is None:
@@ -406,21 +417,32 @@ class _Writer:
                     row["created_at"] = self.now
                 if model is Risk and row["status"] is None:
                     row["status"] = RiskStatus.OUVERT.value
-                inserts.append(row)
+                created += 1
+                if self.write:
+                    inserts.append(row)
+                    if len(inserts) >= BATCH:
+                        self._insert_children(model, entity, label, inserts)
                 continue
             diff = {k: v for k, v in values.items() if getattr(found, k) != v}
             if diff:
                 changes.append((found.id, diff))
                 for k, v in diff.items():
                     self.event("update", entity, found.id, pid, k, getattr(found, k), v)
-        self.counts[f"{counter}_created"] = len(inserts)
+        self.counts[f"{counter}_created"] = created
         self.counts[f"{counter}_updated"] = len(changes)
         if not self.write:
             return
-        label = next(iter(identity.values()))
+        self._insert_children(model, entity, label, inserts)
+        _update(self.session, model, changes)
+
+    def _insert_children(
+        self, model: Any, entity: str, label: str, inserts: list[dict[str, Any]]
+    ) -> None:
+        """Insert a batch of new rows with their audit events, then empty the batch (memory
+        stays bounded by the batch, the transaction stays one)."""
         for row, rid in zip(inserts, _insert(self.session, model, inserts, ids=True), strict=True):
             self.event("create", entity, rid, row["project_id"], new=row[label])
-        _update(self.session, model, changes)
+        inserts.clear()
 
     def _child_values(
         self, entity: str, values: dict[str, Any], present: set[str], fields: dict[str, str]
@@ -467,8 +489,8 @@ class _Writer:
             "budget_lines",
         )
         if self.write:
-            _insert(self.session, AuditEvent, self.audit)
-        self.counts["audit_events"] = len(self.audit)
+            self._flush_audit()
+        self.counts["audit_events"] = self.audit_count + len(self.audit)
         return dict(self.counts)
 
 
