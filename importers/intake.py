@@ -292,6 +292,8 @@ def _apply(
             state = load_state(session, ministry_id, ids)
             validated = validate(workbook, state, today=today())
             timings["validate_ms"] = round((time.perf_counter() - started) * 1000)
+            for sheet in workbook.sheets.values():
+                sheet.rows.clear()  # the raw rows are parsed into ``validated``: free them
             if validated.errors:
                 raise _Rejected
             step("enregistrement")

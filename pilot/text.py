@@ -14,9 +14,13 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
 def clean_text(value: str) -> str:
     """Strip, drop invisible characters and fold every kind of space into one space."""
-    value = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
+    if not unicodedata.is_normalized("NFKC", value) or _HAS_INVISIBLE.search(value):
+        value = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
     return " ".join(value.split())
 
 

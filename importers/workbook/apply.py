@@ -15,13 +15,13 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
 from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS
 from importers.workbook.state import MinistryState
-from importers.workbook.validate import ProjectKey, Validated, ValidRow
+from importers.workbook.validate import ProjectKey, Validated, ValidRow, key
 from pilot.audit.models import AuditEvent
 from pilot.audit.service import event_row
 from pilot.projects.models import (
@@ -40,6 +40,7 @@ from pilot.text import normalize_key
 from pilot.timeutil import utcnow
 
 BASELINE_SOURCE = "classeur ministériel"
+BATCH = 10_000  # rows (and audit events) inserted at a time, in the one transaction
 PROJECT_FIELDS = (
     "description",
     "link",
@@ -69,15 +70,48 @@ def _table(model: Any) -> Table:
     return table
 
 
-def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows (all with the same keys) and return their ids, in order."""
+def _allocate_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``, in one query and without inserting.
+
+    PostgreSQL draws them from the column's sequence (safe under concurrent writers).
+    SQLite has one writer at a time (the import runs in a ``BEGIN IMMEDIATE``
+    transaction), so the ids follow the largest one ever used (``sqlite_sequence`` for
+    AUTOINCREMENT tables, where deleted ids are never reused)."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"table": table.name, "count": count},
+        )
+        return [row[0] for row in drawn]
+    last = session.execute(select(func.max(table.c.id))).scalar() or 0
+    if table.dialect_options["sqlite"].get("autoincrement"):
+        used = session.execute(
+            text("SELECT seq FROM sqlite_sequence WHERE name = :table"), {"table": table.name}
+        ).scalar()
+        last = max(last, used or 0)
+    return list(range(last + 1, last + 1 + count))
+
+
+def _insert(
+    session: Session, model: Any, rows: list[dict[str, Any]], *, ids: bool = False
+) -> list[int]:
+    """Insert rows (all with the same keys) in one executemany, without RETURNING; with
+    ``ids``, allocate their primary keys first and return them, in order."""
     if not rows:
         return []
     table = _table(model)
-    result = session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    )
-    return [r[0] for r in result]
+    allocated: list[int] = []
+    if ids:
+        allocated = _allocate_ids(session, table, len(rows))
+        for row, row_id in zip(rows, allocated, strict=True):
+            row["id"] = row_id
+    session.execute(insert(table), rows)
+    return allocated
 
 
 def _update(session: Session, model: Any, changes: list[tuple[int, dict[str, Any]]]) -> None:
@@ -135,7 +169,8 @@ class _Writer:
         self.today = today
         self.write = write
         self.now: datetime = utcnow()
-        self.audit: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []  # events not inserted yet
+        self.audit_count = 0
         self.counts: dict[str, int] = defaultdict(int)
         self.new_ids: dict[str, int] = {}  # new project name key → id
 
@@ -163,6 +198,13 @@ class _Writer:
                 import_id=self.import_id,
             )
         )
+        if self.write and len(self.audit) >= BATCH:
+            self._flush_audit()
+
+    def _flush_audit(self) -> None:
+        self.audit_count += len(self.audit)
+        _insert(self.session, AuditEvent, self.audit)
+        self.audit.clear()
 
     def project_id(self, key: ProjectKey | None) -> int | None:
         if isinstance(key, int):
@@ -201,7 +243,7 @@ class _Writer:
                 }
             )
         if self.write:
-            ids = _insert(self.session, Project, creations)
+            ids = _insert(self.session, Project, creations, ids=True)
             names, ministries = [], []
             for r, pid, created in zip(new, ids, creations, strict=True):
                 self.new_ids[str(r.project)] = pid
@@ -311,7 +353,9 @@ class _Writer:
         self.counts["baselines"] = len(baselines)
         if not self.write:
             return
-        for report, rid in zip(reports, _insert(self.session, Report, reports), strict=True):
+        for report, rid in zip(
+            reports, _insert(self.session, Report, reports, ids=True), strict=True
+        ):
             pid = report["project_id"]
             self.event(
                 "report",
@@ -322,7 +366,7 @@ class _Writer:
                 f"fin={report['forecast_end']} météo={report['weather']}",
             )
         for baseline, bid in zip(
-            baselines, _insert(self.session, Baseline, baselines), strict=True
+            baselines, _insert(self.session, Baseline, baselines, ids=True), strict=True
         ):
             pid = baseline["project_id"]
             if baseline["kind"] == BaselineKind.INITIAL.value:
@@ -354,6 +398,8 @@ class _Writer:
         present = self.validated.present.get(sheet_name, set())
         inserts: list[dict[str, Any]] = []
         changes: list[tuple[int, dict[str, Any]]] = []
+        label = next(iter(identity.values()))
+        created = 0
         for r in rows:
             pid = self.project_id(r.project)
             if pid is None:
@@ -371,21 +417,32 @@ class _Writer:
                     row["created_at"] = self.now
                 if model is Risk and row["status"] is None:
                     row["status"] = RiskStatus.OUVERT.value
-                inserts.append(row)
+                created += 1
+                if self.write:
+                    inserts.append(row)
+                    if len(inserts) >= BATCH:
+                        self._insert_children(model, entity, label, inserts)
                 continue
             diff = {k: v for k, v in values.items() if getattr(found, k) != v}
             if diff:
                 changes.append((found.id, diff))
                 for k, v in diff.items():
                     self.event("update", entity, found.id, pid, k, getattr(found, k), v)
-        self.counts[f"{counter}_created"] = len(inserts)
+        self.counts[f"{counter}_created"] = created
         self.counts[f"{counter}_updated"] = len(changes)
         if not self.write:
             return
-        label = next(iter(identity.values()))
-        for row, rid in zip(inserts, _insert(self.session, model, inserts), strict=True):
-            self.event("create", entity, rid, row["project_id"], new=row[label])
+        self._insert_children(model, entity, label, inserts)
         _update(self.session, model, changes)
+
+    def _insert_children(
+        self, model: Any, entity: str, label: str, inserts: list[dict[str, Any]]
+    ) -> None:
+        """Insert a batch of new rows with their audit events, then empty the batch (memory
+        stays bounded by the batch, the transaction stays one)."""
+        for row, rid in zip(inserts, _insert(self.session, model, inserts, ids=True), strict=True):
+            self.event("create", entity, rid, row["project_id"], new=row[label])
+        inserts.clear()
 
     def _child_values(
         self, entity: str, values: dict[str, Any], present: set[str], fields: dict[str, str]
@@ -404,7 +461,7 @@ class _Writer:
             Milestone,
             "milestone",
             self.state.milestones,
-            lambda r: (normalize_key(r.values["name"]),),
+            lambda r: (key(r.values["name"]),),
             {f: f for f in MILESTONE_FIELDS},
             {"name": "name"},
             "milestones",
@@ -415,7 +472,7 @@ class _Writer:
             Risk,
             "risk",
             self.state.risks,
-            lambda r: (normalize_key(r.values["title"]),),
+            lambda r: (key(r.values["title"]),),
             {f: f for f in RISK_FIELDS},
             {"title": "title"},
             "risks",
@@ -432,8 +489,8 @@ class _Writer:
             "budget_lines",
         )
         if self.write:
-            _insert(self.session, AuditEvent, self.audit)
-        self.counts["audit_events"] = len(self.audit)
+            self._flush_audit()
+        self.counts["audit_events"] = self.audit_count + len(self.audit)
         return dict(self.counts)
 
 

@@ -1,8 +1,10 @@
 """Read a ministry workbook (.xlsx, .xlsm, .ods) into raw rows, safely.
 
-The file is checked before anything parses it: its size, that it is a zip holding a
-spreadsheet (not an old .xls, not an encrypted file), and the uncompressed sizes the
-zip declares. Then each known sheet is read row by row (python-calamine by default,
+The file goes through the safety gate (``importers.safety.inspect_workbook``) before
+anything parses it: its size, that it is a zip holding a spreadsheet (not an old .xls,
+not an encrypted file), zip bombs, DTDs; its warnings (macros, external links, a
+misleading extension, formulas) become findings. Hidden sheets are never read (a
+warning says so). Then each known visible sheet is read row by row (python-calamine by default,
 openpyxl in read-only mode as the alternative for .xlsx), headers are matched by name
 (accents, case, spaces and punctuation ignored, any order), and the number of rows,
 columns and characters per cell are bounded by the settings.
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any, Literal
 
+from importers.safety import UnsafeFile, inspect_workbook
 from importers.workbook.columns import README_SHEET, SHEET_BY_KEY, SHEETS, Sheet, column_letter
 from importers.workbook.findings import Issue, shown
 from pilot.config import Settings, get_settings
@@ -170,12 +173,17 @@ def _openpyxl_sheets(
         book.close()
 
 
-def _sheet_names(data: bytes) -> list[str]:
-    from python_calamine import CalamineWorkbook
+def _sheet_names(data: bytes) -> tuple[list[str], list[str]]:
+    """The titles of the visible sheets, and of the hidden (or very hidden) ones."""
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
-        return list(book.sheet_names)
+        visible: list[str] = []
+        hidden: list[str] = []
+        for sheet in book.sheets_metadata:
+            (visible if sheet.visible == SheetVisibleEnum.Visible else hidden).append(sheet.name)
+        return visible, hidden
     finally:
         book.close()
 
@@ -341,12 +349,40 @@ def read_workbook(
     """The known sheets of a workbook as raw rows, with the reading issues (headers,
     extra columns, over-long cells). Raises ``WorkbookError`` for an unreadable file."""
     settings = settings or get_settings()
+    try:
+        info = inspect_workbook(data, filename, settings)
+    except UnsafeFile as error:
+        raise WorkbookError(str(error)) from None
     fmt = detect_format(data, filename, settings)
     if engine == "openpyxl" and fmt == "ods":
         engine = "calamine"
-    issues: list[Issue] = []
+    issues = [
+        Issue("file_warning", warning[0].upper() + warning[1:], Severity.WARNING)
+        for warning in info.warnings
+    ]
+    if info.has_formulas:
+        issues.append(
+            Issue(
+                "formulas",
+                "Le classeur contient des formules : PILOT lit la valeur calculée de chacune ; "
+                "une formule sans valeur calculée (classeur jamais recalculé) est lue comme une "
+                "cellule vide.",
+                Severity.WARNING,
+            )
+        )
     try:
-        titles = _sheet_names(data)
+        titles, hidden = _sheet_names(data)
+        if hidden:
+            issues.append(
+                Issue(
+                    "hidden_sheet",
+                    "Le classeur contient des feuilles masquées ("
+                    + ", ".join(f"« {title[:100]} »" for title in hidden)
+                    + ") : elles ont été ignorées. Affichez-les et recopiez leurs lignes dans "
+                    "les onglets du modèle si elles doivent être importées.",
+                    Severity.WARNING,
+                )
+            )
         chosen: dict[str, str] = {}
         for title in titles:
             sheet = SHEET_BY_KEY.get(normalize_key(title))
@@ -363,7 +399,7 @@ def read_workbook(
                 )
         if not chosen:
             raise WorkbookError(
-                "Ce classeur ne contient aucun des onglets du modèle PILOT ("
+                "Ce classeur ne contient aucun des onglets (feuilles) du modèle PILOT ("
                 + ", ".join(s.name for s in SHEETS)
                 + ") : téléchargez le modèle de votre ministère et remplissez-le."
             )
@@ -380,7 +416,7 @@ def read_workbook(
         raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
     except Exception as error:  # any parser failure on a malformed file
         raise WorkbookError(
-            "Ce classeur est endommagé et ne peut pas être lu : ouvrez-le dans votre tableur, "
+            "Ce classeur est endommagé et illisible : ouvrez-le dans votre tableur, "
             "enregistrez-le à nouveau au format .xlsx ou .ods, puis renvoyez-le."
         ) from error
     for sheet in SHEETS:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from importers.parsing import ParseError, is_unknown, parse_bool, parse_date, parse_decimal
@@ -30,7 +30,7 @@ from importers.workbook.state import MinistryState
 from pilot.imports.models import Severity
 from pilot.money import format_decimal_fr
 from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
-from pilot.text import clean_text, normalize_key
+from pilot.text import clean_text, non_latin_letters, normalize_key
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
 CRITICALITY_NEEDS_MITIGATION = 9
@@ -170,6 +170,12 @@ def parse_cell(column: Column, value: Any) -> Any:
     if kind == Kind.PILOT_ID:
         if isinstance(value, str) and is_unknown(value):
             return None
+        letters = non_latin_letters(str(value))
+        if letters:
+            raise ParseError(
+                f"L'identifiant PILOT contient des lettres non latines ({letters}) qui imitent "
+                "des lettres latines : retapez-le au clavier (exemple : PRJ-00042)."
+            )
         found_id = parse_pilot_id(str(value))
         if found_id is None:
             raise ParseError(
@@ -178,6 +184,25 @@ def parse_cell(column: Column, value: Any) -> Any:
             )
         return found_id
     raise AssertionError(kind)
+
+
+def _parser(column: Column) -> Callable[[Any], Any]:
+    """The cell parser of a column, chosen once per sheet (``parse_cell`` without the
+    per-cell dispatch on the kind); ``None`` cells never reach it."""
+    kind = column.kind
+    if kind == Kind.TEXT and not column.max_length:
+        return _text
+    if kind == Kind.DATE:
+        return _date
+    if kind == Kind.MONEY:
+        return _money
+    return partial(parse_cell, column)
+
+
+@lru_cache(maxsize=1 << 16)
+def key(value: str) -> str:
+    """``normalize_key``, cached: names repeat across sheets (milestones, risks)."""
+    return normalize_key(value)
 
 
 # --- Rows --------------------------------------------------------------------------------
@@ -220,7 +245,11 @@ class _Checker:
         if data is None:
             return []
         self.result.present[sheet.name] = data.present
-        columns = [(i, c) for i, c in enumerate(sheet.columns) if c.field in data.letters]
+        columns = [
+            (i, c.field, _parser(c), c.required, c)
+            for i, c in enumerate(sheet.columns)
+            if c.field in data.letters
+        ]
         blocked = any(
             c.required and c.field not in data.letters for c in sheet.columns
         )  # a required column is missing: reported once by the reader
@@ -228,28 +257,29 @@ class _Checker:
         for number, raw in data.rows:
             values: dict[str, Any] = {}
             ok = True
-            for index, column in columns:
+            for index, name, parser, required, column in columns:
                 value = raw[index]
-                try:
-                    parsed = parse_cell(column, value)
-                except ParseError as error:
-                    self.issue(data, number, column.field, str(error), "invalid_value", value)
-                    ok = False
-                    continue
-                if parsed is None and column.required:
+                if value is None:
+                    parsed = None
+                else:
+                    try:
+                        parsed = parser(value)
+                    except ParseError as error:
+                        self.issue(data, number, name, str(error), "invalid_value", value)
+                        ok = False
+                        continue
+                if parsed is None and required:
                     self.issue(
                         data,
                         number,
-                        column.field,
+                        name,
                         f"La colonne « {column.header} » est obligatoire : remplissez-la.",
                         "required",
                         value,
                     )
                     ok = False
-                values[column.field] = parsed
-            row = ValidRow(number, values)
-            row.project = None if (blocked or not ok) else -1  # -1: row usable so far
-            rows.append(row)
+                values[name] = parsed
+            rows.append(ValidRow(number, values, None if (blocked or not ok) else -1))
         return rows
 
     # Projets ---------------------------------------------------------------------------
@@ -478,11 +508,11 @@ class _Checker:
                 "required",
             )
             return None
-        key = normalize_key(name)
-        if key in self.new_projects:
-            return key
-        if key in self.state.names:
-            return self.state.names[key]
+        name_key = key(name)
+        if name_key in self.new_projects:
+            return name_key
+        if name_key in self.state.names:
+            return self.state.names[name_key]
         self.issue(
             data,
             row.row,
@@ -562,11 +592,11 @@ class _Checker:
         self.result.milestones = self.check_children(
             MILESTONES,
             "Ce jalon",
-            lambda r: (normalize_key(r.values["name"]),),
+            lambda r: (key(r.values["name"]),),
             self.milestone_rules,
         )
         self.result.risks = self.check_children(
-            RISKS, "Ce risque", lambda r: (normalize_key(r.values["title"]),), self.risk_rules
+            RISKS, "Ce risque", lambda r: (key(r.values["title"]),), self.risk_rules
         )
         self.result.budget = self.check_children(
             BUDGET,

@@ -395,6 +395,8 @@ class Table:
     text_col: int  # a free-text column
     date_col: int
     amount_col: int
+    title: str = "Feuil1"  # the sheet's name
+    lookalike: str = ""  # an identifier with a non-Latin look-alike letter
 
 
 def _panorama_row(n: int) -> list[Any]:
@@ -469,7 +471,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
     ``million_rows_case``)."""
     t = table or panorama_table()
     good = _rows(t, 3)
-    valid = xlsx([Sheet("Feuil1", good)])
+    valid = xlsx([Sheet(t.title, good)])
     out: list[HostileCase] = []
 
     def add(
@@ -531,7 +533,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
     add(
         "zip_bomb_declared",
         "bombe.xlsx",
-        xlsx([Sheet("Feuil1")], sheet_parts={1: bomb_part("xl/worksheets/sheet1.xml", 3 * GIB)}),
+        xlsx([Sheet(t.title)], sheet_parts={1: bomb_part("xl/worksheets/sheet1.xml", 3 * GIB)}),
         "A 3 MB workbook whose sheet inflates to 3 GiB, sizes declared honestly",
         Expect("refused", "bombe de décompression"),
         Expect("refused", "bombe de décompression"),
@@ -540,7 +542,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "zip_bomb_lying_sizes",
         "bombe.xlsx",
         xlsx(
-            [Sheet("Feuil1")],
+            [Sheet(t.title)],
             sheet_parts={1: bomb_part("xl/worksheets/sheet1.xml", 3 * GIB, declared=4000)},
         ),
         "The same bomb declaring 4 kB (sizes and CRC forged to match the declared prefix)",
@@ -551,14 +553,14 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "zip_too_many_entries",
         "projets.xlsx",
         zip_bytes(
-            xlsx_entries([Sheet("Feuil1", good)])
+            xlsx_entries([Sheet(t.title, good)])
             + [Entry(f"xl/media/junk{n}.png", b"") for n in range(5000)]
         ),
         "5 000 entries in the archive",
         Expect("refused", "éléments"),
         Expect("refused", "éléments"),
     )
-    entries = xlsx_entries([Sheet("Feuil1", good)])
+    entries = xlsx_entries([Sheet(t.title, good)])
     add(
         "zip_duplicate_entry",
         "projets.xlsx",
@@ -590,7 +592,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         ):
             if where == "sheet":
                 sheet = Sheet(
-                    "Feuil1",
+                    t.title,
                     good,
                     before_root=dtd,
                     raw_rows=f'<row r="9"><c r="A9" t="inlineStr"><is><t>{body}</t></is></c></row>',
@@ -599,7 +601,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
             else:
                 strings = shared_strings_xml(["x"], before_root=dtd, raw=f"<si><t>{body}</t></si>")
                 rows = [*good, _with(t, 4, text_col=Shared(1))]
-                data = xlsx([Sheet("Feuil1", rows)], shared_strings=strings)
+                data = xlsx([Sheet(t.title, rows)], shared_strings=strings)
             what = {
                 "billion_laughs": "XML entity expansion (billion laughs, 10^9 'lol')",
                 "xxe": "External entity to file:///etc/passwd (XXE)",
@@ -615,12 +617,12 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
     utf16 = (
         '<?xml version="1.0" encoding="UTF-16"?>'
         + XXE_DTD
-        + sheet_xml(Sheet("Feuil1", good)).decode().split("?>", 1)[1]
+        + sheet_xml(Sheet(t.title, good)).decode().split("?>", 1)[1]
     ).encode("utf-16")
     add(
         "xxe_utf16",
         "projets.xlsx",
-        xlsx([Sheet("Feuil1")], sheet_parts={1: Entry("xl/worksheets/sheet1.xml", utf16)}),
+        xlsx([Sheet(t.title)], sheet_parts={1: Entry("xl/worksheets/sheet1.xml", utf16)}),
         "XXE in a sheet encoded in UTF-16 (hides '<!DOCTYPE' from a byte scan)",
         Expect("refused", "DTD"),
         Expect("refused", "DTD"),
@@ -629,7 +631,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "malformed_xml",
         "projets.xlsx",
         xlsx(
-            [Sheet("Feuil1")],
+            [Sheet(t.title)],
             sheet_parts={1: Entry("xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row>")},
         ),
         "A sheet whose XML is not well-formed",
@@ -642,7 +644,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     good,
                     dimension="A1:Z1048576",
                     raw_rows='<row r="1048576"><c r="A1048576"><v>1</v></c></row>',
@@ -659,7 +661,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     [
                         t.headers + [f"C{n}" for n in range(10_000)],
                         *(r + ["x"] * 10_000 for r in good[1:]),
@@ -676,7 +678,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "huge_string",
         "projets.xlsx",
         xlsx(
-            [Sheet("Feuil1", [*good, _with(t, 4, text_col=Shared(0))])],
+            [Sheet(t.title, [*good, _with(t, 4, text_col=Shared(0))])],
             shared_strings=shared_strings_xml(["A" * 1_000_000]),
         ),
         "A 1 000 000-character shared string in a text cell",
@@ -686,7 +688,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
     add(
         "formula_without_cached_value",
         "projets.xlsx",
-        xlsx([Sheet("Feuil1", [*good, _with(t, 4, amount_col=Formula("10*2"))])]),
+        xlsx([Sheet(t.title, [*good, _with(t, 4, amount_col=Formula("10*2"))])]),
         "A formula with no cached value (file written by a script, never recalculated)",
         Expect("accepted"),
         Expect("warning", "formule sans valeur calculée"),
@@ -694,7 +696,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
     add(
         "macros_xlsm",
         "projets.xlsm",
-        xlsx([Sheet("Feuil1", good)], macros=True),
+        xlsx([Sheet(t.title, good)], macros=True),
         "A macro-enabled workbook (.xlsm with vbaProject.bin)",
         Expect("warning", "macros"),
         Expect("warning", "macros"),
@@ -723,7 +725,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
             [
                 Sheet("Cachée", decoy, state="hidden"),
                 Sheet("Très cachée", decoy, state="veryHidden"),
-                Sheet("Feuil1", good),
+                Sheet(t.title, good),
             ]
         ),
         "Hidden and very-hidden sheets before the real one, holding other data",
@@ -734,7 +736,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
     add(
         "merged_header_cells",
         "projets.xlsx",
-        xlsx([Sheet("Feuil1", merged_header, merged=["A1:B1"])]),
+        xlsx([Sheet(t.title, merged_header, merged=["A1:B1"])]),
         "Two header cells merged (the second title is lost)",
         Expect("accepted"),
         Expect("accepted"),
@@ -746,7 +748,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     [["Panorama des grands projets"], *good],
                     merged=[f"A1:{column_letter(len(t.headers) - 1)}1"],
                 )
@@ -808,7 +810,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     [t.headers]
                     + [
                         _with(t, n, date_col=d)
@@ -820,6 +822,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "Dates typed as text, in French and in other locales and formats",
         Expect("accepted"),
         Expect("warning", "n'est pas une date"),
+        Expect("refused", "n'est pas une date"),
     )
     absurd = [-5, "-12,5", "1E+30", 1e300, "999999999999", "1e-30", "NaN", "Infinity"]
     add(
@@ -828,7 +831,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     [t.headers] + [_with(t, n, amount_col=a) for n, a in enumerate(absurd, 1)],
                 )
             ]
@@ -836,12 +839,13 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "Negative, astronomically large, tiny and non-finite amounts",
         Expect("accepted"),
         Expect("warning", "coût négatif"),
+        Expect("refused", "négatif"),  # the ministry workbook refuses (all or nothing)
     )
-    lookalike = "МI" if t.id_col == 0 else "РRJ-00001"  # Cyrillic М / Р
+    lookalike = t.lookalike or "МI"  # Cyrillic М
     add(
         "lookalike_identifier",
         "projets.xlsx",
-        xlsx([Sheet("Feuil1", [t.headers, _with(t, 1, id_col=lookalike)])]),
+        xlsx([Sheet(t.title, [t.headers, _with(t, 1, id_col=lookalike)])]),
         f"A Cyrillic look-alike in an identifier ({lookalike!r})",
         Expect("accepted"),
         Expect("refused", "non latines"),
@@ -853,7 +857,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     [t.headers] + [_with(t, n, id_col=v) for n, v in enumerate(invisible, 1)],
                 )
             ]
@@ -861,6 +865,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         "Zero-width space, BOM, NBSP and word joiner in identifiers",
         Expect("accepted"),
         Expect("accepted"),
+        Expect("refused", "identifiant"),  # "MI" is no PILOT identifier (PRJ-00042)
     )
     injections = [
         '=HYPERLINK("http://x","clic")',
@@ -876,7 +881,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         xlsx(
             [
                 Sheet(
-                    "Feuil1",
+                    t.title,
                     [t.headers] + [_with(t, n, text_col=v) for n, v in enumerate(injections, 1)],
                 )
             ]
@@ -897,7 +902,7 @@ def million_rows_case(table: Table | None = None, rows: int = 1_000_000) -> Host
         f'<row r="{n}"><c r="{a}{n}" t="s"><v>0</v></c><c r="{b}{n}" t="s"><v>1</v></c></row>'
         for n in range(2, rows + 2)
     )
-    sheet = Sheet("Feuil1", [t.headers], dimension="A1:Z1000000", raw_rows=body)
+    sheet = Sheet(t.title, [t.headers], dimension="A1:Z1000000", raw_rows=body)
     first = t.row(1)
     strings = shared_strings_xml([str(first[t.id_col]), str(first[t.text_col])])
     return HostileCase(
