@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from pilot import __version__
@@ -27,4 +28,5 @@ def create_app() -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(graphql_router(settings), prefix="/graphql")
+    app.mount("/panorama", StaticFiles(directory=settings.site_path, html=True, check_dir=False))
     return app

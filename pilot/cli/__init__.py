@@ -218,5 +218,10 @@ def token_revoke(token_id: int) -> None:
     typer.echo(f"Jeton {token_id} révoqué.")
 
 
+# Area commands, one line each.
+from pilot.cli.publish import publish as _publish  # noqa: E402
+
+app.command("publish")(_publish)
+
 if __name__ == "__main__":
     app()
