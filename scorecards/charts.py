@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pilot.indicators.figures import COST_BRACKETS
 from pilot.money import MILLION, format_decimal_fr, format_mdeur, format_meur
@@ -154,6 +154,11 @@ def years(value: Decimal | None) -> str:
     return "non communiquée" if value is None else f"{fr(value, 1)}\u00a0ans"
 
 
+def _count_axis(axis: Any) -> None:
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(_fr_axis())
+
+
 def _fr_axis(places: int = 0, suffix: str = "") -> FuncFormatter:
     return FuncFormatter(lambda v, _pos: f"{fr(v, places)}{suffix}")
 
@@ -229,7 +234,7 @@ def by_ministry_and_phase(view: EditionView) -> Chart:
         for y, total in enumerate(left):
             ax.text(total + 0.2, y, str(total), va="center", fontsize=9)
         ax.set_xlabel("Nombre de projets")
-        ax.xaxis.set_major_formatter(_fr_axis())
+        _count_axis(ax.xaxis)
         ax.legend(title="Phase", loc="lower right", frameon=False, fontsize=9)
     headers = ["Ministère", *phases, "Total"]
     rows = [
@@ -256,7 +261,7 @@ def by_cost_bracket(view: EditionView) -> Chart:
         bars = ax.bar(brackets, values, color=OKABE_ITO["blue"])
         ax.bar_label(bars, labels=[str(v) for v in values], padding=2)
         ax.set_ylabel("Nombre de projets")
-        ax.yaxis.set_major_formatter(_fr_axis())
+        _count_axis(ax.yaxis)
         ax.tick_params(axis="x", labelsize=9)
     rows = [[b, str(v)] for b, v in zip(brackets, values, strict=True)]
     alt = (
@@ -289,7 +294,7 @@ def by_functional_zone(view: EditionView, top: int = 15) -> Chart:
         bars = ax.barh(labels, values, color=OKABE_ITO["green"])
         ax.bar_label(bars, labels=[str(v) for v in values], padding=2, fontsize=9)
         ax.set_xlabel("Nombre de projets")
-        ax.xaxis.set_major_formatter(_fr_axis())
+        _count_axis(ax.xaxis)
         ax.tick_params(axis="y", labelsize=8)
     rows = [[k, str(v)] for k, v in ordered]
     alt = (

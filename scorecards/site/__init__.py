@@ -175,7 +175,8 @@ def edition_home(view: EditionView, charts: Sequence[Chart], place: Place) -> by
         drift_lines=_drift_lines(view.figures),
         entrants=entrants,
         exits=view.figures.get("exits", []),
-        charts=[c.table() | {"slug": c.slug} for c in charts],
+        # The key figures are printed as text above; their chart is for the PDF and downloads.
+        charts=[c.table() | {"slug": c.slug} for c in charts if c.slug != "chiffres-cles"],
         table_rows=[_table_row(r) for r in view.rows],
         pdf_name=pdf_name(view),
     )
