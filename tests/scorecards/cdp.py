@@ -54,7 +54,8 @@ class Browser:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as response:
             targets = json.load(response)
         page = next(t for t in targets if t["type"] == "page")
-        self.ws: ClientConnection = connect(page["webSocketDebuggerUrl"], max_size=None)
+        self._connection = connect(page["webSocketDebuggerUrl"], max_size=None)
+        self.ws: ClientConnection = self._connection.__enter__()
         self._id = 0
         self.events: list[dict[str, Any]] = []
         for domain in ("Page", "Runtime", "Log"):
@@ -114,7 +115,7 @@ class Browser:
     def close(self) -> None:
         try:
             if hasattr(self, "ws"):
-                self.ws.close()
+                self._connection.__exit__(None, None, None)
         finally:
             self.process.terminate()
             try:

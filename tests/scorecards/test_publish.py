@@ -130,7 +130,7 @@ def test_the_draft_is_republished_only_when_data_changed(
     pnr = demo.exec(select(Project).where(Project.name == "PNR")).one()
     demo.add(
         Report(
-            project_id=pnr.id,
+            project_id=pnr.id or 0,
             reported_on=today,
             phase="Déploiement",
             current_cost_eur=80_000_000,
