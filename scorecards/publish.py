@@ -109,13 +109,20 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
 
 
 def build(
-    view: EditionView, site_root: Path, *, workers: int = 1, root_index: bool | None = None
+    view: EditionView,
+    site_root: Path,
+    *,
+    workers: int = 1,
+    root_index: bool | None = None,
+    booklet: bool | None = None,
 ) -> PublishReport:
     """Write everything an edition (or the draft) publishes, redrawing only what changed.
 
-    ``root_index``: also make this edition the site's home page (default: when it is a
-    published edition).
+    ``root_index``: also make this edition the site's home page; ``booklet``: also write
+    the PDF booklet (both default to: when it is a published edition — assembling the
+    booklet takes about 10 ms a project, too slow for the draft's frequent republishing).
     """
+    booklet = (not view.draft) if booklet is None else booklet
     folder = edition_folder(site_root, view)
     report = PublishReport(folder=folder, projects=len(view.rows))
     clock = time.perf_counter()
@@ -174,11 +181,12 @@ def build(
         if view.slug != DRAFT_SLUG
         else site.Place(root="../", ed="")
     )
-    if site.write_if_changed(folder / "index.html", site.edition_home(view, portfolio, home_place)):
+    home = site.edition_home(view, portfolio, home_place, booklet=booklet)
+    if site.write_if_changed(folder / "index.html", home):
         report.pages_written += 1
     if root_index if root_index is not None else not view.draft:
         ed = f"editions/{view.slug}/"
-        home = site.edition_home(view, portfolio, site.Place(root="", ed=ed))
+        home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
         site.write_if_changed(site_root / "index.html", home)
     site.write_if_changed(site_root / "archives.html", site.archives_page(view.history, site_root))
     lap("pages")
@@ -186,15 +194,18 @@ def build(
     report.files += opendata.write_all(view, folder / "donnees")
     lap("données ouvertes")
 
-    booklet = folder / site.pdf_name(view)
-    pdf.write_booklet(
-        view,
-        portfolio,
-        [_cache_paths(cache, keys[r.pilot_id])["pdf"] for r in view.rows],
-        booklet,
-    )
-    report.files.append(booklet)
-    lap("livret PDF")
+    booklet_path = folder / site.pdf_name(view)
+    if booklet:
+        pdf.write_booklet(
+            view,
+            portfolio,
+            [_cache_paths(cache, keys[r.pilot_id])["pdf"] for r in view.rows],
+            booklet_path,
+        )
+        report.files.append(booklet_path)
+        lap("livret PDF")
+    else:
+        booklet_path.unlink(missing_ok=True)
 
     manifest = {
         "render_version": RENDER_VERSION,

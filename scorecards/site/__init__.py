@@ -159,7 +159,9 @@ def _table_row(row: ProjectView) -> dict[str, Any]:
     }
 
 
-def edition_home(view: EditionView, charts: Sequence[Chart], place: Place) -> bytes:
+def edition_home(
+    view: EditionView, charts: Sequence[Chart], place: Place, *, booklet: bool = True
+) -> bytes:
     by_id = {r.pilot_id: r for r in view.rows}
     entrants = [by_id[p] for p in view.figures.get("entrants", []) if p in by_id]
     return _render(
@@ -178,7 +180,7 @@ def edition_home(view: EditionView, charts: Sequence[Chart], place: Place) -> by
         # The key figures are printed as text above; their chart is for the PDF and downloads.
         charts=[c.table() | {"slug": c.slug} for c in charts if c.slug != "chiffres-cles"],
         table_rows=[_table_row(r) for r in view.rows],
-        pdf_name=pdf_name(view),
+        pdf_name=pdf_name(view) if booklet else None,
     )
 
 

@@ -143,6 +143,7 @@ def test_the_draft_is_republished_only_when_data_changed(
     page = (tmp_path / "brouillon" / "projets" / f"{pnr.pilot_id}.html").read_text("utf-8")
     assert "80,0\u00a0M€" in page
     assert not (tmp_path / "index.html").exists()  # the draft never becomes the home page
+    assert not list((tmp_path / "brouillon").glob("*.pdf"))  # nor has a booklet
 
 
 @pytest.mark.slow
