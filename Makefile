@@ -16,7 +16,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet --reinstall-package pilot
 	touch $@
 
-install: $(VENV)/.installed  ## Create .venv with the pinned dependencies
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed  ## Create .venv and node_modules (DSFR, axe-core) from the lock files
 
 demo: install  ## Migrate var/pilot.db, load the two real editions, serve on :8000
 	$(VENV)/bin/pilot demo
@@ -40,4 +44,4 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Scheduled jobs (APScheduler 3): the inbox scan.
+"""Scheduled jobs (APScheduler 3): the inbox scan, and the draft panorama republished
+when data changed (every ``PILOT_PUBLISH_INTERVAL_SECONDS``; 0 turns it off).
 
 ``pilot serve`` runs them in a background thread for the embedded default
 (``PILOT_SCHEDULER_IN_SERVE=true``); in production ``pilot scheduler`` runs them as its
@@ -31,6 +32,14 @@ def inbox_job() -> None:
         )
 
 
+def republish_job() -> None:
+    from scorecards.publish import republish_draft_if_changed
+
+    report = republish_draft_if_changed()
+    if report is not None:
+        log.info("draft panorama republished")
+
+
 def build_scheduler(settings: Settings, *, blocking: bool = False) -> BaseScheduler:
     """A scheduler with PILOT's jobs registered (not started)."""
     scheduler: BaseScheduler = (
@@ -45,4 +54,13 @@ def build_scheduler(settings: Settings, *, blocking: bool = False) -> BaseSchedu
         coalesce=True,
         next_run_time=utcnow(),
     )
+    if settings.publish_interval_seconds > 0:
+        scheduler.add_job(
+            republish_job,
+            "interval",
+            seconds=settings.publish_interval_seconds,
+            id="republish-draft",
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc, text
 
 from pilot import __version__
@@ -76,4 +77,5 @@ def create_app() -> FastAPI:
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.mount("/panorama", StaticFiles(directory=settings.site_path, html=True, check_dir=False))
     return app

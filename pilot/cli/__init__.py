@@ -321,6 +321,9 @@ from pilot.cli import workbook as _workbook  # noqa: E402
 _workbook.register(app)
 
 from pilot.cli import api as _api  # noqa: E402,F401  (pilot graphql-schema)
+from pilot.cli.publish import publish as _publish  # noqa: E402
+
+app.command("publish")(_publish)
 
 if __name__ == "__main__":
     app()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
 from pilot.editions.models import Edition, EditionRow
+from pilot.indicators.drift import DriftMeans, drift_means, duration_years
 from pilot.indicators.figures import (
     BRACKET_UNKNOWN,
     Figures,
@@ -19,10 +20,19 @@ from pilot.indicators.figures import (
     compute_figures,
     cost_bracket,
 )
-from pilot.indicators.service import project_statuses
+from pilot.indicators.health import Health
+from pilot.indicators.service import ProjectStatus, project_statuses
 from pilot.ministries.models import Ministry
-from pilot.money import MILLION, round_half_up
-from pilot.projects.models import Project
+from pilot.money import eur_to_meur, round_half_up
+from pilot.projects import service as projects_service
+from pilot.projects.models import (
+    Baseline,
+    Milestone,
+    Project,
+    Risk,
+    RiskStatus,
+    format_pilot_id,
+)
 
 
 class EditionNotFound(LookupError):
@@ -60,11 +70,13 @@ def create_edition(
     source_filename: str | None = None,
     source_sha256: str | None = None,
     status: str = "published",
+    extra: dict[str, Any] | None = None,
 ) -> Edition:
     """Freeze an edition with its rows ``(project_id, published columns, parsed values)``.
 
     Without ``number`` the edition takes its place in date order among the editions
-    whose number was not given explicitly.
+    whose number was not given explicitly. ``extra`` is frozen beside the key figures
+    (drift means, health counts, entrants and exits of a publication).
     """
     if (
         number is not None
@@ -80,7 +92,7 @@ def create_edition(
         source=source,
         source_filename=source_filename,
         source_sha256=source_sha256,
-        figures=figures.to_json(),
+        figures={**figures.to_json(), **(extra or {})},
     )
     session.add(edition)
     session.flush()
@@ -263,11 +275,10 @@ def sync_in_panorama(session: Session, *, actor: str) -> list[tuple[int, bool]]:
     return set_in_panorama(session, wanted, actor=actor)
 
 
-# --- Publishing the live portfolio -------------------------------------------------------
+# --- Publishing the current portfolio -----------------------------------------------------
 
-# The historical open-data columns, in DINUM's order (the same headers the panorama
-# files carry), so that a published edition reads like the open-data ones.
-PUBLISHED_HEADERS = (
+# The 15 historical columns of DINUM's open data, in order (the importer reads the same).
+HISTORICAL_HEADERS = [
     "Ministère porteur",
     "Ministère nom complet",
     "Nom du projet",
@@ -283,8 +294,138 @@ PUBLISHED_HEADERS = (
     "Financement [programme(s)]",
     "Lien vers les Projets Annuels de Performances",
     "Date de publication",
-)
-WITHHELD = "Non communiqué"
+]
+WITHHELD = "NA"  # what DINUM printed for a figure it did not publish
+PUBLISH_SOURCE = "publish"
+
+
+class PublicationError(ValueError):
+    """The current portfolio cannot be published (French message)."""
+
+
+@dataclass(frozen=True)
+class PreparedEdition:
+    """What publishing now would freeze: rows ``(project_id, published columns, values)``,
+    the key figures computed from the published rows, and the rest of the frozen figures."""
+
+    published_on: date
+    title: str
+    figures: Figures
+    extra: dict[str, Any]
+    rows: list[tuple[int | None, dict[str, Any], dict[str, Any]]]
+
+
+def edition_title(published_on: date) -> str:
+    return f"Panorama des grands projets numériques de l'État — {published_on.strftime('%m/%Y')}"
+
+
+def _dec(value: Decimal | None, places: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if places is not None:
+        value = round_half_up(value, places)
+    return str(value)
+
+
+def _meur_text(cost_eur: int | None) -> str:
+    """Integer euros → M€ as DINUM's files print it ("52.0", "12.345678"): exact."""
+    if cost_eur is None:
+        return WITHHELD
+    text = format(eur_to_meur(cost_eur).normalize(), "f")
+    return text if "." in text else text + ".0"
+
+
+def prepare_publication(session: Session, *, published_on: date) -> PreparedEdition:
+    """The current portfolio as the next edition would freeze it, without writing anything.
+
+    Rows are the projects in the panorama with their latest report (as of
+    ``published_on``); a confidential project keeps its identity, phase and
+    description but its figures (cost, duration, drift, health, milestones, risks)
+    are withheld. Key figures are computed from the rows as published, so that
+    re-reading the published file gives them back.
+    """
+    statuses = project_statuses(session, as_of=published_on)
+    if not statuses:
+        raise PublicationError("Aucun projet n'est au panorama : il n'y a rien à publier.")
+    ids = [s.project.id for s in statuses if s.project.id is not None]
+    names = dict(session.exec(select(Ministry.code, Ministry.name)).all())
+    milestones: dict[int, list[dict[str, Any]]] = {}
+    for m in session.exec(
+        select(Milestone)
+        .where(col(Milestone.project_id).in_(ids))
+        .order_by(col(Milestone.baseline_date), col(Milestone.id))
+    ):
+        milestones.setdefault(m.project_id, []).append(
+            {
+                "name": m.name,
+                "baseline": _iso(m.baseline_date),
+                "forecast": _iso(m.forecast_date),
+                "actual": _iso(m.actual_date),
+            }
+        )
+    risks: dict[int, list[dict[str, Any]]] = {}
+    for r in session.exec(
+        select(Risk)
+        .where(col(Risk.project_id).in_(ids), Risk.status == RiskStatus.OUVERT.value)
+        .order_by(col(Risk.id))
+    ):
+        risks.setdefault(r.project_id, []).append(
+            {
+                "title": r.title,
+                "probability": r.probability,
+                "impact": r.impact,
+                "mitigated": bool(r.mitigation and r.mitigation.strip()),
+            }
+        )
+    baselines = projects_service.baselines_by_project(session, ids)
+    previous = _latest_published(session, published_on)
+    before = {
+        r.project_id for r in (edition_rows(session, previous) if previous else []) if r.project_id
+    }
+    rows: list[tuple[int | None, dict[str, Any], dict[str, Any]]] = []
+    portfolio: list[PortfolioRow] = []
+    for status in statuses:
+        project = status.project
+        assert project.id is not None
+        values = _public_values(
+            status,
+            ministry_name=names.get(status.ministry_code, status.ministry_code),
+            baselines=baselines.get(project.id, (None, None)),
+            milestones=milestones.get(project.id, []),
+            risks=risks.get(project.id, []),
+            entrant=previous is not None and project.id not in before,
+        )
+        duration = None if values["duration_years"] is None else Decimal(values["duration_years"])
+        portfolio.append(
+            PortfolioRow(
+                ministry=status.ministry_code,
+                interministerial=project.interministerial,
+                phase=values["phase"],
+                cost_eur=values["cost_eur"],
+                duration_years=duration,
+                functional_zone=values["functional_zone"],
+                cost_bracket=values["cost_bracket"],
+            )
+        )
+        rows.append((project.id, _historical_columns(values, published_on), values))
+    figures = compute_figures(portfolio)
+    after = {pid for pid, _, _ in rows}
+    extra = {
+        "drift": _drift_json(drift_means(s.drift for s in statuses if not s.project.confidential)),
+        "health": {h.value: sum(1 for _, _, v in rows if v["health"] == h.value) for h in Health},
+        "weather_rosier": sum(1 for _, _, v in rows if v["weather_rosier"]),
+        "withheld": sum(1 for _, _, v in rows if v["confidential"]),
+        "previous_edition": previous.number if previous else None,
+        "entrants": [v["pilot_id"] for _, _, v in rows if v["entrant"]],
+        "exits": [format_pilot_id(p) for p in sorted(before - after)] if previous else [],
+    }
+    return PreparedEdition(
+        published_on=published_on,
+        title=edition_title(published_on),
+        figures=figures,
+        extra=extra,
+        rows=rows,
+    )
 
 
 def publish_current(
@@ -292,83 +433,41 @@ def publish_current(
     *,
     published_on: date,
     number: int | None = None,
-    title: str | None = None,
+    dry_run: bool = False,
     actor: str = "publish",
 ) -> Edition:
-    """Freeze the live portfolio (projects in the panorama, figures as of
-    ``published_on``) as a new published edition, and audit it.
+    """Freeze the current portfolio as the next published edition (flushes, never commits).
 
-    A confidential project appears with its figures withheld ("Non communiqué"): they
-    stay withheld in the edition for ever, and the key figures leave them out.
+    With ``dry_run`` nothing is written: the returned edition is transient (not in the
+    session), numbered as it would be, with its figures.
     """
-    statuses = project_statuses(session, as_of=published_on)
-    names = dict(session.exec(select(Ministry.code, Ministry.name)).all())
-    rows: list[tuple[int | None, dict[str, Any], dict[str, Any]]] = []
-    figure_rows: list[PortfolioRow] = []
-    for s in statuses:
-        p = s.project
-        withheld = p.confidential
-        cost = None if withheld else s.row.cost_eur
-        duration = None if withheld else s.row.duration_years
-        bracket = BRACKET_UNKNOWN if withheld else None
-        row = PortfolioRow(
-            ministry=s.ministry_code,
-            interministerial=p.interministerial,
-            phase=s.row.phase,
-            cost_eur=cost,
-            duration_years=duration,
-            functional_zone=p.functional_zone_label,
-            cost_bracket=bracket,
+    if number is not None and number < 1:
+        raise PublicationError("Le numéro d'édition doit être un entier positif.")
+    if (
+        number is not None
+        and session.exec(select(Edition).where(Edition.number == number)).first() is not None
+    ):
+        raise PublicationError(f"Le numéro d'édition {number} est déjà pris.")
+    prepared = prepare_publication(session, published_on=published_on)
+    if dry_run:
+        return Edition(
+            number=number if number is not None else _next_number(session, published_on),
+            number_pinned=number is not None,
+            published_on=published_on,
+            title=prepared.title,
+            status="draft",
+            source=PUBLISH_SOURCE,
+            figures={**prepared.figures.to_json(), **prepared.extra},
         )
-        figure_rows.append(row)
-        bracket = bracket or cost_bracket(cost, row.phase)
-        start = None if withheld else p.start_date
-        data = dict.fromkeys(PUBLISHED_HEADERS, "")
-        data.update(
-            {
-                "Ministère porteur": s.ministry_code,
-                "Ministère nom complet": names.get(s.ministry_code, ""),
-                "Nom du projet": p.name,
-                "Projet interministériel": "Oui" if p.interministerial else "Non",
-                "Description et objectifs du projet": p.description or "",
-                "En savoir plus sur le projet": p.link or "",
-                "Début": start.isoformat() if start else "",
-                "Durée prévisionnelle en année": (WITHHELD if withheld else _plain(duration, 1)),
-                "Phase du projet en cours": row.phase or "",
-                "Coût estimé": (
-                    WITHHELD
-                    if withheld
-                    else _plain(None if cost is None else Decimal(cost) / MILLION, 2)
-                ),
-                "Coût estimé par tranche": bracket,
-                "Zone fonctionnelle": p.functional_zone_label or "",
-                "Financement [programme(s)]": p.financing_label or "",
-                "Lien vers les Projets Annuels de Performances": p.pap_link or "",
-                "Date de publication": published_on.isoformat(),
-            }
-        )
-        values = {
-            "ministry_code": s.ministry_code,
-            "name": p.name,
-            "interministerial": p.interministerial,
-            "start": start.isoformat() if start else None,
-            "duration_years": None if duration is None else str(duration),
-            "phase": row.phase,
-            "cost_eur": cost,
-            "cost_bracket": bracket,
-            "functional_zone": p.functional_zone_label,
-            "programmes": [int(x) for x in (p.programmes or "").split(",") if x.strip()],
-            "withheld": withheld,
-        }
-        rows.append((p.id, data, values))
     edition = create_edition(
         session,
         published_on=published_on,
-        title=title or f"Panorama des grands projets numériques de l'État — {published_on:%m/%Y}",
-        source="publish",
-        figures=compute_figures(figure_rows),
-        rows=rows,
+        title=prepared.title,
+        source=PUBLISH_SOURCE,
+        figures=prepared.figures,
+        rows=prepared.rows,
         number=number,
+        extra=prepared.extra,
     )
     audit.record(
         session,
@@ -376,14 +475,161 @@ def publish_current(
         action="publish",
         obj=edition,
         project_id=None,
-        new=f"édition {edition.number} ({len(rows)} projets)",
+        new=f"édition {edition.number} ({len(prepared.rows)} projets)",
     )
     session.flush()
     return edition
 
 
-def _plain(value: Decimal | None, places: int) -> str:
-    return "" if value is None else str(round_half_up(value, places))
+def _next_number(session: Session, published_on: date) -> int:
+    """The number an unpinned edition published on ``published_on`` would take."""
+    editions = list_editions(session)
+    pinned = {e.number for e in editions if e.number_pinned}
+    n = 0
+    for _ in [e for e in editions if not e.number_pinned and e.published_on <= published_on]:
+        n += 1
+        while n in pinned:
+            n += 1
+    n += 1
+    while n in pinned:
+        n += 1
+    return n
+
+
+def _latest_published(session: Session, on: date) -> Edition | None:
+    return session.exec(
+        select(Edition)
+        .where(Edition.status == "published", Edition.published_on <= on)
+        .order_by(col(Edition.published_on).desc(), col(Edition.number).desc())
+    ).first()
+
+
+def _duration(baseline: Baseline | None) -> Decimal | None:
+    return None if baseline is None else duration_years(baseline.start_date, baseline.end_date)
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _drift_json(means: DriftMeans) -> dict[str, Any]:
+    return {
+        "budget_initial": _dec(means.budget_initial, 4),
+        "budget_initial_weighted": _dec(means.budget_initial_weighted, 4),
+        "schedule_initial": _dec(means.schedule_initial, 4),
+        "schedule_initial_weighted": _dec(means.schedule_initial_weighted, 4),
+        "budget_latest": _dec(means.budget_latest, 4),
+        "budget_latest_weighted": _dec(means.budget_latest_weighted, 4),
+        "schedule_latest": _dec(means.schedule_latest, 4),
+        "schedule_latest_weighted": _dec(means.schedule_latest_weighted, 4),
+        "projects_measured": means.projects_measured,
+    }
+
+
+def _public_values(
+    status: ProjectStatus,
+    *,
+    ministry_name: str,
+    baselines: tuple[Baseline | None, Baseline | None],
+    milestones: list[dict[str, Any]],
+    risks: list[dict[str, Any]],
+    entrant: bool,
+) -> dict[str, Any]:
+    """One project as an edition freezes it (JSON-ready: decimals as strings)."""
+    project, report, drift = status.project, status.report, status.drift
+    initial, latest = baselines
+    start = project.start_date or (initial.start_date if initial else None)
+    duration = status.row.duration_years
+    values: dict[str, Any] = {
+        "pilot_id": project.pilot_id,
+        "ministry_code": status.ministry_code,
+        "ministry_name": ministry_name,
+        "name": project.name,
+        "interministerial": project.interministerial,
+        "description": project.description,
+        "link": project.link,
+        "start": _iso(start),
+        "phase": status.row.phase,
+        "functional_zone": project.functional_zone_label,
+        "programmes": [int(p) for p in (project.programmes or "").split(",") if p.isdigit()],
+        "financing": project.financing_label,
+        "pap_link": project.pap_link,
+        "confidential": project.confidential,
+        "entrant": entrant,
+        "reported_on": _iso(report.reported_on) if report else None,
+        "weather": report.weather if report else None,
+        "rebaselined": latest is not None and initial is not None and latest.id != initial.id,
+        # Figures (withheld below for a confidential project)
+        "cost_eur": status.row.cost_eur,
+        "end": _iso(report.forecast_end) if report else None,
+        "duration_years": _dec(duration, 1),
+        "initial_cost_eur": initial.cost_eur if initial else None,
+        "latest_cost_eur": latest.cost_eur if latest else None,
+        "initial_start": _iso(initial.start_date) if initial else None,
+        "initial_end": _iso(initial.end_date) if initial else None,
+        "latest_end": _iso(latest.end_date) if latest else None,
+        "initial_duration_years": _dec(_duration(initial), 1),
+        "latest_duration_years": _dec(_duration(latest), 1),
+        "budget_drift_initial": _dec(drift.budget_initial, 4),
+        "schedule_drift_initial": _dec(drift.schedule_initial, 4),
+        "budget_drift_latest": _dec(drift.budget_latest, 4),
+        "schedule_drift_latest": _dec(drift.schedule_latest, 4),
+        "health": status.health.value if status.health else None,
+        "weather_rosier": status.weather_rosier,
+        "milestones": milestones,
+        "risks": risks,
+    }
+    if project.confidential:
+        for key in _FIGURES:
+            values[key] = None
+        values["milestones"], values["risks"], values["weather_rosier"] = [], [], False
+    values["cost_bracket"] = (
+        BRACKET_UNKNOWN
+        if project.confidential
+        else cost_bracket(values["cost_eur"], values["phase"])
+    )
+    return values
+
+
+_FIGURES = (
+    "cost_eur",
+    "end",
+    "duration_years",
+    "initial_cost_eur",
+    "latest_cost_eur",
+    "initial_start",
+    "initial_end",
+    "latest_end",
+    "initial_duration_years",
+    "latest_duration_years",
+    "budget_drift_initial",
+    "schedule_drift_initial",
+    "budget_drift_latest",
+    "schedule_drift_latest",
+    "health",
+)
+
+
+def _historical_columns(values: dict[str, Any], published_on: date) -> dict[str, str]:
+    """The 15 columns DINUM published, as text (ISO dates, M€ with a decimal point)."""
+    cells = [
+        values["ministry_code"],
+        values["ministry_name"],
+        values["name"],
+        "Oui" if values["interministerial"] else "Non",
+        values["description"] or "",
+        values["link"] or "",
+        values["start"] or "",
+        values["duration_years"] or WITHHELD,
+        values["phase"] or "",
+        _meur_text(values["cost_eur"]),
+        values["cost_bracket"],
+        values["functional_zone"] or "",
+        values["financing"] or "",
+        values["pap_link"] or "",
+        published_on.isoformat(),
+    ]
+    return dict(zip(HISTORICAL_HEADERS, cells, strict=True))
 
 
 def published_editions(session: Session) -> list[Edition]:

@@ -55,7 +55,7 @@ class EditionProjectType:
             cost_text=None if cost is None else format_meur(cost),
             cost_bracket=v.get("cost_bracket"),
             functional_zone=v.get("functional_zone"),
-            withheld=bool(v.get("withheld", False)),
+            withheld=bool(v.get("confidential", False)),
         )
 
 

@@ -1,0 +1,170 @@
+"""Time to publish an edition of N projects (all charts, scorecards, pages, PDF booklet,
+open data), in one process and with a pool of worker processes, then the incremental
+republish after one project changed.
+
+    .venv/bin/python -m benchmarks.publish [--sizes 100 1000] [--workers 2]
+
+Synthetic projects (with milestones and risks) are built in memory, so the figures
+measure the publishing only; freezing the edition in the database is timed apart
+by the test suite's demo (a few hundredths of a second for 72 projects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pilot.indicators.figures import PortfolioRow, compute_figures, cost_bracket
+from pilot.indicators.health import health_from_drift
+from scorecards.publish import build
+from scorecards.view import EditionSummary, EditionView, ProjectView
+
+MINISTRIES = ["MEF", "MI", "MJ", "MAr", "MEN", "MCAS", "SPM", "MAA", "MEA", "MTES", "MC"]
+PHASES = ["Cadrage", "Conception / Réalisation", "Expérimentation", "Déploiement"]
+ZONES = [f"Zone fonctionnelle {i}" for i in range(30)]
+ON = date(2026, 11, 2)
+
+
+def project(i: int, rng: random.Random) -> ProjectView:
+    initial = rng.randint(9, 400) * 1_000_000
+    cost = int(initial * rng.uniform(0.9, 1.8))
+    start = date(2012, 1, 1) + timedelta(days=rng.randint(0, 3000))
+    initial_years = Decimal(rng.randint(20, 90)) / 10
+    years = (initial_years * Decimal(str(rng.uniform(0.95, 1.6)))).quantize(Decimal("0.1"))
+    budget = (Decimal(cost) - initial) / initial
+    schedule = (years - initial_years) / initial_years
+    health = health_from_drift(budget, schedule)
+    phase = rng.choice(PHASES)
+    values: dict[str, Any] = {
+        "pilot_id": f"PRJ-{i:05d}",
+        "ministry_code": rng.choice(MINISTRIES),
+        "ministry_name": "Ministère",
+        "name": f"Projet numéro {i}",
+        "interministerial": rng.random() < 0.3,
+        "description": "Un grand projet numérique de l'État. " * 5,
+        "link": "https://www.numerique.gouv.fr/",
+        "start": start.isoformat(),
+        "phase": phase,
+        "functional_zone": rng.choice(ZONES),
+        "financing": "Programme 129",
+        "confidential": False,
+        "entrant": False,
+        "weather": rng.choice(["soleil", "nuageux", "orage"]),
+        "weather_rosier": False,
+        "rebaselined": False,
+        "cost_eur": cost,
+        "duration_years": str(years),
+        "initial_cost_eur": initial,
+        "latest_cost_eur": initial,
+        "initial_duration_years": str(initial_years),
+        "latest_duration_years": str(initial_years),
+        "budget_drift_initial": str(round(budget, 4)),
+        "schedule_drift_initial": str(round(schedule, 4)),
+        "budget_drift_latest": str(round(budget, 4)),
+        "schedule_drift_latest": str(round(schedule, 4)),
+        "health": health.value if health else None,
+        "cost_bracket": cost_bracket(cost, phase),
+        "milestones": [
+            {
+                "name": f"Jalon {k}",
+                "baseline": (start + timedelta(days=300 * k)).isoformat(),
+                "forecast": (start + timedelta(days=340 * k)).isoformat(),
+                "actual": (start + timedelta(days=350 * k)).isoformat() if k < 2 else None,
+            }
+            for k in range(1, 5)
+        ],
+        "risks": [
+            {
+                "title": f"Risque {k}",
+                "probability": rng.randint(1, 4),
+                "impact": rng.randint(1, 4),
+                "mitigated": k % 2 == 0,
+            }
+            for k in range(3)
+        ],
+    }
+    data = {
+        "Ministère porteur": values["ministry_code"],
+        "Nom du projet": values["name"],
+        "Coût estimé": str(Decimal(cost) / 1_000_000),
+        "Date de publication": ON.isoformat(),
+    }
+    return ProjectView(values["pilot_id"], data, values)
+
+
+def edition(size: int) -> EditionView:
+    rng = random.Random(size)
+    rows = [project(i, rng) for i in range(1, size + 1)]
+    figures = compute_figures(
+        PortfolioRow(
+            ministry=r.values["ministry_code"],
+            interministerial=r.values["interministerial"],
+            phase=r.values["phase"],
+            cost_eur=r.values["cost_eur"],
+            duration_years=Decimal(r.values["duration_years"]),
+            functional_zone=r.values["functional_zone"],
+        )
+        for r in rows
+    ).to_json()
+    history = [
+        EditionSummary(n, date(2016 + n, 6, 1), f"Édition {n}", figures) for n in range(1, 4)
+    ]
+    return EditionView("4", 4, ON, "Panorama de référence", False, figures, rows, history)
+
+
+def timed(
+    view: EditionView, site: Path, workers: int, booklet: bool | None = None
+) -> tuple[float, int]:
+    start = time.perf_counter()
+    report = build(view, site, workers=workers, booklet=booklet)
+    return time.perf_counter() - start, report.drawn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--no-single", action="store_true", help="skip the single-process run (pool only)"
+    )
+    args = parser.parse_args()
+    print(f"CPU visibles : {os.cpu_count()} ; workers du pool : {args.workers}")
+    for size in args.sizes:
+        view = edition(size)
+        for workers in (args.workers,) if args.no_single else (1, args.workers):
+            site = Path(tempfile.mkdtemp(prefix="pilot-bench-"))
+            try:
+                seconds, drawn = timed(view, site, workers)
+                print(
+                    f"{size:>5} projets, {workers} processus : {seconds:7.1f} s "
+                    f"({drawn} fiches dessinées)",
+                    flush=True,
+                )
+                if workers == args.workers:
+                    for step, booklet in ((1, False), (2, True)):
+                        changed = list(view.rows)
+                        values = dict(changed[0].values)
+                        values["cost_eur"] = int(values["cost_eur"]) + step * 1_000_000
+                        changed[0] = replace(changed[0], values=values)
+                        seconds, drawn = timed(replace(view, rows=changed), site, 1, booklet)
+                        what = "avec" if booklet else "sans"
+                        print(
+                            f"{size:>5} projets, republication après 1 changement ({what} "
+                            f"livret PDF) : {seconds:7.2f} s ({drawn} fiche redessinée)",
+                            flush=True,
+                        )
+            finally:
+                shutil.rmtree(site, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

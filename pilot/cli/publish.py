@@ -1,0 +1,72 @@
+"""``pilot publish``: freeze the current portfolio as the next edition and write the panorama."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+
+from pilot.config import get_settings
+
+
+def publish(
+    number: Annotated[
+        int | None, typer.Option(help="Edition number (default: the next one)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be published; write nothing")
+    ] = False,
+    draft: Annotated[
+        bool,
+        typer.Option("--draft", help="Write the draft panorama only (no new edition)"),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes drawing the scorecards")
+    ] = 1,
+    published_on: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Publication date (today)")
+    ] = None,
+) -> None:
+    """Publish the panorama: edition, site, PDF booklet and open data."""
+    from pilot.db import session_scope
+    from pilot.editions import service as editions
+    from scorecards import publish as publisher
+    from scorecards.site import SiteError
+
+    site_root = get_settings().site_path
+    on = published_on.date() if published_on else date.today()
+    try:
+        if dry_run:
+            with session_scope() as session:
+                edition = editions.publish_current(
+                    session, published_on=on, number=number, dry_run=True
+                )
+            f = edition.figures
+            typer.echo(
+                f"Simulation : l'édition n° {edition.number} du {on:%d/%m/%Y} compterait "
+                f"{f['projects']} projets ({f['interministerial']} interministériels, "
+                f"{str(f['total_cost_bn']).replace('.', ',')} Md€), "
+                f"{len(f['entrants'])} entrées et {len(f['exits'])} sorties. Rien n'a été écrit."
+            )
+            return
+        if draft:
+            with session_scope() as session:
+                report = publisher.publish_draft(session, site_root, today=on, workers=workers)
+            label = "Brouillon du panorama"
+        else:
+            with session_scope(write=True) as session:
+                n, report = publisher.publish_edition(
+                    session, site_root, published_on=on, number=number, workers=workers
+                )
+            label = f"Édition n° {n} publiée"
+    except (editions.PublicationError, SiteError) as error:
+        typer.secho(str(error), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"{label} dans {report.folder} : {report.projects} projets, "
+        f"{report.drawn} fiches dessinées, {report.reused} réutilisées, "
+        f"{report.total_seconds:.1f} s."
+    )
+    for path in report.files:
+        typer.echo(f"  {path}")

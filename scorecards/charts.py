@@ -1,0 +1,730 @@
+"""The panorama's charts, drawn with matplotlib's object API (``Figure`` + Agg: no pyplot
+state is ever created, so it is safe in threads and worker processes).
+
+Every chart is a :class:`Chart`: a figure plus what a reader who cannot see it needs
+(a French text alternative and the table of its data). One colour-blind-safe palette
+(Okabe–Ito) everywhere; the computed health is also written, never told by colour alone.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from pilot.indicators.figures import COST_BRACKETS
+from pilot.money import MILLION, format_decimal_fr, format_mdeur, format_meur
+from scorecards.view import EditionSummary, EditionView, ProjectView
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "black": "#000000",
+}
+GREY = "#8C8C8C"
+TEXT = "#161616"  # DSFR's text grey: contrast 17:1 on white
+HEALTH_COLOURS = {"vert": OKABE_ITO["green"], "orange": OKABE_ITO["orange"]}
+HEALTH_COLOURS["rouge"] = OKABE_ITO["vermillion"]
+HEALTH_MARKERS = {"vert": "o", "orange": "s", "rouge": "D", None: "X"}
+HEALTH_LABELS = {"vert": "vert", "orange": "orange", "rouge": "rouge", None: "non calculée"}
+PHASE_ORDER = [
+    "Cadrage",
+    "Conception / Réalisation",
+    "Expérimentation",
+    "Déploiement",
+    "Terminé",
+    "Abandonné",
+    "Non renseignée",
+]
+PHASE_COLOURS = [
+    OKABE_ITO["sky"],
+    OKABE_ITO["blue"],
+    OKABE_ITO["purple"],
+    OKABE_ITO["green"],
+    OKABE_ITO["black"],
+    OKABE_ITO["vermillion"],
+    GREY,
+]
+PHASE_HATCHES = ["", "//", "..", "xx", "", "\\\\", "--"]
+WEATHER_LABELS = {"soleil": "soleil", "nuageux": "nuageux", "orage": "orage", None: "non déclarée"}
+DPI = 100
+RC: Any = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "text.color": TEXT,
+    "axes.labelcolor": TEXT,
+    "axes.edgecolor": "#3A3A3A",
+    "xtick.color": TEXT,
+    "ytick.color": TEXT,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "none",  # text stays text in SVG: smaller, searchable, faster
+    "svg.hashsalt": "pilot",  # deterministic SVG ids
+    "pdf.fonttype": 3,  # subsetted Type 3: twice as fast to write as TrueType (42)
+}
+
+
+@dataclass
+class Chart:
+    """A drawn chart and what replaces it for a reader who cannot see it."""
+
+    slug: str
+    title: str
+    alt: str  # short text alternative (the ``alt`` of the image)
+    headers: list[str]
+    rows: list[list[str]]
+    figure: Figure | None = field(default=None, repr=False)
+
+    def save(self, folder: Path, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+        assert self.figure is not None, "scorecard_text() charts have no figure"
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for fmt in formats:
+            path = folder / f"{self.slug}.{fmt}"
+            write_figure(self.figure, path, fmt)
+            written.append(path)
+        return written
+
+    def table(self) -> dict[str, Any]:
+        return {"title": self.title, "alt": self.alt, "headers": self.headers, "rows": self.rows}
+
+
+def write_figure(figure: Figure, path: Path, fmt: str) -> None:
+    """Write atomically: readers of the site never see half a file."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(RC):
+        metadata: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None}}.get(
+            fmt, {"CreationDate": None}
+        )
+        extra: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}} if fmt == "png" else {}
+        figure.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata, **extra)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+
+
+def new_figure(
+    width: float, height: float, layout: Literal["constrained"] | None = "constrained"
+) -> Figure:
+    """A figure on its own Agg canvas. Scorecards (drawn by the thousand) use fixed axes
+    positions (``layout=None``): constrained layout costs more than the drawing."""
+    with matplotlib.rc_context(RC):
+        figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
+        FigureCanvasAgg(figure)  # Agg, attached to this figure only: no pyplot state
+        return figure
+
+
+# --- Formatting ---------------------------------------------------------------------------
+
+
+def fr(value: Decimal | float | int | None, places: int = 1) -> str:
+    if value is None:
+        return "—"
+    return format_decimal_fr(Decimal(str(value)), places)
+
+
+def percent(ratio: Decimal | None, places: int = 0, signed: bool = True) -> str:
+    if ratio is None:
+        return "non calculable"
+    text = format_decimal_fr(ratio * 100, places)
+    if signed and ratio > 0:
+        text = "+" + text
+    return f"{text}\u00a0%"
+
+
+def years(value: Decimal | None) -> str:
+    return "non communiquée" if value is None else f"{fr(value, 1)}\u00a0ans"
+
+
+def _count_axis(axis: Any) -> None:
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(_fr_axis())
+
+
+def _fr_axis(places: int = 0, suffix: str = "") -> FuncFormatter:
+    return FuncFormatter(lambda v, _pos: f"{fr(v, places)}{suffix}")
+
+
+def _count_label(n: int) -> str:
+    return f"{n} projet" + ("s" if n > 1 else "")
+
+
+# --- Portfolio charts -------------------------------------------------------------------
+
+
+def key_figures(view: EditionView) -> Chart:
+    f = view.figures
+    mean = f.get("mean_duration_years")
+    items = [
+        (str(f["projects"]), "projets suivis"),
+        (str(f["interministerial"]), "projets interministériels"),
+        (fr(Decimal(f["total_cost_bn"]), 2), "milliards d'euros"),
+        ("—" if mean is None else fr(Decimal(mean), 1), "années de durée moyenne"),
+    ]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(9, 2.2)
+        for i, (number, label) in enumerate(items):
+            x = (i + 0.5) / len(items)
+            fig.text(
+                x,
+                0.6,
+                number,
+                ha="center",
+                va="center",
+                fontsize=30,
+                weight="bold",
+                color=OKABE_ITO["blue"],
+            )
+            fig.text(x, 0.22, label, ha="center", va="center", fontsize=11)
+    alt = "Chiffres clés : " + ", ".join(f"{n} {label}" for n, label in items) + "."
+    return Chart(
+        "chiffres-cles",
+        "Chiffres clés",
+        alt,
+        ["Indicateur", "Valeur"],
+        [[label, n] for n, label in items],
+        fig,
+    )
+
+
+def by_ministry_and_phase(view: EditionView) -> Chart:
+    counts: dict[str, dict[str, int]] = {}
+    for row in view.rows:
+        phase = row.get("phase") or "Non renseignée"
+        counts.setdefault(row.ministry, {}).setdefault(phase, 0)
+        counts[row.ministry][phase] += 1
+    ministries = sorted(counts, key=lambda m: (sum(counts[m].values()), m))
+    phases = [p for p in PHASE_ORDER if any(p in c for c in counts.values())]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(9, max(3.0, 0.38 * len(ministries) + 1.4))
+        ax = fig.add_subplot()
+        left = [0] * len(ministries)
+        for phase in phases:
+            i = PHASE_ORDER.index(phase)
+            widths = [counts[m].get(phase, 0) for m in ministries]
+            ax.barh(
+                ministries,
+                widths,
+                left=left,
+                label=phase,
+                color=PHASE_COLOURS[i],
+                hatch=PHASE_HATCHES[i],
+                edgecolor="white",
+                linewidth=0.5,
+            )
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        for y, total in enumerate(left):
+            ax.text(total + 0.2, y, str(total), va="center", fontsize=9)
+        ax.set_xlabel("Nombre de projets")
+        _count_axis(ax.xaxis)
+        ax.legend(title="Phase", loc="lower right", frameon=False, fontsize=9)
+    headers = ["Ministère", *phases, "Total"]
+    rows = [
+        [m, *[str(counts[m].get(p, 0)) for p in phases], str(sum(counts[m].values()))]
+        for m in reversed(ministries)
+    ]
+    top = ", ".join(f"{r[0]} ({r[-1]})" for r in rows[:3])
+    alt = (
+        f"Barres empilées : nombre de projets par ministère et par phase. "
+        f"{len(ministries)} ministères ; les plus représentés : {top}."
+    )
+    return Chart("ministeres-phases", "Projets par ministère et par phase", alt, headers, rows, fig)
+
+
+def by_cost_bracket(view: EditionView) -> Chart:
+    counts = view.figures.get("by_cost_bracket", {})
+    brackets = [b for b in COST_BRACKETS if b in counts] + [
+        b for b in counts if b not in COST_BRACKETS
+    ]
+    values = [counts[b] for b in brackets]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(9, 3.4)
+        ax = fig.add_subplot()
+        bars = ax.bar(brackets, values, color=OKABE_ITO["blue"])
+        ax.bar_label(bars, labels=[str(v) for v in values], padding=2)
+        ax.set_ylabel("Nombre de projets")
+        _count_axis(ax.yaxis)
+        ax.tick_params(axis="x", labelsize=9)
+    rows = [[b, str(v)] for b, v in zip(brackets, values, strict=True)]
+    alt = (
+        "Histogramme : nombre de projets par tranche de coût. "
+        + "; ".join(f"{b} : {v}" for b, v in zip(brackets, values, strict=True))
+        + "."
+    )
+    return Chart(
+        "tranches-cout",
+        "Projets par tranche de coût",
+        alt,
+        ["Tranche de coût", "Projets"],
+        rows,
+        fig,
+    )
+
+
+def by_functional_zone(view: EditionView, top: int = 15) -> Chart:
+    counts = view.figures.get("by_functional_zone", {})
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ordered[:top]
+    rest = sum(v for _, v in ordered[top:])
+    if rest:
+        shown.append((f"Autres zones ({len(ordered) - top})", rest))
+    labels = [_short(k, 55) for k, _ in reversed(shown)]
+    values = [v for _, v in reversed(shown)]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(9, max(3.0, 0.3 * len(shown) + 1.2))
+        ax = fig.add_subplot()
+        bars = ax.barh(labels, values, color=OKABE_ITO["green"])
+        ax.bar_label(bars, labels=[str(v) for v in values], padding=2, fontsize=9)
+        ax.set_xlabel("Nombre de projets")
+        _count_axis(ax.xaxis)
+        ax.tick_params(axis="y", labelsize=8)
+    rows = [[k, str(v)] for k, v in ordered]
+    alt = (
+        f"Barres horizontales : nombre de projets par zone fonctionnelle ({len(ordered)} zones). "
+        + "; ".join(f"{k} : {v}" for k, v in ordered[:3])
+        + "."
+    )
+    return Chart(
+        "zones-fonctionnelles",
+        "Projets par zone fonctionnelle",
+        alt,
+        ["Zone fonctionnelle", "Projets"],
+        rows,
+        fig,
+    )
+
+
+def drift_bubbles(view: EditionView) -> Chart:
+    points = [
+        (r, r.decimal("schedule_drift_initial"), r.decimal("budget_drift_initial"))
+        for r in view.rows
+    ]
+    measured = [(r, s, b) for r, s, b in points if s is not None and b is not None]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(9, 5.5)
+        ax = fig.add_subplot()
+        biggest = max((r.get("cost_eur") or 0 for r, _, _ in measured), default=0) or 1
+        for health in ("vert", "orange", "rouge"):
+            group = [(r, s, b) for r, s, b in measured if r.get("health") == health]
+            if not group:
+                continue
+            ax.scatter(
+                [float(s * 100) for _, s, _ in group],
+                [float(b * 100) for _, _, b in group],
+                s=[30 + 900 * (r.get("cost_eur") or 0) / biggest for r, _, _ in group],
+                c=HEALTH_COLOURS[health],
+                marker=HEALTH_MARKERS[health],
+                alpha=0.75,
+                edgecolors=TEXT,
+                linewidths=0.5,
+                label=f"santé {health} ({len(group)})",
+            )
+        for level in (10, 30):
+            ax.axhline(level, color=GREY, linewidth=0.8, linestyle="--")
+            ax.axvline(level, color=GREY, linewidth=0.8, linestyle="--")
+        ax.axhline(0, color=TEXT, linewidth=0.6)
+        ax.axvline(0, color=TEXT, linewidth=0.6)
+        ax.set_xlabel("Dérive calendaire depuis la référence initiale (%)")
+        ax.set_ylabel("Dérive budgétaire depuis la référence initiale (%)")
+        ax.xaxis.set_major_formatter(_fr_axis())
+        ax.yaxis.set_major_formatter(_fr_axis())
+        if measured:
+            ax.legend(
+                loc="upper left",
+                frameon=False,
+                fontsize=9,
+                title="Surface = coût actuel ; couleur et forme = santé calculée",
+            )
+        else:
+            ax.text(0.5, 0.5, "Aucune dérive calculable", ha="center", transform=ax.transAxes)
+    ordered = sorted(measured, key=lambda t: -(max(t[1], t[2])))
+    rows = [
+        [
+            r.pilot_id,
+            r.name,
+            percent(b),
+            percent(s),
+            format_meur(r.get("cost_eur")),
+            HEALTH_LABELS[r.get("health")],
+        ]
+        for r, s, b in ordered
+    ]
+    red = sum(1 for r, _, _ in measured if r.get("health") == "rouge")
+    amber = sum(1 for r, _, _ in measured if r.get("health") == "orange")
+    alt = (
+        f"Nuage de bulles : dérive budgétaire en fonction de la dérive calendaire pour "
+        f"{len(measured)} projets mesurés (surface proportionnelle au coût). "
+        f"{red} en santé rouge (dérive de 30 % ou plus), {amber} en orange (10 à 30 %), "
+        f"{len(measured) - red - amber} en vert."
+    )
+    return Chart(
+        "derives",
+        "Dérive budgétaire et dérive calendaire",
+        alt,
+        [
+            "Identifiant",
+            "Projet",
+            "Dérive budgétaire",
+            "Dérive calendaire",
+            "Coût actuel",
+            "Santé calculée",
+        ],
+        rows,
+        fig,
+    )
+
+
+def trends(history: Sequence[EditionSummary]) -> Chart:
+    labels = [f"n° {h.number}\n{h.published_on.strftime('%m/%Y')}" for h in history]
+    projects = [int(h.figures["projects"]) for h in history]
+    costs = [Decimal(h.figures["total_cost_bn"]) for h in history]
+    means = [
+        None
+        if h.figures.get("mean_duration_years") is None
+        else Decimal(h.figures["mean_duration_years"])
+        for h in history
+    ]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(9, 3.2)
+        axes = fig.subplots(1, 3)
+        series: list[tuple[Axes, list[Any], str, str, int]] = [
+            (axes[0], projects, "Projets suivis", OKABE_ITO["blue"], 0),
+            (axes[1], costs, "Coût total (Md€)", OKABE_ITO["vermillion"], 2),
+            (axes[2], means, "Durée moyenne (années)", OKABE_ITO["green"], 1),
+        ]
+        x = list(range(len(history)))
+        for ax, values, title, colour, places in series:
+            known = [(i, float(v)) for i, v in zip(x, values, strict=True) if v is not None]
+            ax.plot([i for i, _ in known], [v for _, v in known], marker="o", color=colour)
+            for i, v in known:
+                ax.annotate(
+                    fr(v, places),
+                    (i, v),
+                    textcoords="offset points",
+                    xytext=(0, 6),
+                    ha="center",
+                    fontsize=8,
+                )
+            ax.set_title(title, fontsize=10)
+            ax.set_xticks(x, labels, fontsize=7)
+            ax.yaxis.set_major_formatter(_fr_axis(places))
+            ax.margins(x=0.15, y=0.25)
+    rows = [
+        [f"n° {h.number}", h.published_on.strftime("%d/%m/%Y"), str(p), fr(c, 2), fr(m, 1)]
+        for h, p, c, m in zip(history, projects, costs, means, strict=True)
+    ]
+    if history:
+        alt = (
+            f"Courbes des chiffres clés sur {len(history)} éditions : de {projects[0]} à "
+            f"{projects[-1]} projets suivis, de {fr(costs[0], 2)} à {fr(costs[-1], 2)} "
+            f"milliards d'euros."
+        )
+    else:
+        alt = "Aucune édition publiée."
+    return Chart(
+        "tendances",
+        "Évolution des chiffres clés d'une édition à l'autre",
+        alt,
+        ["Édition", "Date", "Projets suivis", "Coût total (Md€)", "Durée moyenne (années)"],
+        rows,
+        fig,
+    )
+
+
+PORTFOLIO_CHARTS: list[Callable[[EditionView], Chart]] = [
+    key_figures,
+    by_ministry_and_phase,
+    by_cost_bracket,
+    by_functional_zone,
+    drift_bubbles,
+    lambda view: trends(view.history),
+]
+
+
+def portfolio_charts(view: EditionView) -> list[Chart]:
+    return [build(view) for build in PORTFOLIO_CHARTS]
+
+
+# --- Project scorecard ------------------------------------------------------------------
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _meur(eur: int | None) -> float | None:
+    return None if eur is None else float(Decimal(eur) / MILLION)
+
+
+def _bars(
+    ax: Axes,
+    labels: list[str],
+    values: list[float | None],
+    unit: str,
+    places: int,
+    colours: list[str],
+) -> None:
+    known = [0.0 if v is None else v for v in values]
+    bars = ax.barh(labels, known, color=colours, height=0.6)
+    texts = [("non communiqué" if v is None else f"{fr(v, places)}\u00a0{unit}") for v in values]
+    ax.bar_label(bars, labels=texts, padding=3, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max([*known, 1.0]) * 1.45)
+    ax.xaxis.set_major_formatter(_fr_axis())
+    ax.tick_params(axis="y", labelsize=9)
+
+
+def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
+    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left")
+    if not milestones:
+        ax.text(
+            0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
+        )
+        ax.set_axis_off()
+        return
+    shown = milestones[:8]
+    names = [_short(m["name"], 28) for m in shown]
+    kinds = [
+        ("baseline", "référence", "o", "none", OKABE_ITO["blue"]),
+        ("forecast", "prévision", ">", OKABE_ITO["orange"], OKABE_ITO["orange"]),
+        ("actual", "réalisé", "s", OKABE_ITO["green"], OKABE_ITO["green"]),
+    ]
+    for key, label, marker, face, edge in kinds:
+        pts = [(date2num(date.fromisoformat(m[key])), i) for i, m in enumerate(shown) if m.get(key)]
+        if pts:
+            ax.scatter(
+                [d for d, _ in pts],
+                [i for _, i in pts],
+                marker=marker,
+                s=50,
+                facecolors=face,
+                edgecolors=edge,
+                linewidths=1.5,
+                label=label,
+                zorder=3,
+            )
+    ax.set_yticks(range(len(shown)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=3, frameon=False, fontsize=8)
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
+    ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6, interval_multiples=True))
+    ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
+    ax.margins(x=0.08)
+
+
+def _fr_date(value: str | None) -> str:
+    return "—" if not value else date.fromisoformat(value).strftime("%d/%m/%Y")
+
+
+def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
+    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left")
+    grid = [[0] * 4 for _ in range(4)]
+    for r in risks:
+        grid[r["probability"] - 1][r["impact"] - 1] += 1
+    for p in range(4):
+        for i in range(4):
+            criticality = (p + 1) * (i + 1)
+            colour = "#FBE9C6" if criticality < 5 else "#F4C27A" if criticality < 9 else "#E8927C"
+            ax.add_patch(
+                Rectangle(
+                    (i + 0.5, p + 0.5), 1, 1, facecolor=colour, edgecolor="white", linewidth=2
+                )
+            )
+            if grid[p][i]:
+                ax.text(
+                    i + 1,
+                    p + 1,
+                    str(grid[p][i]),
+                    ha="center",
+                    va="center",
+                    fontsize=12,
+                    weight="bold",
+                )
+    ax.set_xlim(0.5, 4.5)
+    ax.set_ylim(0.5, 4.5)
+    ax.set_xticks([1, 2, 3, 4])
+    ax.set_yticks([1, 2, 3, 4])
+    ax.set_xlabel("Impact (1 à 4)", fontsize=9)
+    ax.set_ylabel("Probabilité (1 à 4)", fontsize=9)
+    ax.set_aspect("equal")
+    if not risks:
+        ax.text(
+            2.5,
+            2.5,
+            "Aucun risque ouvert communiqué",
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"facecolor": "white", "edgecolor": GREY},
+        )
+
+
+def _scorecard_facts(row: ProjectView) -> dict[str, Any]:
+    v = row.get
+    health = v("health")
+    return {
+        "health": health,
+        "health_text": HEALTH_LABELS.get(health, "non calculée"),
+        "weather": v("weather"),
+        "weather_text": WEATHER_LABELS.get(v("weather"), str(v("weather"))),
+        "phase": v("phase") or "non renseignée",
+        "costs": [_meur(v("initial_cost_eur")), _meur(v("latest_cost_eur")), _meur(v("cost_eur"))],
+        "durations": [
+            row.decimal("initial_duration_years"),
+            row.decimal("latest_duration_years"),
+            row.decimal("duration_years"),
+        ],
+    }
+
+
+SCORECARD_LABELS = ["Référence initiale", "Dernière référence", "Actuel"]
+
+
+def scorecard_text(row: ProjectView) -> Chart:
+    """The scorecard's title, text alternative and data table, without drawing it."""
+    v = row.get
+    facts = _scorecard_facts(row)
+    phase, health_text, durations = facts["phase"], facts["health_text"], facts["durations"]
+    labels = SCORECARD_LABELS
+    risks = v("risks") or []
+    critical = sum(1 for r in risks if r["probability"] * r["impact"] >= 9)
+    rows = [
+        ["Phase", phase],
+        *[
+            [f"Coût, {label.lower()}", format_meur(v(key))]
+            for label, key in zip(
+                labels, ("initial_cost_eur", "latest_cost_eur", "cost_eur"), strict=True
+            )
+        ],
+        *[
+            [f"Durée, {label.lower()}", years(d)]
+            for label, d in zip(labels, durations, strict=True)
+        ],
+        [
+            "Dérive budgétaire depuis la référence initiale",
+            percent(row.decimal("budget_drift_initial")),
+        ],
+        [
+            "Dérive budgétaire depuis la dernière référence",
+            percent(row.decimal("budget_drift_latest")),
+        ],
+        [
+            "Dérive calendaire depuis la référence initiale",
+            percent(row.decimal("schedule_drift_initial")),
+        ],
+        [
+            "Dérive calendaire depuis la dernière référence",
+            percent(row.decimal("schedule_drift_latest")),
+        ],
+        ["Météo déclarée", facts["weather_text"]],
+        ["Santé calculée", health_text],
+        ["Jalons", str(len(v("milestones") or []))],
+        ["Risques ouverts (dont criticité 9 ou plus)", f"{len(risks)} ({critical})"],
+    ]
+    if row.confidential:
+        alt = (
+            f"Fiche du projet {row.name} ({row.ministry}), phase {phase} : chiffres non "
+            "communiqués (projet confidentiel)."
+        )
+    else:
+        alt = (
+            f"Fiche du projet {row.name} ({row.ministry}), phase {phase}. Coût actuel "
+            f"{format_meur(v('cost_eur'))} contre {format_meur(v('initial_cost_eur'))} à la "
+            f"référence initiale (dérive {percent(row.decimal('budget_drift_initial'))}) ; durée "
+            f"{years(durations[2])} contre {years(durations[0])} (dérive "
+            f"{percent(row.decimal('schedule_drift_initial'))}). Santé calculée : {health_text} ; "
+            f"météo déclarée : {facts['weather_text']}. "
+            f"{len(v('milestones') or [])} jalons, {len(v('risks') or [])} risques ouverts."
+        )
+    return Chart(
+        row.pilot_id,
+        f"Fiche du projet {row.name}",
+        alt,
+        ["Indicateur", "Valeur"],
+        rows,
+        None,
+    )
+
+
+def scorecard(row: ProjectView) -> Chart:
+    """One project's scorecard: identity, phase, cost and duration against the initial and
+    latest baseline, milestones, risks, declared météo beside the computed health."""
+    chart = scorecard_text(row)
+    v = row.get
+    facts = _scorecard_facts(row)
+    health, costs, durations = facts["health"], facts["costs"], facts["durations"]
+    phase, health_text = facts["phase"], facts["health_text"]
+    labels = SCORECARD_LABELS
+    colours = [GREY, OKABE_ITO["sky"], HEALTH_COLOURS.get(health, OKABE_ITO["blue"])]
+    with matplotlib.rc_context(RC):
+        fig = new_figure(10, 7.2, layout=None)
+        fig.text(
+            0.015, 0.955, _short(f"{row.name} ({row.ministry})", 80), fontsize=15, weight="bold"
+        )
+        fig.text(0.015, 0.915, f"{row.pilot_id} · phase : {phase} · début : {_fr_date(v('start'))}")
+        line = f"Météo déclarée : {facts['weather_text']}   ·   santé calculée : {health_text}"
+        if v("weather_rosier"):
+            line += "   ·   la météo déclarée est plus favorable que la santé calculée"
+        fig.text(0.015, 0.87, line, weight="bold")
+        cost_ax = fig.add_axes((0.17, 0.55, 0.29, 0.24))
+        duration_ax = fig.add_axes((0.67, 0.55, 0.29, 0.24))
+        if row.confidential:
+            for ax in (cost_ax, duration_ax):
+                ax.set_axis_off()
+                ax.text(
+                    0.5,
+                    0.5,
+                    "Chiffres non communiqués\n(projet confidentiel)",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                )
+        else:
+            cost_ax.set_title(
+                f"Coût (M€) · dérive {percent(row.decimal('budget_drift_initial'))}"
+                " depuis l'initiale",
+                fontsize=10,
+                loc="left",
+            )
+            _bars(cost_ax, labels, costs, "M€", 1, colours)
+            duration_ax.set_title(
+                f"Durée (années) · dérive {percent(row.decimal('schedule_drift_initial'))}"
+                " depuis l'initiale",
+                fontsize=10,
+                loc="left",
+            )
+            _bars(
+                duration_ax,
+                labels,
+                [None if d is None else float(d) for d in durations],
+                "ans",
+                1,
+                colours,
+            )
+        _milestones(fig.add_axes((0.17, 0.07, 0.33, 0.34)), v("milestones") or [])
+        _risk_matrix(fig.add_axes((0.62, 0.07, 0.34, 0.34)), v("risks") or [])
+    chart.figure = fig
+    return chart
+
+
+def format_total(eur: int) -> str:
+    return format_mdeur(eur)

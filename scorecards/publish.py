@@ -1,0 +1,290 @@
+"""Publishing an edition (or the draft): charts, scorecards, pages, PDF booklet, open data.
+
+Incremental: each project's content hash (``ProjectView.content_hash``) names its drawn
+scorecard in a cache shared by every edition (``<site>/.cache/fiches/<hash>.{png,svg,pdf}``)
+and is recorded per edition in ``manifest.json``. Only projects whose hash is not in the
+cache are drawn; only pages whose hash changed are rewritten. Scorecards can be drawn by a
+pool of worker processes (``workers``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from scorecards import charts as charts_module
+from scorecards import opendata, pdf, site
+from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, edition_view
+
+log = logging.getLogger(__name__)
+
+# Bump when the drawing or the pages change, so every cached scorecard is redrawn.
+RENDER_VERSION = "1"
+SCORECARD_FORMATS = ("png", "svg", "pdf")
+MANIFEST = "manifest.json"
+MIN_PER_WORKER = 8  # below this many scorecards per worker a pool costs more than it saves
+
+
+@dataclass
+class PublishReport:
+    folder: Path
+    projects: int = 0
+    drawn: int = 0
+    reused: int = 0
+    pages_written: int = 0
+    files: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def edition_folder(site_root: Path, view: EditionView) -> Path:
+    return site_root / DRAFT_SLUG if view.slug == DRAFT_SLUG else site_root / "editions" / view.slug
+
+
+def _hash(row: ProjectView) -> str:
+    return f"{RENDER_VERSION}-{row.content_hash()}"
+
+
+def _cache_paths(cache: Path, key: str) -> dict[str, Path]:
+    return {fmt: cache / f"{key}.{fmt}" for fmt in SCORECARD_FORMATS}
+
+
+def draw_scorecards(rows: Sequence[ProjectView], cache: str) -> int:
+    """Draw the scorecards of ``rows`` into the cache (a worker process runs this)."""
+    folder = Path(cache)
+    for row in rows:
+        chart = charts_module.scorecard(row)
+        assert chart.figure is not None
+        for fmt, path in _cache_paths(folder, _hash(row)).items():
+            charts_module.write_figure(chart.figure, path, fmt)
+    return len(rows)
+
+
+def _draw(rows: list[ProjectView], cache: Path, workers: int) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    if workers <= 1 or len(rows) < MIN_PER_WORKER * 2:
+        draw_scorecards(rows, str(cache))
+        return
+    workers = min(workers, len(rows) // MIN_PER_WORKER)
+    chunks = [rows[i::workers] for i in range(workers)]
+    # "spawn": workers start clean (no inherited database connections or threads).
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        for _ in pool.map(draw_scorecards, chunks, [str(cache)] * len(chunks)):
+            pass
+
+
+def _place_file(source: Path, target: Path) -> None:
+    """Hard-link a cached file into the site (copy when links are not possible)."""
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    tmp.replace(target)
+
+
+def _load_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if data.get("render_version") == RENDER_VERSION else {}
+
+
+def build(
+    view: EditionView,
+    site_root: Path,
+    *,
+    workers: int = 1,
+    root_index: bool | None = None,
+    booklet: bool | None = None,
+) -> PublishReport:
+    """Write everything an edition (or the draft) publishes, redrawing only what changed.
+
+    ``root_index``: also make this edition the site's home page; ``booklet``: also write
+    the PDF booklet (both default to: when it is a published edition — assembling the
+    booklet takes about 10 ms a project, too slow for the draft's frequent republishing).
+    """
+    booklet = (not view.draft) if booklet is None else booklet
+    folder = edition_folder(site_root, view)
+    report = PublishReport(folder=folder, projects=len(view.rows))
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[name] = report.seconds.get(name, 0.0) + now - clock
+        clock = now
+
+    site.copy_assets(site_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = _load_manifest(folder).get("projects", {})
+    cache = site_root / ".cache" / "fiches"
+    keys = {row.pilot_id: _hash(row) for row in view.rows}
+    missing = [
+        row
+        for row in view.rows
+        if not all(p.exists() for p in _cache_paths(cache, keys[row.pilot_id]).values())
+    ]
+    _draw(missing, cache, workers)
+    report.drawn, report.reused = len(missing), len(view.rows) - len(missing)
+    lap("fiches")
+
+    cards = folder / "fiches"
+    cards.mkdir(exist_ok=True)
+    pages = folder / "projets"
+    pages.mkdir(exist_ok=True)
+    place = (
+        site.Place(root="../../../", ed="../")
+        if view.slug != DRAFT_SLUG
+        else site.Place(root="../../", ed="../")
+    )
+    for row in view.rows:
+        key = keys[row.pilot_id]
+        page = pages / f"{row.pilot_id}.html"
+        if previous.get(row.pilot_id) == key and page.exists():
+            continue
+        for fmt in ("png", "svg"):
+            _place_file(_cache_paths(cache, key)[fmt], cards / f"{row.pilot_id}.{fmt}")
+        html = site.project_page(view, row, charts_module.scorecard_text(row), place)
+        if site.write_if_changed(page, html):
+            report.pages_written += 1
+    for stale in set(previous) - set(keys):
+        for path in (pages / f"{stale}.html", cards / f"{stale}.png", cards / f"{stale}.svg"):
+            path.unlink(missing_ok=True)
+    lap("pages projets")
+
+    portfolio = charts_module.portfolio_charts(view)
+    for chart in portfolio:
+        chart.save(folder / "graphiques")
+    lap("graphiques")
+
+    home_place = (
+        site.Place(root="../../", ed="")
+        if view.slug != DRAFT_SLUG
+        else site.Place(root="../", ed="")
+    )
+    home = site.edition_home(view, portfolio, home_place, booklet=booklet)
+    if site.write_if_changed(folder / "index.html", home):
+        report.pages_written += 1
+    if root_index if root_index is not None else not view.draft:
+        ed = f"editions/{view.slug}/"
+        home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
+        site.write_if_changed(site_root / "index.html", home)
+    site.write_if_changed(site_root / "archives.html", site.archives_page(view.history, site_root))
+    lap("pages")
+
+    report.files += opendata.write_all(view, folder / "donnees")
+    lap("données ouvertes")
+
+    booklet_path = folder / site.pdf_name(view)
+    if booklet:
+        pdf.write_booklet(
+            view,
+            portfolio,
+            [_cache_paths(cache, keys[r.pilot_id])["pdf"] for r in view.rows],
+            booklet_path,
+        )
+        report.files.append(booklet_path)
+        lap("livret PDF")
+    else:
+        booklet_path.unlink(missing_ok=True)
+
+    manifest = {
+        "render_version": RENDER_VERSION,
+        "edition": view.slug,
+        "content_hash": view.content_hash(),
+        "projects": keys,
+    }
+    site.write_if_changed(
+        folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    )
+    _prune_cache(site_root, cache)
+    lap("manifeste")
+    return report
+
+
+def _prune_cache(site_root: Path, cache: Path) -> None:
+    """Drop cached scorecards that no edition's manifest refers to any more."""
+    used: set[str] = set()
+    folders = [site_root / DRAFT_SLUG, *(site_root / "editions").glob("*")]
+    for folder in folders:
+        used.update(_load_manifest(folder).get("projects", {}).values())
+    for path in cache.glob("*.*"):
+        if path.stem not in used and not path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)
+
+
+# --- Entry points for the CLI and the scheduler --------------------------------------------
+
+
+def publish_edition(
+    session: Session,
+    site_root: Path,
+    *,
+    published_on: date,
+    number: int | None = None,
+    workers: int = 1,
+) -> tuple[int, PublishReport]:
+    """Freeze the current portfolio as the next edition (in the caller's transaction) and
+    write its site, PDF and open data. Returns the edition number and the report."""
+    from pilot.editions import service as editions
+
+    edition = editions.publish_current(session, published_on=published_on, number=number)
+    view = edition_view(session, edition)
+    return edition.number, build(view, site_root, workers=workers)
+
+
+def publish_draft(
+    session: Session, site_root: Path, *, today: date, workers: int = 1
+) -> PublishReport:
+    """Write the draft panorama (the live portfolio, no edition is created)."""
+    return build(draft_view(session, today=today), site_root, workers=workers)
+
+
+def republish_draft_if_changed(
+    engine: Engine | None = None,
+    site_root: Path | None = None,
+    *,
+    today: date | None = None,
+    workers: int = 1,
+) -> PublishReport | None:
+    """The scheduled job: rewrite the draft panorama when the data changed since the last
+    time, else do nothing. Returns the report, or ``None`` when nothing changed.
+
+    Register it in the scheduler every ``settings.publish_interval_seconds`` (0 = off).
+    Only changed projects' scorecards are redrawn.
+    """
+    from pilot.config import get_settings
+    from pilot.db import session_scope
+
+    site_root = site_root or get_settings().site_path
+    with session_scope(engine) as session:
+        view = draft_view(session, today=today or date.today())
+    manifest = _load_manifest(site_root / DRAFT_SLUG)
+    if manifest.get("content_hash") == view.content_hash():
+        return None
+    report = build(view, site_root, workers=workers)
+    log.info(
+        "Brouillon du panorama republié : %d fiches redessinées, %d réutilisées.",
+        report.drawn,
+        report.reused,
+    )
+    return report

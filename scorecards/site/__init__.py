@@ -1,0 +1,275 @@
+"""The public site: static pages in French, with the State's design system (DSFR).
+
+Layout of ``settings.site_path``::
+
+    index.html                 the latest published edition's home
+    archives.html              every edition, with its key figures
+    dsfr/                      DSFR files copied from node_modules (never hot-linked)
+    assets/                    panorama.css, panorama.js
+    editions/<N>/              one folder per edition (see ``edition_folder``)
+        index.html  projets/<PRJ-…>.html  graphiques/  fiches/  donnees/  panorama-<N>.pdf
+    brouillon/                 the draft panorama (same layout), not linked from the site
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pilot.money import format_meur
+from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
+from scorecards.view import PUBLICATION_DATE, EditionSummary, EditionView, ProjectView
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+DSFR_DIST = ROOT / "node_modules" / "@gouvfr" / "dsfr" / "dist"
+DSFR_FILES = ["dsfr.min.css", "dsfr.module.min.js", "dsfr.nomodule.min.js"]
+DSFR_FOLDERS = ["fonts", "icons", "favicon"]
+
+
+class SiteError(RuntimeError):
+    """The site cannot be built (French message)."""
+
+
+def date_fr(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_env.globals["date_fr"] = date_fr
+
+
+def pdf_name(view: EditionView) -> str:
+    return f"panorama-{view.slug}.pdf"
+
+
+def copy_assets(site: Path) -> None:
+    """DSFR (from the npm package installed by ``make install``) and PILOT's own assets."""
+    if not (DSFR_DIST / "dsfr.min.css").exists():
+        raise SiteError(
+            "Le système de design de l'État (DSFR) est introuvable : lancez « make install » "
+            "(npm ci) pour l'installer."
+        )
+    target = site / "dsfr"
+    marker = target / ".version"
+    version = (DSFR_DIST.parent / "package.json").read_text(encoding="utf-8")
+    if not marker.exists() or marker.read_text(encoding="utf-8") != version:
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for name in DSFR_FILES:
+            shutil.copy2(DSFR_DIST / name, target / name)
+        for folder in DSFR_FOLDERS:
+            shutil.copytree(DSFR_DIST / folder, target / folder)
+        marker.write_text(version, encoding="utf-8")
+    assets = site / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    for path in (HERE / "static").iterdir():
+        write_if_changed(assets / path.name, path.read_bytes())
+
+
+def write_if_changed(path: Path, content: bytes) -> bool:
+    if path.exists() and path.read_bytes() == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+    return True
+
+
+def _render(template: str, **context: Any) -> bytes:
+    return _env.get_template(template).render(**context).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an edition's pages are: relative paths from a page to the site root and to
+    the edition folder."""
+
+    root: str
+    ed: str
+
+
+def _key_figures(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    mean = figures.get("mean_duration_years")
+    return [
+        (str(figures["projects"]), "projets suivis"),
+        (str(figures["interministerial"]), "projets interministériels"),
+        (fr(Decimal(figures["total_cost_bn"]), 2), "milliards d'euros"),
+        ("—" if mean is None else fr(Decimal(mean), 1), "années de durée moyenne"),
+    ]
+
+
+def _drift_lines(figures: dict[str, Any]) -> list[str]:
+    drift = figures.get("drift") or {}
+    health = figures.get("health") or {}
+    lines = []
+    if drift.get("budget_initial_weighted") is not None:
+        lines.append(
+            "Dérive budgétaire moyenne depuis les références initiales : "
+            f"{percent(Decimal(drift['budget_initial_weighted']))} (pondérée par le coût), "
+            f"{percent(Decimal(drift['budget_initial']))} (moyenne simple)."
+        )
+    if drift.get("schedule_initial_weighted") is not None:
+        lines.append(
+            "Dérive calendaire moyenne : "
+            f"{percent(Decimal(drift['schedule_initial_weighted']))} (pondérée par le coût), "
+            f"{percent(Decimal(drift['schedule_initial']))} (moyenne simple)."
+        )
+    if health:
+        lines.append(
+            f"Santé calculée : {health.get('vert', 0)} projets en vert, "
+            f"{health.get('orange', 0)} en orange, {health.get('rouge', 0)} en rouge."
+        )
+    if figures.get("withheld"):
+        lines.append(f"Chiffres non communiqués pour {figures['withheld']} projet(s).")
+    return lines
+
+
+def _table_row(row: ProjectView) -> dict[str, Any]:
+    budget, schedule = row.decimal("budget_drift_initial"), row.decimal("schedule_drift_initial")
+    cost = row.get("cost_eur")
+    return {
+        "pilot_id": row.pilot_id,
+        "name": row.name,
+        "ministry": row.ministry,
+        "phase": row.get("phase") or "non renseignée",
+        "cost": "non communiqué" if cost is None else format_meur(cost),
+        "cost_value": "" if cost is None else cost,
+        "budget": percent(budget),
+        "budget_value": "" if budget is None else budget,
+        "schedule": percent(schedule),
+        "schedule_value": "" if schedule is None else schedule,
+        "health": row.get("health"),
+        "weather": WEATHER_LABELS.get(row.get("weather"), row.get("weather")),
+    }
+
+
+def edition_home(
+    view: EditionView, charts: Sequence[Chart], place: Place, *, booklet: bool = True
+) -> bytes:
+    by_id = {r.pilot_id: r for r in view.rows}
+    entrants = [by_id[p] for p in view.figures.get("entrants", []) if p in by_id]
+    return _render(
+        "edition.html.j2",
+        view=view,
+        page_title=view.title,
+        draft=view.draft,
+        nav="home" if place.ed != "" or not view.draft else "",
+        root=place.root,
+        ed=place.ed,
+        breadcrumb=None,
+        key_figures=_key_figures(view.figures),
+        drift_lines=_drift_lines(view.figures),
+        entrants=entrants,
+        exits=view.figures.get("exits", []),
+        # The key figures are printed as text above; their chart is for the PDF and downloads.
+        charts=[c.table() | {"slug": c.slug} for c in charts if c.slug != "chiffres-cles"],
+        table_rows=[_table_row(r) for r in view.rows],
+        pdf_name=pdf_name(view) if booklet else None,
+    )
+
+
+def _fr_date_text(value: str | None) -> str:
+    return "—" if not value else date_fr(date.fromisoformat(value))
+
+
+def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place) -> bytes:
+    v = row.values
+    p = {
+        "pilot_id": row.pilot_id,
+        "name": row.name,
+        "ministry": row.ministry,
+        "ministry_name": v.get("ministry_name") or row.ministry,
+        "interministerial": v.get("interministerial"),
+        "phase": v.get("phase"),
+        "start": _fr_date_text(v.get("start")),
+        "zone": v.get("functional_zone"),
+        "financing": v.get("financing"),
+        "description": v.get("description"),
+        "link": _safe_link(v.get("link")),
+        "pap_link": _safe_link(v.get("pap_link")),
+        "health": v.get("health"),
+        "weather": WEATHER_LABELS.get(v.get("weather"), v.get("weather")),
+        "weather_rosier": v.get("weather_rosier"),
+        "confidential": row.confidential,
+        "milestones": [
+            {
+                "name": m["name"],
+                "baseline": _fr_date_text(m.get("baseline")),
+                "forecast": _fr_date_text(m.get("forecast")),
+                "actual": _fr_date_text(m.get("actual")),
+            }
+            for m in v.get("milestones") or []
+        ],
+        "risks": v.get("risks") or [],
+        "data": {k: v for k, v in row.data.items() if k != PUBLICATION_DATE},
+    }
+    edition_label = "Brouillon" if view.draft else f"Édition n° {view.number}"
+    return _render(
+        "project.html.j2",
+        p=p,
+        card=card.table(),
+        page_title=f"{row.name} ({edition_label})",
+        draft=view.draft,
+        nav="",
+        root=place.root,
+        ed=place.ed,
+        breadcrumb=[
+            ("Accueil", f"{place.root}index.html"),
+            (edition_label, f"{place.ed}index.html"),
+            (row.name, None),
+        ],
+    )
+
+
+def _safe_link(value: Any) -> str | None:
+    """Only web links are made clickable (never ``javascript:`` or the like)."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value.lower().startswith(("http://", "https://")) else None
+
+
+def archives_page(history: Sequence[EditionSummary], site: Path) -> bytes:
+    editions = []
+    for h in sorted(history, key=lambda e: (e.published_on, e.number), reverse=True):
+        folder = site / "editions" / str(h.number)
+        mean = h.figures.get("mean_duration_years")
+        editions.append(
+            {
+                "number": h.number,
+                "date": date_fr(h.published_on),
+                "href": f"editions/{h.number}/index.html"
+                if (folder / "index.html").exists()
+                else None,
+                "projects": h.figures["projects"],
+                "interministerial": h.figures["interministerial"],
+                "total": fr(Decimal(h.figures["total_cost_bn"]), 2),
+                "mean": "—" if mean is None else fr(Decimal(mean), 1),
+            }
+        )
+    return _render(
+        "archives.html.j2",
+        editions=editions,
+        page_title="Archives des éditions",
+        draft=False,
+        nav="archives",
+        root="",
+        ed="",
+        breadcrumb=[("Accueil", "index.html"), ("Archives des éditions", None)],
+    )

@@ -1,0 +1,148 @@
+"""What the publishers read: an edition (or the draft) as plain, picklable values.
+
+The site, the charts, the PDF and the open data never touch the database: they are
+given an :class:`EditionView`, built here from a frozen edition or from the live
+portfolio (the draft). Worker processes receive these values as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from pilot.editions import service as editions
+from pilot.editions.models import Edition
+from pilot.projects.models import format_pilot_id
+
+DRAFT_SLUG = "brouillon"
+DRAFT_TITLE = "Brouillon du prochain panorama"
+PUBLICATION_DATE = "Date de publication"
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """One row of an edition: the 15 historical columns as published (``data``) and the
+    figures PILOT froze with them (``values``, decimals as strings)."""
+
+    pilot_id: str
+    data: dict[str, str]
+    values: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.values.get("name") or self.data.get("Nom du projet") or self.pilot_id)
+
+    @property
+    def ministry(self) -> str:
+        return str(self.values.get("ministry_code") or self.data.get("Ministère porteur") or "")
+
+    @property
+    def confidential(self) -> bool:
+        return bool(self.values.get("confidential"))
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def decimal(self, key: str) -> Decimal | None:
+        value = self.values.get(key)
+        return None if value is None else Decimal(str(value))
+
+    def content_hash(self) -> str:
+        """Changes when anything this project's scorecard or page shows changes (the
+        edition's publication date, repeated on every row, is left out)."""
+        data = {k: v for k, v in self.data.items() if k != PUBLICATION_DATE}
+        payload = json.dumps([self.pilot_id, data, self.values], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EditionSummary:
+    number: int
+    published_on: date
+    title: str
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EditionView:
+    slug: str  # folder name: the edition number, or "brouillon"
+    number: int | None
+    published_on: date
+    title: str
+    draft: bool
+    figures: dict[str, Any]
+    rows: list[ProjectView]
+    history: list[EditionSummary] = field(default_factory=list)  # published, oldest first
+
+    def content_hash(self) -> str:
+        """Changes when the data changed (not when only the date did)."""
+        payload = json.dumps(
+            [self.slug, self.title, self.figures, [r.content_hash() for r in self.rows]],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _history(session: Session, until: date | None = None) -> list[EditionSummary]:
+    found = [
+        EditionSummary(e.number, e.published_on, e.title, dict(e.figures))
+        for e in editions.list_editions(session)
+        if e.status == "published" and (until is None or e.published_on <= until)
+    ]
+    return sorted(found, key=lambda s: (s.published_on, s.number))
+
+
+def _values_of_open_data_row(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Rows loaded from DINUM's files carry fewer values: fill what pages need."""
+    filled = dict(values)
+    filled.setdefault("ministry_name", data.get("Ministère nom complet"))
+    filled.setdefault("description", data.get("Description et objectifs du projet") or None)
+    filled.setdefault("link", data.get("En savoir plus sur le projet") or None)
+    filled.setdefault("financing", data.get("Financement [programme(s)]") or None)
+    filled.setdefault("pap_link", data.get("Lien vers les Projets Annuels de Performances") or None)
+    return filled
+
+
+def edition_view(session: Session, edition: Edition) -> EditionView:
+    rows = []
+    for row in editions.edition_rows(session, edition):
+        values = row.values
+        if "pilot_id" not in values:
+            values = _values_of_open_data_row(row.data, values)
+        pilot_id = values.get("pilot_id") or (
+            format_pilot_id(row.project_id) if row.project_id else f"L{row.position:05d}"
+        )
+        rows.append(ProjectView(pilot_id=pilot_id, data=dict(row.data), values=values))
+    return EditionView(
+        slug=str(edition.number),
+        number=edition.number,
+        published_on=edition.published_on,
+        title=edition.title,
+        draft=edition.status != "published",
+        figures=dict(edition.figures),
+        rows=rows,
+        history=_history(session, edition.published_on),
+    )
+
+
+def draft_view(session: Session, *, today: date) -> EditionView:
+    """The live portfolio as the next edition would show it (nothing is written)."""
+    prepared = editions.prepare_publication(session, published_on=today)
+    rows = [ProjectView(v["pilot_id"], data, v) for _, data, v in prepared.rows]
+    return EditionView(
+        slug=DRAFT_SLUG,
+        number=None,
+        published_on=today,
+        title=DRAFT_TITLE,
+        draft=True,
+        figures={**prepared.figures.to_json(), **prepared.extra},
+        rows=rows,
+        history=_history(session, today),
+    )

@@ -1,0 +1,181 @@
+"""``pilot publish`` on the demo data: site, PDF booklet and open data, incrementally."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from importers.panorama import read_panorama
+from pilot.cli import app
+from pilot.config import Settings
+from pilot.editions import service as editions
+from pilot.indicators.figures import compute_figures
+from pilot.projects.models import Project, Report
+from scorecards import opendata
+from scorecards.publish import publish_draft, publish_edition, republish_draft_if_changed
+from tests.scorecards.conftest import PUBLISHED_ON
+
+
+def _key(figures: dict) -> tuple:
+    return (
+        figures["projects"],
+        figures["interministerial"],
+        str(figures["total_cost_bn"]),
+        None if figures["mean_duration_years"] is None else str(figures["mean_duration_years"]),
+    )
+
+
+@pytest.mark.slow
+def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) -> None:
+    number, report = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    demo.commit()
+    folder = tmp_path / "editions" / str(number)
+    edition = editions.get_edition(demo, number)
+    rows = edition.figures["projects"]
+    assert report.drawn == rows and report.reused == 0
+    assert (tmp_path / "index.html").exists() and (tmp_path / "archives.html").exists()
+    assert len(list((folder / "projets").glob("*.html"))) == rows
+    assert len(list((folder / "fiches").glob("*.svg"))) == rows
+    for name in ("panorama.csv", "panorama.xlsx", "panorama.json", "schema.json", "LICENCE.txt"):
+        assert (folder / "donnees" / name).stat().st_size > 0
+    pdf = PdfReader(folder / f"panorama-{number}.pdf")
+    assert len(pdf.pages) == 1 + 5 + rows  # title, the portfolio charts, one per project
+    home = (folder / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="fr"' in home and "dsfr/dsfr.min.css" in home
+    assert (tmp_path / "dsfr" / "dsfr.min.css").exists()
+
+
+@pytest.mark.slow
+def test_reimporting_the_published_csv_gives_the_same_key_figures(
+    demo: Session, tmp_path: Path
+) -> None:
+    number, _ = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    edition = editions.get_edition(demo, number)
+    data = (tmp_path / "editions" / str(number) / "donnees" / "panorama.csv").read_bytes()
+    panorama = read_panorama(data, "panorama.csv")
+    again = compute_figures(r.portfolio_row() for r in panorama.rows)
+    assert _key(again.to_json()) == _key(edition.figures)
+    assert again.by_cost_bracket == edition.figures["by_cost_bracket"]
+    assert again.by_ministry == edition.figures["by_ministry"]
+    assert panorama.published_on() == PUBLISHED_ON
+
+
+@pytest.mark.slow
+def test_open_data_never_holds_a_formula_and_matches_its_schema(
+    demo: Session, tmp_path: Path
+) -> None:
+    from frictionless import Resource, Schema, validate
+
+    pnr = demo.exec(select(Project).where(Project.name == "PNR")).one()
+    pnr.description = "=1+1 malicieux"
+    demo.commit()
+    number, _ = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    folder = tmp_path / "editions" / str(number) / "donnees"
+    text = (folder / "panorama.csv").read_text(encoding="utf-8")
+    records = list(csv.reader(io.StringIO(text)))
+    assert records[0] == opendata.HEADERS
+    cells = [c for r in records[1:] for c in r]
+    assert "'=1+1 malicieux" in cells
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    sheet = load_workbook(folder / "panorama.xlsx").worksheets[0]
+    values = [c.value for row in sheet.iter_rows(min_row=2) for c in row]
+    assert not any(isinstance(v, str) and v.startswith(("=", "+", "@")) for v in values)
+    schema = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
+    resource = Resource(
+        path="panorama.csv", basepath=str(folder), schema=Schema.from_descriptor(schema)
+    )
+    result = validate(resource)
+    assert result.valid, result.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+    pnr_row = next(r for r in records[1:] if r[2] == "PNR")
+    assert pnr_row[opendata.HEADERS.index("Identifiant PILOT")] == pnr.pilot_id
+
+
+@pytest.mark.slow
+def test_a_confidential_project_is_published_without_its_figures(
+    demo: Session, tmp_path: Path
+) -> None:
+    number, _ = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    vitam = demo.exec(select(Project).where(Project.name == "VITAM")).one()
+    data = json.loads(
+        (tmp_path / "editions" / str(number) / "donnees" / "panorama.json").read_text("utf-8")
+    )
+    row = next(p for p in data["projets"] if p["Identifiant PILOT"] == vitam.pilot_id)
+    assert row["Coût estimé"] == "NA" and row["Coût actuel (M€)"] is None
+    assert row["Chiffres non communiqués"] == "Oui"
+    page = (tmp_path / "editions" / str(number) / "projets" / f"{vitam.pilot_id}.html").read_text(
+        "utf-8"
+    )
+    assert "Chiffres non communiqués" in page
+
+
+@pytest.mark.slow
+def test_the_draft_is_republished_only_when_data_changed(
+    demo: Session, tmp_path: Path, engine: object
+) -> None:
+    today = date(2026, 11, 3)
+    first = republish_draft_if_changed(site_root=tmp_path, today=today)
+    assert first is not None and first.drawn == first.projects
+    assert republish_draft_if_changed(site_root=tmp_path, today=today) is None
+    # The next day, nothing changed: still nothing to do.
+    assert republish_draft_if_changed(site_root=tmp_path, today=date(2026, 11, 4)) is None
+    pnr = demo.exec(select(Project).where(Project.name == "PNR")).one()
+    demo.add(
+        Report(
+            project_id=pnr.id or 0,
+            reported_on=today,
+            phase="Déploiement",
+            current_cost_eur=80_000_000,
+            weather="soleil",
+        )
+    )
+    demo.commit()
+    again = republish_draft_if_changed(site_root=tmp_path, today=today)
+    assert again is not None and again.drawn == 1 and again.reused == again.projects - 1
+    page = (tmp_path / "brouillon" / "projets" / f"{pnr.pilot_id}.html").read_text("utf-8")
+    assert "80,0\u00a0M€" in page
+    assert not (tmp_path / "index.html").exists()  # the draft never becomes the home page
+    assert not list((tmp_path / "brouillon").glob("*.pdf"))  # nor has a booklet
+
+
+@pytest.mark.slow
+def test_draft_and_edition_share_unchanged_scorecards(demo: Session, tmp_path: Path) -> None:
+    publish_draft(demo, tmp_path, today=PUBLISHED_ON)
+    _, report = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    assert report.drawn == 0
+
+
+def test_publish_command_dry_run_writes_nothing(
+    demo: Session, settings: Settings, engine: object
+) -> None:
+    result = CliRunner().invoke(app, ["publish", "--dry-run", "--published-on", "2026-11-02"])
+    assert result.exit_code == 0, result.output
+    assert "Simulation : l'édition n° 3" in result.output
+    assert len(editions.list_editions(demo)) == 2
+    assert not settings.site_path.exists()
+
+
+@pytest.mark.slow
+def test_publish_command_writes_the_edition(
+    demo: Session, settings: Settings, engine: object
+) -> None:
+    result = CliRunner().invoke(app, ["publish", "--published-on", "2026-11-02", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Édition n° 3 publiée" in result.output
+    assert (settings.site_path / "editions" / "3" / "panorama-3.pdf").exists()
+
+
+def test_publish_command_with_nothing_to_publish_says_so_in_french(
+    settings: Settings, engine: object
+) -> None:
+    result = CliRunner().invoke(app, ["publish"])
+    assert result.exit_code == 1
+    assert "rien à publier" in result.output
