@@ -34,6 +34,7 @@ from importers.safety import WorkbookInfo
 from pilot.config import Settings, get_settings
 from pilot.editions import service as editions
 from pilot.editions.models import Edition
+from pilot.editions.service import HISTORICAL_HEADERS
 from pilot.indicators.figures import (
     BRACKET_CADRAGE,
     COST_BRACKETS,
@@ -48,23 +49,26 @@ from pilot.projects.models import Phase, Project, format_pilot_id
 from pilot.text import clean_text, non_latin_letters, normalize_key
 
 # The 15 historical columns, in DINUM's order: (field, published header).
-COLUMNS: list[tuple[str, str]] = [
-    ("ministry_code", "Ministère porteur"),
-    ("ministry_name", "Ministère nom complet"),
-    ("name", "Nom du projet"),
-    ("interministerial", "Projet interministériel"),
-    ("description", "Description et objectifs du projet"),
-    ("link", "En savoir plus sur le projet"),
-    ("start", "Début"),
-    ("duration", "Durée prévisionnelle en année"),
-    ("phase", "Phase du projet en cours"),
-    ("cost", "Coût estimé"),
-    ("cost_bracket", "Coût estimé par tranche"),
-    ("functional_zone", "Zone fonctionnelle"),
-    ("financing", "Financement [programme(s)]"),
-    ("pap_link", "Lien vers les Projets Annuels de Performances"),
-    ("published_on", "Date de publication"),
-]
+_FIELDS = (
+    "ministry_code",
+    "ministry_name",
+    "name",
+    "interministerial",
+    "description",
+    "link",
+    "start",
+    "duration",
+    "phase",
+    "cost",
+    "cost_bracket",
+    "functional_zone",
+    "financing",
+    "pap_link",
+    "published_on",
+)
+# The 15 historical columns (headers defined once, in the editions domain), with the
+# field each one fills.
+COLUMNS: list[tuple[str, str]] = list(zip(_FIELDS, HISTORICAL_HEADERS, strict=True))
 HEADERS = [h for _, h in COLUMNS]
 _FIELD_BY_KEY = {normalize_key(h): f for f, h in COLUMNS}
 REQUIRED = {"ministry_code", "name"}

@@ -28,12 +28,12 @@ from importers.workbook.findings import Issue, shown
 from importers.workbook.reader import SheetData, WorkbookData
 from importers.workbook.state import MinistryState
 from pilot.imports.models import Severity
+from pilot.indicators.steering import CRITICAL_FROM, criticality
 from pilot.money import format_decimal_fr
 from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
 from pilot.text import clean_text, non_latin_letters, normalize_key
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
-CRITICALITY_NEEDS_MITIGATION = 9
 ProjectKey = int | str  # an existing project's id, or the name key of a new project
 
 
@@ -573,7 +573,7 @@ class _Checker:
         if (
             p is not None
             and i is not None
-            and p * i >= CRITICALITY_NEEDS_MITIGATION
+            and criticality(p, i) >= CRITICAL_FROM
             and status == RiskStatus.OUVERT.value
             and not v.get("mitigation")
         ):
