@@ -238,6 +238,10 @@ def demo(
         typer.echo(f"Suivi fictif de démonstration ajouté à {added} projets.")
     if serve_api:
         typer.echo(f"PILOT sur http://{host}:{port}/graphql (Ctrl+C pour arrêter)")
+        typer.echo(
+            "Panorama public : lancez « pilot publish » dans un autre terminal, puis "
+            f"ouvrez http://{host}:{port}/panorama/"
+        )
         serve(host=host, port=port)
 
 
