@@ -6,6 +6,13 @@ schedulers racing for the same file, exactly one rename succeeds, so a file is n
 imported twice. After the import the file is moved to ``processed/`` (applied,
 duplicate) or ``rejected/`` (rejected, failed), with its report beside it
 (``…-rapport.xlsx``). Nothing is ever deleted.
+
+Faults: when the database cannot be reached, or the archive cannot be written (disk
+full), the claimed file goes back to the inbox and the scan stops: the next run retries.
+A claim left behind by a scheduler that died mid-import (killed, machine restarted) is
+given back to the inbox once it is older than ``STALE_CLAIM_SECONDS``; the import then
+runs again from scratch (the interrupted one wrote nothing: its transaction never
+committed).
 """
 
 from __future__ import annotations
@@ -18,15 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from importers.intake import ImportOutcome, submit
 from importers.workbook.report import issues_of, report_workbook
 from pilot import db
 from pilot.config import Settings, get_settings
+from pilot.db import is_unavailable
 from pilot.imports.models import ImportStatus
+from pilot.storage import StorageError
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 2.0
+STALE_CLAIM_SECONDS = 15 * 60  # longer than any import of a file within the size limit
 PROCESSING, PROCESSED, REJECTED = ".processing", "processed", "rejected"
 ACCEPTED_SUFFIXES = {".xlsx", ".xlsm", ".ods"}
 
@@ -57,6 +68,31 @@ def _claim(path: Path) -> Path | None:
     except (FileNotFoundError, PermissionError):
         return None
     return target
+
+
+def _unclaim(claimed: Path) -> Path:
+    """Give a claimed file back to its ministry's inbox folder, under its original name."""
+    original = claimed.name.split("-", 1)[1]
+    target = _unique(claimed.parent.parent, original)
+    os.rename(claimed, target)
+    return target
+
+
+def recover_stale_claims(folder: Path, *, older_than: float = STALE_CLAIM_SECONDS) -> list[Path]:
+    """Give back claims whose scheduler died before finishing them."""
+    processing = folder / PROCESSING
+    if not processing.is_dir():
+        return []
+    recovered = []
+    for claimed in sorted(processing.iterdir()):
+        try:
+            age = time.time() - claimed.stat().st_ctime
+        except FileNotFoundError:
+            continue
+        if claimed.is_file() and age >= older_than:
+            recovered.append(_unclaim(claimed))
+            log.warning("inbox: %s given back after an interrupted import", recovered[-1])
+    return recovered
 
 
 def _unique(folder: Path, name: str) -> Path:
@@ -101,6 +137,7 @@ def scan_inbox(
     engine: Engine | None = None,
     *,
     settle_seconds: float = SETTLE_SECONDS,
+    stale_claim_seconds: float = STALE_CLAIM_SECONDS,
 ) -> list[InboxResult]:
     """Import every settled file of every ministry folder once."""
     settings = settings or get_settings()
@@ -110,11 +147,19 @@ def scan_inbox(
     if not root.is_dir():
         return results
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        recover_stale_claims(folder, older_than=stale_claim_seconds)
         for path in sorted(folder.iterdir()):
             if not path.is_file() or not _ready(path, settle_seconds):
                 continue
             claimed = _claim(path)
             if claimed is None:
                 continue
-            results.append(process_file(claimed, folder.name, engine))
+            try:
+                results.append(process_file(claimed, folder.name, engine))
+            except (StorageError, DBAPIError) as error:
+                if isinstance(error, DBAPIError) and not is_unavailable(error):
+                    raise
+                _unclaim(claimed)
+                log.warning("inbox: %s left for the next run: %s", path.name, error)
+                return results  # the database or the disk is down: retry on the next run
     return results

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from pilot.config import Settings, get_settings
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
+from pilot.storage import archive_bytes
 from pilot.timeutil import today, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,16 +56,10 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def archive(data: bytes, sha256: str, filename: str, settings: Settings) -> Path:
-    """Store the bytes unchanged under ``uploads/<aa>/<sha256><suffix>`` (once)."""
+    """Store the bytes unchanged under ``uploads/<aa>/<sha256><suffix>`` (once), atomically
+    (``pilot.storage``): a full disk raises a French ``StorageError`` and leaves nothing."""
     suffix = Path(_SAFE_NAME.sub("_", filename)).suffix.lower()[:10]
-    folder = settings.uploads_path / sha256[:2]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{sha256}{suffix}"
-    if not path.exists():
-        partial = folder / f".{sha256}.{os.getpid()}.part"
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    return path
+    return archive_bytes(data, settings.uploads_path / sha256[:2], suffix=suffix)
 
 
 def _record(

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel
 
@@ -92,6 +92,13 @@ def session_scope(engine: Engine | None = None, *, write: bool = False) -> Itera
         except BaseException:
             session.rollback()
             raise
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """A database error that means "cannot reach or open the database", not a bug."""
+    if isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
 
 
 def create_all(engine: Engine) -> None:

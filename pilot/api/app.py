@@ -14,18 +14,12 @@ from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
 from pilot.api.routes import workbook as workbook_routes
 from pilot.config import get_settings
+from pilot.db import is_unavailable
 
 DATABASE_UNAVAILABLE = (
     "La base de données est momentanément indisponible. Réessayez dans quelques instants."
 )
 RETRY_AFTER_SECONDS = 30
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """A database error that means "cannot reach or open the database", not a bug."""
-    if isinstance(error, exc.OperationalError | exc.InterfaceError):
-        return True
-    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
 
 
 def _unavailable() -> JSONResponse:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pilot.config import get_settings
+from pilot.storage import StorageError
 
 
 def _fail(message: str) -> typer.Exit:
@@ -49,15 +50,19 @@ def import_workbook(
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
         task = bar.add_task("archivage", total=None)
-        outcome = submit(
-            data=file.read_bytes(),
-            filename=file.name,
-            ministry_code=ministry,
-            submitted_by="cli",
-            channel="cli",
-            dry_run=dry_run,
-            progress=lambda label: bar.update(task, description=label),
-        )
+        try:
+            outcome = submit(
+                data=file.read_bytes(),
+                filename=file.name,
+                ministry_code=ministry,
+                submitted_by="cli",
+                channel="cli",
+                dry_run=dry_run,
+                progress=lambda label: bar.update(task, description=label),
+            )
+        except StorageError as error:
+            typer.secho(str(error.strerror), err=True, fg=typer.colors.RED)
+            raise typer.Exit(1) from error
     _print_findings(outcome.import_id)
     labels = {
         "applied": "importé",

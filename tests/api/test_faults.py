@@ -58,3 +58,10 @@ def test_healthz_is_ok_when_the_database_answers(engine: Engine) -> None:
     response = TestClient(create_app()).get("/healthz")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+
+
+def test_anonymous_graphql_query_gets_503_not_an_error_in_a_200(broken: TestClient) -> None:
+    response = broken.post("/graphql", json={"query": "{ portfolio { figures { projects } } }"})
+    assert response.status_code == 503
+    assert "indisponible" in response.json()["detail"]
+    assert response.headers["Retry-After"] == "30"

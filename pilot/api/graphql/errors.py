@@ -14,6 +14,7 @@ from typing import ClassVar
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from pilot.db import is_unavailable
 from pilot.projects.service import DomainError
 
 
@@ -50,6 +51,10 @@ class BadUserInput(ApiError):
 INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
 MASKED_MESSAGE = "Erreur interne : l'incident a été enregistré."
+UNAVAILABLE = "DATABASE_UNAVAILABLE"  # the router turns it into HTTP 503
+UNAVAILABLE_MESSAGE = (
+    "La base de données est momentanément indisponible. Réessayez dans quelques instants."
+)
 
 
 @contextmanager
@@ -72,12 +77,21 @@ class ErrorPolicy(MaskErrors):
     """Gives every error a code; masks unexpected ones unless ``mask`` is False (debug)."""
 
     def __init__(self, mask: bool = True) -> None:
-        super().__init__(should_mask_error=lambda e: mask and not _is_shown(e))
+        super().__init__(
+            should_mask_error=lambda e: (
+                (mask and not _is_shown(e))
+                or (e.original_error is not None and is_unavailable(e.original_error))
+            )
+        )
         self.error_message = MASKED_MESSAGE
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
-        masked.extensions = {"code": INTERNAL}
+        if error.original_error is not None and is_unavailable(error.original_error):
+            masked.message = UNAVAILABLE_MESSAGE
+            masked.extensions = {"code": UNAVAILABLE}
+        else:
+            masked.extensions = {"code": INTERNAL}
         return masked
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:

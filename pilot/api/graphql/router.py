@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, HTTPException
 from sqlmodel import Session
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
@@ -13,6 +13,7 @@ from pilot import db
 from pilot.api.deps import principal_from_header
 from pilot.api.graphql.cache import ResponseCache
 from pilot.api.graphql.context import Context
+from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE
 from pilot.api.graphql.schema import build_schema
 from pilot.config import Settings
 
@@ -71,6 +72,8 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             root_value=root_value,
             request_data=request_data,
         )
+        if any((e.extensions or {}).get("code") == UNAVAILABLE for e in result.errors or []):
+            raise HTTPException(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": "30"})
         if key is not None:
             self.cache.put(key, result)
         return result

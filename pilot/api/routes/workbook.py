@@ -21,6 +21,7 @@ from pilot.config import get_settings
 from pilot.imports.models import ImportFile
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
+from pilot.storage import StorageError
 
 router = APIRouter(prefix="/workbook", tags=["workbook"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,14 +68,17 @@ async def upload(
         raise HTTPException(
             413, f"Le fichier dépasse la limite de {limit / 1e6:.1f} Mo : allégez-le."
         )
-    outcome = submit(
-        data=data,
-        filename=file.filename or "classeur.xlsx",
-        ministry_code=found.code,
-        submitted_by=principal.actor,
-        channel="http",
-        dry_run=dry_run,
-    )
+    try:
+        outcome = submit(
+            data=data,
+            filename=file.filename or "classeur.xlsx",
+            ministry_code=found.code,
+            submitted_by=principal.actor,
+            channel="http",
+            dry_run=dry_run,
+        )
+    except StorageError as error:  # disk full: refused cleanly, nothing recorded
+        raise HTTPException(507, error.strerror) from error
     session.expire_all()
     findings = [
         {
