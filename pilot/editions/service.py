@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
@@ -428,6 +429,19 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
     )
 
 
+FROZEN_TABLES = ("project", "baseline", "report", "milestone", "risk", "budget_line")
+
+
+def freeze_portfolio(session: Session) -> None:
+    """Hold the portfolio still until the transaction ends, so that an edition never shows
+    half an import. On PostgreSQL: a SHARE lock on the project tables waits for imports in
+    flight to commit and makes new ones wait for the publication. On SQLite, write
+    transactions are already serialised (``BEGIN IMMEDIATE``)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {', '.join(FROZEN_TABLES)} IN SHARE MODE"))
+
+
 def publish_current(
     session: Session,
     *,
@@ -443,6 +457,7 @@ def publish_current(
     """
     if number is not None and number < 1:
         raise PublicationError("Le numéro d'édition doit être un entier positif.")
+    freeze_portfolio(session)
     if (
         number is not None
         and session.exec(select(Edition).where(Edition.number == number)).first() is not None
