@@ -106,13 +106,13 @@ async def upload(
 def import_report(
     import_id: int, session: SessionDep, principal: PrincipalDep, format: str = "xlsx"
 ) -> Response:
-    record = session.get(ImportFile, import_id)
-    if record is None:
-        raise HTTPException(404, "Import inconnu.")
-    if principal.role == Role.MINISTRY and record.ministry_id != principal.ministry_id:
-        raise HTTPException(404, "Import inconnu.")
-    if principal.role == Role.PUBLIC:
+    if principal.role == Role.PUBLIC:  # before any look-up: nothing is told to the public
         raise HTTPException(401, "Un jeton est nécessaire.")
+    record = session.get(ImportFile, import_id)
+    if record is None or (
+        principal.role == Role.MINISTRY and record.ministry_id != principal.ministry_id
+    ):
+        raise HTTPException(404, "Import inconnu.")
     issues = issues_of(session, import_id)
     if format == "html":
         return HTMLResponse(report_html(record, issues))
