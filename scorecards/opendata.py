@@ -19,10 +19,10 @@ from typing import Any
 
 from pilot.editions.service import HISTORICAL_HEADERS
 from pilot.money import MILLION, round_half_up
+from pilot.text import neutralize_formula
 from scorecards.view import EditionView, ProjectView
 
 BASENAME = "panorama"
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -174,17 +174,12 @@ PILOT_COLUMNS = [
 HEADERS = [*HISTORICAL_HEADERS, *[c.name for c in PILOT_COLUMNS]]
 
 
-def safe_text(value: str) -> str:
-    """Text a spreadsheet will show, never run."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
-
-
 def record(row: ProjectView) -> list[Any]:
     """One row in ``HEADERS`` order: text made safe, numbers as ``Decimal``, None empty."""
-    cells: list[Any] = [safe_text(str(row.data.get(h, ""))) for h in HISTORICAL_HEADERS]
+    cells: list[Any] = [neutralize_formula(str(row.data.get(h, ""))) for h in HISTORICAL_HEADERS]
     for column in PILOT_COLUMNS:
         value = column.value(row)
-        cells.append(safe_text(value) if isinstance(value, str) else value)
+        cells.append(neutralize_formula(value) if isinstance(value, str) else value)
     return cells
 
 
