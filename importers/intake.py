@@ -25,7 +25,7 @@ from importers.workbook.apply import apply
 from importers.workbook.findings import Issue
 from importers.workbook.reader import WorkbookData, WorkbookError, read_workbook
 from importers.workbook.state import load_state
-from importers.workbook.validate import Validated, referenced_ids, validate
+from importers.workbook.validate import Validated, parse_sheet_rows, referenced_ids, validate
 from pilot import db
 from pilot.config import Settings, get_settings
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
@@ -206,7 +206,7 @@ def submit(
     started = time.perf_counter()
     step("lecture")
     try:
-        workbook = read_workbook(data, filename, settings=settings)
+        workbook = read_workbook(data, filename, settings=settings, rows=parse_sheet_rows)
     except WorkbookError as error:
         issue = Issue("unreadable", str(error))
         return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
@@ -287,7 +287,7 @@ def _apply(
             validated = validate(workbook, state, today=today())
             timings["validate_ms"] = round((time.perf_counter() - started) * 1000)
             for sheet in workbook.sheets.values():
-                sheet.rows.clear()  # the raw rows are parsed into ``validated``: free them
+                sheet.rows = []  # the rows now live in ``validated`` only
             if validated.errors:
                 raise _Rejected
             step("enregistrement")

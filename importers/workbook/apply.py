@@ -168,7 +168,7 @@ def _update(session: Session, model: Any, changes: list[tuple[int, dict[str, Any
         session.execute(statement, params)
 
 
-def _project_fields(values: dict[str, Any], present: set[str]) -> dict[str, Any]:
+def _project_fields(values: ValidRow, present: set[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name in PROJECT_FIELDS:
         if name not in present:
@@ -353,11 +353,11 @@ class _Writer:
         self.counts["projects_created"] = len(new)
         creations: list[list[Any]] = []
         for r in new:
-            fields = _project_fields(r.values, present)
+            fields = _project_fields(r, present)
             created = {
                 "id": 0,
-                "name": r.values["name"],
-                "name_key": normalize_key(r.values["name"]),
+                "name": r.get("name"),
+                "name_key": normalize_key(r.get("name")),
                 "ministry_id": self.state.ministry_id,
                 "description": None,
                 "link": None,
@@ -395,8 +395,8 @@ class _Writer:
                 continue
             pid = r.project
             current = self.state.projects[pid]
-            fields = _project_fields(r.values, present)
-            name = r.values.get("name")
+            fields = _project_fields(r, present)
+            name = r.get("name")
             if name and name != current.name:
                 fields["name"] = name
                 fields["name_key"] = normalize_key(name)
@@ -432,7 +432,7 @@ class _Writer:
             pid = self.project_id(r.project)
             if pid is None:
                 continue
-            v = r.values
+            v = r
             reports.append(
                 [
                     0,
@@ -554,7 +554,7 @@ class _Writer:
                 continue
             found = existing.get((pid, *key_of(r))) if isinstance(r.project, int) else None
             if found is None:
-                get = r.values.get
+                get = r.get
                 row = [0, pid, *[get(f) for f in names]]
                 if stamped:
                     row.append(self.now)
@@ -569,7 +569,7 @@ class _Writer:
                     if len(inserts) >= BATCH:
                         self._insert_children(model, entity, columns, label, inserts)
                 continue
-            values = self._child_values(entity, r.values, present, fields)
+            values = self._child_values(entity, r, present, fields)
             closing = entity == "risk" and values.get("status") == clos
             if closing and values.get("closed_on") is None:
                 values["closed_on"] = found.closed_on or self.today
@@ -603,7 +603,7 @@ class _Writer:
         inserts.clear()
 
     def _child_values(
-        self, entity: str, values: dict[str, Any], present: set[str], fields: dict[str, str]
+        self, entity: str, values: ValidRow, present: set[str], fields: dict[str, str]
     ) -> dict[str, Any]:
         result = {column: values.get(f) for f, column in fields.items() if f in present}
         if entity == "risk" and "status" in result and result["status"] is None:
@@ -619,7 +619,7 @@ class _Writer:
             Milestone,
             "milestone",
             self.state.milestones,
-            lambda r: (key(r.values["name"]),),
+            lambda r: (key(r.get("name")),),
             {f: f for f in MILESTONE_FIELDS},
             {"name": "name"},
             "milestones",
@@ -630,7 +630,7 @@ class _Writer:
             Risk,
             "risk",
             self.state.risks,
-            lambda r: (key(r.values["title"]),),
+            lambda r: (key(r.get("title")),),
             {f: f for f in RISK_FIELDS},
             {"title": "title"},
             "risks",
@@ -641,7 +641,7 @@ class _Writer:
             BudgetLine,
             "budget_line",
             self.state.budget,
-            lambda r: (r.values["year"], r.values["kind"]),
+            lambda r: (r.get("year"), r.get("kind")),
             BUDGET_FIELDS,
             {"year": "year", "kind": "kind"},
             "budget_lines",
