@@ -13,15 +13,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
-from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS
+from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS, Sheet
 from importers.workbook.state import MinistryState
-from importers.workbook.validate import ProjectKey, Validated, ValidRow, key
+from importers.workbook.validate import ProjectKey, Validated, ValidRow, field_index, key
 from pilot.audit.models import AuditEvent
 from pilot.projects.models import (
     Baseline,
@@ -357,7 +358,7 @@ class _Writer:
             created = {
                 "id": 0,
                 "name": r.get("name"),
-                "name_key": normalize_key(r.get("name")),
+                "name_key": key(r.get("name")),
                 "ministry_id": self.state.ministry_id,
                 "description": None,
                 "link": None,
@@ -399,7 +400,7 @@ class _Writer:
             name = r.get("name")
             if name and name != current.name:
                 fields["name"] = name
-                fields["name_key"] = normalize_key(name)
+                fields["name_key"] = key(name)
                 if fields["name_key"] not in self.state.names:
                     renamed.append(self._name_row(pid, name))
             diff = {k: v for k, v in fields.items() if getattr(current, k) != v}
@@ -418,7 +419,7 @@ class _Writer:
             pid,
             self.state.ministry_id,
             name,
-            normalize_key(name),
+            key(name),
             "name",
             self.today,
             self.now,
@@ -521,7 +522,7 @@ class _Writer:
     def children(
         self,
         rows: Iterable[ValidRow],
-        sheet_name: str,
+        sheet: Sheet,
         model: Any,
         entity: str,
         existing: dict[Any, Any],
@@ -530,7 +531,7 @@ class _Writer:
         identity: dict[str, str],
         counter: str,
     ) -> None:
-        present = self.validated.present.get(sheet_name, set())
+        present = self.validated.present.get(sheet.name, set())
         stamped = model is not BudgetLine
         columns = (
             "id",
@@ -539,7 +540,11 @@ class _Writer:
             *fields.values(),
             *(("created_at",) if stamped else ()),
         )
-        names = (*identity, *fields)  # the fields read for a new row, after id and project
+        index = field_index(sheet)
+        # the values of a new row after its id and project: identity, then fields
+        pick = itemgetter(*[index[f] for f in (*identity, *fields)])
+        new_ids = self.new_ids
+        write = self.write
         label = 2  # the first identity column: the value its creation event shows
         status_at = columns.index("status") if model is Risk else -1
         closed_at = columns.index("closed_on") if model is Risk else -1
@@ -549,13 +554,18 @@ class _Writer:
         changes: list[tuple[int, dict[str, Any]]] = []
         created = 0
         for r in rows:
-            pid = self.project_id(r.project)
-            if pid is None:
-                continue
-            found = existing.get((pid, *key_of(r))) if isinstance(r.project, int) else None
+            project = r.project
+            pid: int | None
+            if isinstance(project, int):
+                pid = project
+                found = existing.get((pid, *key_of(r)))
+            else:
+                found = None
+                pid = new_ids.get(project or "", None if write else 0)  # as ``project_id``
+                if pid is None:
+                    continue
             if found is None:
-                get = r.get
-                row = [0, pid, *[get(f) for f in names]]
+                row = [0, pid, *pick(r.values)]
                 if stamped:
                     row.append(self.now)
                 if status_at > 0:
@@ -564,7 +574,7 @@ class _Writer:
                     elif row[status_at] == clos and row[closed_at] is None:
                         row[closed_at] = self.today
                 created += 1
-                if self.write:
+                if write:
                     inserts.append(row)
                     if len(inserts) >= BATCH:
                         self._insert_children(model, entity, columns, label, inserts)
@@ -596,11 +606,17 @@ class _Writer:
         """Insert a batch of new rows with their audit events, then empty the batch (memory
         stays bounded by the batch, the transaction stays one)."""
         shown = [(row[1], row[label]) for row in inserts]  # before the driver's conversion
-        for (pid, value), rid in zip(
-            shown, self._insert(model, columns, inserts, ids=True), strict=True
-        ):
-            self.event("create", entity, rid, pid, new=value)
+        ids = self._insert(model, columns, inserts, ids=True)
         inserts.clear()
+        now, actor, import_id = self.now, self.actor, self.import_id
+        self.audit.extend(
+            [
+                [now, actor, "create", entity, rid, pid, None, None, _audit_text(v), import_id]
+                for (pid, v), rid in zip(shown, ids, strict=True)
+            ]
+        )
+        if len(self.audit) >= BATCH:
+            self._flush_audit()
 
     def _child_values(
         self, entity: str, values: ValidRow, present: set[str], fields: dict[str, str]
@@ -615,7 +631,7 @@ class _Writer:
         self.reports_and_baselines()
         self.children(
             self.validated.milestones,
-            MILESTONES.name,
+            MILESTONES,
             Milestone,
             "milestone",
             self.state.milestones,
@@ -626,7 +642,7 @@ class _Writer:
         )
         self.children(
             self.validated.risks,
-            RISKS.name,
+            RISKS,
             Risk,
             "risk",
             self.state.risks,
@@ -637,7 +653,7 @@ class _Writer:
         )
         self.children(
             self.validated.budget,
-            BUDGET.name,
+            BUDGET,
             BudgetLine,
             "budget_line",
             self.state.budget,

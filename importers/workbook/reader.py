@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any, Literal
 
-from importers.safety import UnsafeFile, inspect_workbook
+from importers.safety import UnsafeFile, inspect_workbook, require_defusedxml
 from importers.workbook.columns import README_SHEET, SHEET_BY_KEY, SHEETS, Sheet, column_letter
 from importers.workbook.findings import Issue, shown
 from pilot.config import Settings, get_settings
@@ -168,6 +168,7 @@ def _openpyxl_sheets(
 ) -> Iterator[tuple[str, Iterator[list[Any]]]]:
     import openpyxl
 
+    require_defusedxml()  # now that openpyxl is imported, its own flag
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         for title in wanted:

@@ -518,15 +518,15 @@ class _Checker:
                 else:
                     self.row_ids[pid] = row.row
             if name is not None:
-                key = normalize_key(name)
-                owner = self.state.names.get(key)
-                if key in seen_names:
+                name_key = key(name)
+                owner = self.state.names.get(name_key)
+                if name_key in seen_names:
                     self.issue(
                         data,
                         row.row,
                         "name",
-                        f"Le nom « {name} » figure déjà ligne {seen_names[key]} : deux projets "
-                        "ne peuvent pas porter le même nom.",
+                        f"Le nom « {name} » figure déjà ligne {seen_names[name_key]} : deux "
+                        "projets ne peuvent pas porter le même nom.",
                         "duplicate_row",
                         name,
                     )
@@ -554,14 +554,12 @@ class _Checker:
                         name,
                     )
                     usable = False
-                seen_names.setdefault(key, row.row)
+                seen_names.setdefault(name_key, row.row)
                 if pid is None and usable:
-                    self.new_projects[key] = row.row
+                    self.new_projects[name_key] = row.row
             known = pid is not None and pid in self.state.projects
             self._check_project_rules(data, row, pid if known else None)
-            row.project = (
-                (pid if pid is not None else normalize_key(name or "")) if usable else None
-            )
+            row.project = (pid if pid is not None else key(name or "")) if usable else None
         self.result.projects = rows
 
     def _check_project_rules(self, data: SheetData, row: ValidRow, pid: int | None) -> None:
