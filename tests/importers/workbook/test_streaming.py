@@ -172,7 +172,7 @@ def test_streamed_parsing_finds_exactly_what_row_by_row_parsing_finds(data: st.D
 
 def test_a_bool_never_takes_the_parsed_value_of_an_equal_number() -> None:
     risk = ["", "Projet Alpha", "Risque", "", 1.0, 1, "", "plan"]
-    cells = {
+    cells: dict[str, list[list[Any]]] = {
         "Projets": [["", "Projet Alpha", "", "", "", "", "", "Cadrage"]],
         "Risques": [risk, [*risk[:2], "Autre", "", True, True, "", "plan"], risk],
     }
@@ -181,7 +181,7 @@ def test_a_bool_never_takes_the_parsed_value_of_an_equal_number() -> None:
 
 
 def test_a_missing_required_column_blocks_every_row_the_same_way() -> None:
-    cells = {
+    cells: dict[str, list[list[Any]]] = {
         "Projets": [["", "Projet Alpha", "", "", "", "", "", "Cadrage"]],
         "Jalons": [["", "Projet Alpha", date(2020, 1, 1)], ["", "Projet Alpha", ""]],
     }
