@@ -19,6 +19,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any, Literal
@@ -139,18 +140,29 @@ def detect_format(data: bytes, filename: str, settings: Settings) -> str:
 def _calamine_sheets(
     data: bytes, wanted: Iterable[str], settings: Settings
 ) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+    """calamine parses a whole sheet at once, in Rust, without holding Python's lock: the
+    next sheet is parsed in a helper thread while the rows of the current one are read
+    (two sheets in memory at most, the one being read and the next)."""
     from python_calamine import CalamineWorkbook
 
+    titles = list(wanted)
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine")
+    pending: Future[Any] | None = None
     try:
-        for title in wanted:
-            sheet = book.get_sheet_by_name(title)
+        for n, title in enumerate(titles):
+            sheet = pending.result() if pending is not None else book.get_sheet_by_name(title)
+            pending = None
             end = sheet.end
             if end is not None:
                 _check_dimensions(title, end[0] + 1, end[1] + 1, settings)
+            if n + 1 < len(titles):
+                pending = pool.submit(book.get_sheet_by_name, titles[n + 1])
             start = sheet.start or (0, 0)
             yield title, _pad(start, sheet.iter_rows())
+            del sheet
     finally:
+        pool.shutdown(wait=True)  # the helper is done with the book before it is closed
         book.close()
 
 
