@@ -365,6 +365,7 @@ def parse_sheet_rows(
     letters = data.letters
     positions = [data.positions[f] if f in letters else -1 for f in fields]
     top = max(positions)
+    absent = -1 in positions
     flag = [blocked]
     limit = settings.max_cell_chars
     memos: list[dict[Any, Any]] = [
@@ -389,7 +390,8 @@ def parse_sheet_rows(
             _check_dimensions(title, 0, width, settings)
         if width <= top:
             row = [*row, *([None] * (top + 1 - width))]
-        row.append(None)  # position -1: the absent columns
+        if absent:
+            row.append(None)  # position -1: the absent columns
         cells = raw_of(row)
         if not flag[0]:
             values = tuple(map(lookup, memos, cells))
