@@ -747,13 +747,22 @@ class _Checker:
         return rows
 
     def milestone_rules(self, data: SheetData, row: ValidRow) -> None:
-        self._not_future(data, row, "actual_date")
+        actual = row.values[_MILESTONE["actual_date"]]
+        if actual is not None and actual > self.today:  # the common case checked inline
+            self._not_future(data, row, "actual_date")
 
     def risk_rules(self, data: SheetData, row: ValidRow) -> None:
         v = row
-        self._order(data, row, "opened_on", "closed_on", "La date de clôture")
-        self._not_future(data, row, "opened_on")
-        self._not_future(data, row, "closed_on")
+        opened, closed = row.values[_RISK["opened_on"]], row.values[_RISK["closed_on"]]
+        today = self.today
+        if (
+            opened is not None and (opened > today or (closed is not None and closed < opened))
+        ) or (
+            closed is not None and closed > today
+        ):  # the common case (nothing to say) checked inline, findings in the same order
+            self._order(data, row, "opened_on", "closed_on", "La date de clôture")
+            self._not_future(data, row, "opened_on")
+            self._not_future(data, row, "closed_on")
         p, i = v.get("probability"), v.get("impact")
         status = v.get("status") or RiskStatus.OUVERT.value
         if (
@@ -791,6 +800,10 @@ class _Checker:
             lambda d, r: None,
         )
         return self.result
+
+
+_MILESTONE = field_index(MILESTONES)
+_RISK = field_index(RISKS)
 
 
 def _display(value: Any) -> str:
