@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
@@ -149,6 +150,10 @@ class _Bulk:
         cursor = self.driver.cursor()
         try:
             cursor.executemany(statement, rows)
+        except self.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy would raise it
+            raise DBAPIError.instance(
+                statement, None, error, self.dialect.loaded_dbapi.Error
+            ) from error
         finally:
             cursor.close()
 
