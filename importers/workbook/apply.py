@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
-from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS
+from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS, Sheet
 from importers.workbook.state import MinistryState
-from importers.workbook.validate import ProjectKey, Validated, ValidRow, key
+from importers.workbook.validate import ProjectKey, Validated, ValidRow, field_index, key
 from pilot.audit.models import AuditEvent
-from pilot.audit.service import event_row
 from pilot.projects.models import (
     Baseline,
     BaselineKind,
@@ -97,21 +98,64 @@ def _allocate_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
-def _insert(
-    session: Session, model: Any, rows: list[dict[str, Any]], *, ids: bool = False
-) -> list[int]:
-    """Insert rows (all with the same keys) in one executemany, without RETURNING; with
-    ``ids``, allocate their primary keys first and return them, in order."""
-    if not rows:
-        return []
-    table = _table(model)
-    allocated: list[int] = []
-    if ids:
-        allocated = _allocate_ids(session, table, len(rows))
-        for row, row_id in zip(rows, allocated, strict=True):
-            row["id"] = row_id
-    session.execute(insert(table), rows)
-    return allocated
+class _Converter(dict[Any, Any]):
+    """A column's bind processor (SQLAlchemy's, for the dialect), memoised by value: the
+    same dates and timestamps repeat across hundreds of thousands of rows."""
+
+    def __init__(self, processor: Any) -> None:
+        super().__init__({None: None})
+        self.processor = processor
+
+    def __missing__(self, value: Any) -> Any:
+        converted = self[value] = self.processor(value)
+        return converted
+
+
+class _Bulk:
+    """Plain executemany on the driver's own connection (sqlite3 or psycopg), inside the
+    session's transaction: no SQLAlchemy statement compilation or parameter processing
+    per row. Values go through the same bind processors SQLAlchemy would apply (dates and
+    timestamps as SQLite text, booleans), memoised by value."""
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self.driver: Any = connection.connection.driver_connection
+        self.marker = "?" if self.dialect.paramstyle in ("qmark", "numeric") else "%s"
+        self.quote = self.dialect.identifier_preparer.quote
+        self.converters: dict[tuple[str, str], _Converter | None] = {}
+
+    def converter(self, table: Table, column: str) -> _Converter | None:
+        if (table.name, column) not in self.converters:
+            type_ = table.c[column].type
+            processor = type_.dialect_impl(self.dialect).bind_processor(self.dialect)
+            found = _Converter(processor) if processor is not None else None
+            self.converters[(table.name, column)] = found
+        return self.converters[(table.name, column)]
+
+    def insert(self, table: Table, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+        """Insert ``rows`` (lists of values in ``columns`` order, converted in place)."""
+        if not rows:
+            return
+        converters = [
+            (i, c) for i, name in enumerate(columns) if (c := self.converter(table, name))
+        ]
+        for row in rows:
+            for i, c in converters:
+                row[i] = c[row[i]]
+        statement = (
+            f"INSERT INTO {self.quote(table.name)} ({', '.join(map(self.quote, columns))}) "
+            f"VALUES ({', '.join([self.marker] * len(columns))})"
+        )
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(statement, rows)
+        except self.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy would raise it
+            raise DBAPIError.instance(
+                statement, None, error, self.dialect.loaded_dbapi.Error
+            ) from error
+        finally:
+            cursor.close()
 
 
 def _update(session: Session, model: Any, changes: list[tuple[int, dict[str, Any]]]) -> None:
@@ -130,7 +174,7 @@ def _update(session: Session, model: Any, changes: list[tuple[int, dict[str, Any
         session.execute(statement, params)
 
 
-def _project_fields(values: dict[str, Any], present: set[str]) -> dict[str, Any]:
+def _project_fields(values: ValidRow, present: set[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name in PROJECT_FIELDS:
         if name not in present:
@@ -147,6 +191,82 @@ def _project_fields(values: dict[str, Any], present: set[str]) -> dict[str, Any]
         else:
             fields[name] = value
     return fields
+
+
+PROJECT_COLUMNS = (
+    "id",
+    "name",
+    "name_key",
+    "ministry_id",
+    "description",
+    "link",
+    "interministerial",
+    "functional_zone",
+    "functional_zone_label",
+    "programmes",
+    "financing_label",
+    "pap_link",
+    "phase",
+    "start_date",
+    "in_panorama",
+    "confidential",
+    "created_at",
+)
+NAME_COLUMNS = (
+    "project_id",
+    "ministry_id",
+    "name",
+    "name_key",
+    "kind",
+    "recorded_on",
+    "created_at",
+)
+REPORT_COLUMNS = (
+    "id",
+    "project_id",
+    "reported_on",
+    "phase",
+    "current_cost_eur",
+    "forecast_end",
+    "weather",
+    "comment",
+    "import_id",
+    "edition_id",
+    "created_at",
+)
+BASELINE_COLUMNS = (
+    "id",
+    "project_id",
+    "kind",
+    "approved_on",
+    "cost_eur",
+    "start_date",
+    "end_date",
+    "reason",
+    "source",
+    "created_at",
+)
+AUDIT_COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "project_id",
+    "field",
+    "old_value",
+    "new_value",
+    "import_id",
+)
+
+
+def _audit_text(value: Any) -> str | None:
+    """``pilot.audit.service``'s rendering of a value in an audit event."""
+    if value is None:
+        return None
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    return str(value)
 
 
 class _Writer:
@@ -168,8 +288,9 @@ class _Writer:
         self.import_id = import_id
         self.today = today
         self.write = write
+        self.bulk = _Bulk(session) if write else None
         self.now: datetime = utcnow()
-        self.audit: list[dict[str, Any]] = []  # events not inserted yet
+        self.audit: list[list[Any]] = []  # events not inserted yet, in AUDIT_COLUMNS order
         self.audit_count = 0
         self.counts: dict[str, int] = defaultdict(int)
         self.new_ids: dict[str, int] = {}  # new project name key → id
@@ -185,26 +306,44 @@ class _Writer:
         new: Any = None,
     ) -> None:
         self.audit.append(
-            event_row(
-                at=self.now,
-                actor=self.actor,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                project_id=project_id,
-                field=field,
-                old=old,
-                new=new,
-                import_id=self.import_id,
-            )
+            [
+                self.now,
+                self.actor,
+                action,
+                entity,
+                entity_id,
+                project_id,
+                field,
+                _audit_text(old),
+                _audit_text(new),
+                self.import_id,
+            ]
         )
         if self.write and len(self.audit) >= BATCH:
             self._flush_audit()
 
     def _flush_audit(self) -> None:
         self.audit_count += len(self.audit)
-        _insert(self.session, AuditEvent, self.audit)
+        self._insert(AuditEvent, AUDIT_COLUMNS, self.audit)
         self.audit.clear()
+
+    def _insert(
+        self, model: Any, columns: tuple[str, ...], rows: list[list[Any]], *, ids: bool = False
+    ) -> list[int]:
+        """Insert rows (lists in ``columns`` order) in one executemany, without RETURNING;
+        with ``ids`` (``columns[0]`` is ``id``), allocate their primary keys first and
+        return them, in order."""
+        if not rows:
+            return []
+        assert self.bulk is not None
+        table = _table(model)
+        allocated: list[int] = []
+        if ids:
+            allocated = _allocate_ids(self.session, table, len(rows))
+            for row, row_id in zip(rows, allocated, strict=True):
+                row[0] = row_id
+        self.bulk.insert(table, columns, rows)
+        return allocated
 
     def project_id(self, key: ProjectKey | None) -> int | None:
         if isinstance(key, int):
@@ -218,54 +357,55 @@ class _Writer:
         rows = [r for r in self.validated.projects if r.project is not None]
         new = [r for r in rows if isinstance(r.project, str)]
         self.counts["projects_created"] = len(new)
-        creations = []
+        creations: list[list[Any]] = []
         for r in new:
-            fields = _project_fields(r.values, present)
-            creations.append(
-                {
-                    "name": r.values["name"],
-                    "name_key": normalize_key(r.values["name"]),
-                    "ministry_id": self.state.ministry_id,
-                    "description": None,
-                    "link": None,
-                    "interministerial": False,
-                    "functional_zone": None,
-                    "functional_zone_label": None,
-                    "programmes": None,
-                    "financing_label": None,
-                    "pap_link": None,
-                    "phase": None,
-                    "start_date": None,
-                    "in_panorama": True,
-                    "confidential": False,
-                    "created_at": self.now,
-                    **fields,
-                }
-            )
+            fields = _project_fields(r, present)
+            created = {
+                "id": 0,
+                "name": r.get("name"),
+                "name_key": key(r.get("name")),
+                "ministry_id": self.state.ministry_id,
+                "description": None,
+                "link": None,
+                "interministerial": False,
+                "functional_zone": None,
+                "functional_zone_label": None,
+                "programmes": None,
+                "financing_label": None,
+                "pap_link": None,
+                "phase": None,
+                "start_date": None,
+                "in_panorama": True,
+                "confidential": False,
+                "created_at": self.now,
+                **fields,
+            }
+            creations.append([created[c] for c in PROJECT_COLUMNS])
         if self.write:
-            ids = _insert(self.session, Project, creations, ids=True)
-            names, ministries = [], []
-            for r, pid, created in zip(new, ids, creations, strict=True):
+            names: list[list[Any]] = []
+            ministries: list[list[Any]] = []
+            for created_row in creations:
+                names.append(self._name_row(0, created_row[1]))
+                ministries.append([0, self.state.ministry_id, self.today])
+            ids = self._insert(Project, PROJECT_COLUMNS, creations, ids=True)
+            for r, pid, name_row, ministry_row in zip(new, ids, names, ministries, strict=True):
                 self.new_ids[str(r.project)] = pid
-                names.append(self._name_row(pid, created["name"]))
-                ministries.append(
-                    {"project_id": pid, "ministry_id": self.state.ministry_id, "since": self.today}
-                )
-                self.event("create", "project", pid, pid, new=created["name"])
-            _insert(self.session, ProjectName, names)
-            _insert(self.session, ProjectMinistry, ministries)
+                name_row[0] = ministry_row[0] = pid
+                self.event("create", "project", pid, pid, new=name_row[2])
+            self._insert(ProjectName, NAME_COLUMNS, names)
+            self._insert(ProjectMinistry, ("project_id", "ministry_id", "since"), ministries)
         changes: list[tuple[int, dict[str, Any]]] = []
-        renamed: list[dict[str, Any]] = []
+        renamed: list[list[Any]] = []
         for r in rows:
             if not isinstance(r.project, int):
                 continue
             pid = r.project
             current = self.state.projects[pid]
-            fields = _project_fields(r.values, present)
-            name = r.values.get("name")
+            fields = _project_fields(r, present)
+            name = r.get("name")
             if name and name != current.name:
                 fields["name"] = name
-                fields["name_key"] = normalize_key(name)
+                fields["name_key"] = key(name)
                 if fields["name_key"] not in self.state.names:
                     renamed.append(self._name_row(pid, name))
             diff = {k: v for k, v in fields.items() if getattr(current, k) != v}
@@ -277,41 +417,42 @@ class _Writer:
         self.counts["projects_updated"] = len(changes)
         if self.write:
             _update(self.session, Project, changes)
-            _insert(self.session, ProjectName, renamed)
+            self._insert(ProjectName, NAME_COLUMNS, renamed)
 
-    def _name_row(self, pid: int, name: str) -> dict[str, Any]:
-        return {
-            "project_id": pid,
-            "ministry_id": self.state.ministry_id,
-            "name": name,
-            "name_key": normalize_key(name),
-            "kind": "name",
-            "recorded_on": self.today,
-            "created_at": self.now,
-        }
+    def _name_row(self, pid: int, name: str) -> list[Any]:
+        return [
+            pid,
+            self.state.ministry_id,
+            name,
+            key(name),
+            "name",
+            self.today,
+            self.now,
+        ]
 
     def reports_and_baselines(self) -> None:
         present = self.validated.present.get(PROJECTS.name, set())
-        reports: list[dict[str, Any]] = []
-        baselines: list[dict[str, Any]] = []
+        reports: list[list[Any]] = []
+        baselines: list[list[Any]] = []
         for r in self.validated.projects:
             pid = self.project_id(r.project)
             if pid is None:
                 continue
-            v = r.values
+            v = r
             reports.append(
-                {
-                    "project_id": pid,
-                    "reported_on": self.today,
-                    "phase": v.get("phase"),
-                    "current_cost_eur": v.get("current_cost"),
-                    "forecast_end": v.get("forecast_end"),
-                    "weather": v.get("weather"),
-                    "comment": v.get("comment"),
-                    "import_id": self.import_id,
-                    "edition_id": None,
-                    "created_at": self.now,
-                }
+                [
+                    0,
+                    pid,
+                    self.today,
+                    v.get("phase"),
+                    v.get("current_cost"),
+                    v.get("forecast_end"),
+                    v.get("weather"),
+                    v.get("comment"),
+                    self.import_id,
+                    None,
+                    self.now,
+                ]
             )
             figures = {
                 "cost_eur": v.get("baseline_cost"),
@@ -339,54 +480,54 @@ class _Writer:
                     kind = BaselineKind.REBASELINE.value
             if kind is not None:
                 baselines.append(
-                    {
-                        "project_id": pid,
-                        "kind": kind,
-                        "approved_on": self.today,
-                        **figures,
-                        "reason": v.get("rebaseline_reason") if kind == "rebaseline" else None,
-                        "source": BASELINE_SOURCE,
-                        "created_at": self.now,
-                    }
+                    [
+                        0,
+                        pid,
+                        kind,
+                        self.today,
+                        figures["cost_eur"],
+                        figures["start_date"],
+                        figures["end_date"],
+                        v.get("rebaseline_reason") if kind == "rebaseline" else None,
+                        BASELINE_SOURCE,
+                        self.now,
+                    ]
                 )
         self.counts["reports"] = len(reports)
         self.counts["baselines"] = len(baselines)
         if not self.write:
             return
-        for report, rid in zip(
-            reports, _insert(self.session, Report, reports, ids=True), strict=True
-        ):
-            pid = report["project_id"]
-            self.event(
-                "report",
-                "report",
-                rid,
-                pid,
-                new=f"phase={report['phase']} coût={report['current_cost_eur']} "
-                f"fin={report['forecast_end']} météo={report['weather']}",
+        # The events describe the values as read (before the driver's conversion).
+        report_events = [
+            (
+                r[1],
+                f"phase={r[3]} coût={r[4]} fin={r[5]} météo={r[6]}",
             )
-        for baseline, bid in zip(
-            baselines, _insert(self.session, Baseline, baselines, ids=True), strict=True
+            for r in reports
+        ]
+        baseline_events = [
+            (b[1], b[2], f"coût={b[4]} début={b[5]} fin={b[6]}", b[7]) for b in baselines
+        ]
+        for (pid, text_), rid in zip(
+            report_events, self._insert(Report, REPORT_COLUMNS, reports, ids=True), strict=True
         ):
-            pid = baseline["project_id"]
-            if baseline["kind"] == BaselineKind.INITIAL.value:
-                self.event(
-                    "create",
-                    "baseline",
-                    bid,
-                    pid,
-                    new=f"coût={baseline['cost_eur']} début={baseline['start_date']} "
-                    f"fin={baseline['end_date']}",
-                )
+            self.event("report", "report", rid, pid, new=text_)
+        for (pid, kind, text_, reason), bid in zip(
+            baseline_events,
+            self._insert(Baseline, BASELINE_COLUMNS, baselines, ids=True),
+            strict=True,
+        ):
+            if kind == BaselineKind.INITIAL.value:
+                self.event("create", "baseline", bid, pid, new=text_)
             else:
-                self.event("rebaseline", "baseline", bid, pid, "reason", new=baseline["reason"])
+                self.event("rebaseline", "baseline", bid, pid, "reason", new=reason)
 
     # Milestones, risks, budget lines ---------------------------------------------------------
 
     def children(
         self,
         rows: Iterable[ValidRow],
-        sheet_name: str,
+        sheet: Sheet,
         model: Any,
         entity: str,
         existing: dict[Any, Any],
@@ -395,34 +536,58 @@ class _Writer:
         identity: dict[str, str],
         counter: str,
     ) -> None:
-        present = self.validated.present.get(sheet_name, set())
-        inserts: list[dict[str, Any]] = []
+        present = self.validated.present.get(sheet.name, set())
+        stamped = model is not BudgetLine
+        columns = (
+            "id",
+            "project_id",
+            *identity.values(),
+            *fields.values(),
+            *(("created_at",) if stamped else ()),
+        )
+        index = field_index(sheet)
+        # the values of a new row after its id and project: identity, then fields
+        pick = itemgetter(*[index[f] for f in (*identity, *fields)])
+        new_ids = self.new_ids
+        write = self.write
+        label = 2  # the first identity column: the value its creation event shows
+        status_at = columns.index("status") if model is Risk else -1
+        closed_at = columns.index("closed_on") if model is Risk else -1
+        opened = RiskStatus.OUVERT.value
+        clos = RiskStatus.CLOS.value
+        inserts: list[list[Any]] = []
         changes: list[tuple[int, dict[str, Any]]] = []
-        label = next(iter(identity.values()))
         created = 0
         for r in rows:
-            pid = self.project_id(r.project)
-            if pid is None:
-                continue
-            values = self._child_values(entity, r.values, present, fields)
-            found = existing.get((pid, *key_of(r))) if isinstance(r.project, int) else None
-            closing = entity == "risk" and values.get("status") == RiskStatus.CLOS.value
-            if closing and values.get("closed_on") is None:
-                values["closed_on"] = (found.closed_on if found is not None else None) or self.today
+            project = r.project
+            pid: int | None
+            if isinstance(project, int):
+                pid = project
+                found = existing.get((pid, *key_of(r)))
+            else:
+                found = None
+                pid = new_ids.get(project or "", None if write else 0)  # as ``project_id``
+                if pid is None:
+                    continue
             if found is None:
-                row = {"project_id": pid, **{c: r.values.get(f) for f, c in identity.items()}}
-                row.update({c: None for c in fields.values()})
-                row.update(values)
-                if model is not BudgetLine:
-                    row["created_at"] = self.now
-                if model is Risk and row["status"] is None:
-                    row["status"] = RiskStatus.OUVERT.value
+                row = [0, pid, *pick(r.values)]
+                if stamped:
+                    row.append(self.now)
+                if status_at > 0:
+                    if row[status_at] is None:
+                        row[status_at] = opened
+                    elif row[status_at] == clos and row[closed_at] is None:
+                        row[closed_at] = self.today
                 created += 1
-                if self.write:
+                if write:
                     inserts.append(row)
                     if len(inserts) >= BATCH:
-                        self._insert_children(model, entity, label, inserts)
+                        self._insert_children(model, entity, columns, label, inserts)
                 continue
+            values = self._child_values(entity, r, present, fields)
+            closing = entity == "risk" and values.get("status") == clos
+            if closing and values.get("closed_on") is None:
+                values["closed_on"] = found.closed_on or self.today
             diff = {k: v for k, v in values.items() if getattr(found, k) != v}
             if diff:
                 changes.append((found.id, diff))
@@ -432,20 +597,34 @@ class _Writer:
         self.counts[f"{counter}_updated"] = len(changes)
         if not self.write:
             return
-        self._insert_children(model, entity, label, inserts)
+        self._insert_children(model, entity, columns, label, inserts)
         _update(self.session, model, changes)
 
     def _insert_children(
-        self, model: Any, entity: str, label: str, inserts: list[dict[str, Any]]
+        self,
+        model: Any,
+        entity: str,
+        columns: tuple[str, ...],
+        label: int,
+        inserts: list[list[Any]],
     ) -> None:
         """Insert a batch of new rows with their audit events, then empty the batch (memory
         stays bounded by the batch, the transaction stays one)."""
-        for row, rid in zip(inserts, _insert(self.session, model, inserts, ids=True), strict=True):
-            self.event("create", entity, rid, row["project_id"], new=row[label])
+        shown = [(row[1], row[label]) for row in inserts]  # before the driver's conversion
+        ids = self._insert(model, columns, inserts, ids=True)
         inserts.clear()
+        now, actor, import_id = self.now, self.actor, self.import_id
+        self.audit.extend(
+            [
+                [now, actor, "create", entity, rid, pid, None, None, _audit_text(v), import_id]
+                for (pid, v), rid in zip(shown, ids, strict=True)
+            ]
+        )
+        if len(self.audit) >= BATCH:
+            self._flush_audit()
 
     def _child_values(
-        self, entity: str, values: dict[str, Any], present: set[str], fields: dict[str, str]
+        self, entity: str, values: ValidRow, present: set[str], fields: dict[str, str]
     ) -> dict[str, Any]:
         result = {column: values.get(f) for f, column in fields.items() if f in present}
         if entity == "risk" and "status" in result and result["status"] is None:
@@ -457,33 +636,33 @@ class _Writer:
         self.reports_and_baselines()
         self.children(
             self.validated.milestones,
-            MILESTONES.name,
+            MILESTONES,
             Milestone,
             "milestone",
             self.state.milestones,
-            lambda r: (key(r.values["name"]),),
+            lambda r: (key(r.get("name")),),
             {f: f for f in MILESTONE_FIELDS},
             {"name": "name"},
             "milestones",
         )
         self.children(
             self.validated.risks,
-            RISKS.name,
+            RISKS,
             Risk,
             "risk",
             self.state.risks,
-            lambda r: (key(r.values["title"]),),
+            lambda r: (key(r.get("title")),),
             {f: f for f in RISK_FIELDS},
             {"title": "title"},
             "risks",
         )
         self.children(
             self.validated.budget,
-            BUDGET.name,
+            BUDGET,
             BudgetLine,
             "budget_line",
             self.state.budget,
-            lambda r: (r.values["year"], r.values["kind"]),
+            lambda r: (r.get("year"), r.get("kind")),
             BUDGET_FIELDS,
             {"year": "year", "kind": "kind"},
             "budget_lines",

@@ -18,12 +18,13 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any, Literal
 
-from importers.safety import UnsafeFile, inspect_workbook
+from importers.safety import UnsafeFile, inspect_workbook, require_defusedxml
 from importers.workbook.columns import README_SHEET, SHEET_BY_KEY, SHEETS, Sheet, column_letter
 from importers.workbook.findings import Issue, shown
 from pilot.config import Settings, get_settings
@@ -47,7 +48,12 @@ class SheetData:
     title: str  # the sheet's name as found in the file
     header_row: int
     letters: dict[str, str]  # field → column letter
-    rows: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)  # by sheet.fields
+    positions: dict[str, int] = field(default_factory=dict)  # field → column index (from 0)
+    # (row number, cell values by sheet.fields); ``validate.ValidRow``s when ``parsed``
+    rows: list[Any] = field(default_factory=list)
+    parsed: bool = False  # the rows were parsed while read (``validate.parse_sheet_rows``)
+    parse_issues: list[Issue] = field(default_factory=list)  # their findings, for validate
+    referenced: set[int] = field(default_factory=set)  # PILOT ids met, when parsed
 
     @property
     def present(self) -> set[str]:
@@ -63,7 +69,7 @@ class WorkbookData:
     sheets: dict[str, SheetData]  # by Sheet.name
     issues: list[Issue]
 
-    def rows(self, sheet: Sheet) -> list[tuple[int, tuple[Any, ...]]]:
+    def rows(self, sheet: Sheet) -> list[Any]:
         data = self.sheets.get(sheet.name)
         return data.rows if data else []
 
@@ -134,18 +140,29 @@ def detect_format(data: bytes, filename: str, settings: Settings) -> str:
 def _calamine_sheets(
     data: bytes, wanted: Iterable[str], settings: Settings
 ) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+    """calamine parses a whole sheet at once, in Rust, without holding Python's lock: the
+    next sheet is parsed in a helper thread while the rows of the current one are read
+    (two sheets in memory at most, the one being read and the next)."""
     from python_calamine import CalamineWorkbook
 
+    titles = list(wanted)
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine")
+    pending: Future[Any] | None = None
     try:
-        for title in wanted:
-            sheet = book.get_sheet_by_name(title)
+        for n, title in enumerate(titles):
+            sheet = pending.result() if pending is not None else book.get_sheet_by_name(title)
+            pending = None
             end = sheet.end
             if end is not None:
                 _check_dimensions(title, end[0] + 1, end[1] + 1, settings)
+            if n + 1 < len(titles):
+                pending = pool.submit(book.get_sheet_by_name, titles[n + 1])
             start = sheet.start or (0, 0)
             yield title, _pad(start, sheet.iter_rows())
+            del sheet
     finally:
+        pool.shutdown(wait=True)  # the helper is done with the book before it is closed
         book.close()
 
 
@@ -163,6 +180,7 @@ def _openpyxl_sheets(
 ) -> Iterator[tuple[str, Iterator[list[Any]]]]:
     import openpyxl
 
+    require_defusedxml()  # now that openpyxl is imported, its own flag
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         for title in wanted:
@@ -227,7 +245,12 @@ def _cell(value: Any) -> Any:
 
 
 def _read_sheet(
-    sheet: Sheet, title: str, rows: Iterator[list[Any]], settings: Settings, issues: list[Issue]
+    sheet: Sheet,
+    title: str,
+    rows: Iterator[list[Any]],
+    settings: Settings,
+    issues: list[Issue],
+    consume: RowReader,
 ) -> SheetData | None:
     header_row = 0
     header: list[Any] = []
@@ -304,12 +327,30 @@ def _read_sheet(
         title=title,
         header_row=header_row,
         letters={f: column_letter(i) for f, i in positions.items()},
+        positions=positions,
     )
-    order = [positions.get(f) for f in sheet.fields]
+    consume(data, enumerate(rows, start=header_row + 1), settings, issues)
+    return data
+
+
+RowReader = Callable[[SheetData, Iterator[tuple[int, list[Any]]], Settings, list[Issue]], None]
+
+
+def store_raw_rows(
+    data: SheetData,
+    rows: Iterator[tuple[int, list[Any]]],
+    settings: Settings,
+    issues: list[Issue],
+) -> None:
+    """The rows of a sheet, below its header, as cell values by ``sheet.fields`` (empty rows
+    skipped), bounded by the settings (columns per row, rows per sheet, characters per
+    cell, each over-long cell a finding and read as empty)."""
+    sheet, title = data.sheet, data.title
+    order = [data.positions.get(f) for f in sheet.fields]
     limit = settings.max_cell_chars
     max_rows = settings.max_rows_per_sheet
     count = 0
-    for number, row in enumerate(rows, start=header_row + 1):
+    for number, row in rows:
         width = len(row)
         if width > settings.max_columns:
             _check_dimensions(title, 0, width, settings)
@@ -336,7 +377,6 @@ def _read_sheet(
                 )
                 values = (*values[:i], None, *values[i + 1 :])
         data.rows.append((number, values))
-    return data
 
 
 def read_workbook(
@@ -345,9 +385,14 @@ def read_workbook(
     *,
     settings: Settings | None = None,
     engine: Engine = DEFAULT_ENGINE,
+    rows: RowReader | None = None,
 ) -> WorkbookData:
     """The known sheets of a workbook as raw rows, with the reading issues (headers,
-    extra columns, over-long cells). Raises ``WorkbookError`` for an unreadable file."""
+    extra columns, over-long cells). Raises ``WorkbookError`` for an unreadable file.
+
+    Each sheet's rows stream, as they are read, into ``rows`` (``store_raw_rows`` by
+    default; ``validate.parse_sheet_rows`` parses them on the way, so that the raw cells
+    of a whole workbook are never held at once)."""
     settings = settings or get_settings()
     try:
         info = inspect_workbook(data, filename, settings)
@@ -406,8 +451,9 @@ def read_workbook(
         by_title = {title: SHEET_BY_KEY[normalize_key(title)] for title in chosen.values()}
         backend = _calamine_sheets if engine == "calamine" else _openpyxl_sheets
         sheets: dict[str, SheetData] = {}
-        for title, rows in backend(data, list(chosen.values()), settings):
-            found = _read_sheet(by_title[title], title, rows, settings, issues)
+        consume = rows or store_raw_rows
+        for title, cells in backend(data, list(chosen.values()), settings):
+            found = _read_sheet(by_title[title], title, cells, settings, issues, consume)
             if found is not None:
                 sheets[found.sheet.name] = found
     except WorkbookError:

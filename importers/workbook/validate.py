@@ -7,11 +7,12 @@ the rules and against what PILOT already knows (``state.py``). Nothing is writte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache, partial
+from operator import itemgetter
 from typing import Any
 
 from importers.parsing import ParseError, is_unknown, parse_bool, parse_date, parse_decimal
@@ -25,8 +26,9 @@ from importers.workbook.columns import (
     Sheet,
 )
 from importers.workbook.findings import Issue, shown
-from importers.workbook.reader import SheetData, WorkbookData
+from importers.workbook.reader import SheetData, WorkbookData, _cell, _check_dimensions
 from importers.workbook.state import MinistryState
+from pilot.config import Settings
 from pilot.imports.models import Severity
 from pilot.indicators.steering import CRITICAL_FROM, criticality
 from pilot.money import format_decimal_fr
@@ -40,8 +42,12 @@ ProjectKey = int | str  # an existing project's id, or the name key of a new pro
 @dataclass(slots=True)
 class ValidRow:
     row: int
-    values: dict[str, Any]  # parsed values of the columns present in the sheet
+    values: tuple[Any, ...]  # parsed values, by the sheet's fields (None: empty or absent)
+    index: dict[str, int]  # field → position in ``values`` (the sheet's, shared)
     project: ProjectKey | None = None
+
+    def get(self, field_name: str) -> Any:
+        return self.values[self.index[field_name]]
 
 
 @dataclass
@@ -207,6 +213,227 @@ def key(value: str) -> str:
 
 # --- Rows --------------------------------------------------------------------------------
 
+Parsed = tuple[int, str, Callable[[Any], Any], bool, Column]  # position, field, parser, …
+
+
+def _issue(
+    data: SheetData,
+    row: int,
+    field_name: str | None,
+    message: str,
+    code: str,
+    value: Any = None,
+    severity: Severity = Severity.ERROR,
+) -> Issue:
+    return Issue(
+        code,
+        message,
+        severity,
+        sheet=data.sheet.name,
+        row=row,
+        column=data.letter(field_name) if field_name else None,
+        field=field_name,
+        value=shown(value),
+    )
+
+
+def _columns(data: SheetData) -> tuple[list[Parsed], bool, dict[str, int]]:
+    """The present columns with their parsers; whether a required column is missing (the
+    reader reported it once: no row is usable); the sheet's field positions."""
+    sheet = data.sheet
+    columns = [
+        (i, c.field, _parser(c), c.required, c)
+        for i, c in enumerate(sheet.columns)
+        if c.field in data.letters
+    ]
+    blocked = any(c.required and c.field not in data.letters for c in sheet.columns)
+    return columns, blocked, field_index(sheet)
+
+
+@lru_cache(maxsize=16)
+def field_index(sheet: Sheet) -> dict[str, int]:
+    """field → position in a row's values (one dict per sheet, shared by its rows)."""
+    return {f: i for i, f in enumerate(sheet.fields)}
+
+
+def _parse_row(
+    data: SheetData,
+    number: int,
+    raw: tuple[Any, ...] | list[Any],
+    columns: list[Parsed],
+    blocked: bool,
+    index: dict[str, int],
+    issues: list[Issue],
+) -> ValidRow:
+    """One row of cells (already read: ``reader._cell``) parsed, its findings in ``issues``."""
+    values: list[Any] = [None] * len(index)
+    ok = True
+    for position, name, parser, required, column in columns:
+        value = raw[position]
+        if value is None:
+            parsed = None
+        else:
+            try:
+                parsed = parser(value)
+            except ParseError as error:
+                issues.append(_issue(data, number, name, str(error), "invalid_value", value))
+                ok = False
+                continue
+        if parsed is None and required:
+            issues.append(
+                _issue(
+                    data,
+                    number,
+                    name,
+                    f"La colonne « {column.header} » est obligatoire : remplissez-la.",
+                    "required",
+                    value,
+                )
+            )
+            ok = False
+        values[position] = parsed
+    return ValidRow(number, tuple(values), index, None if (blocked or not ok) else -1)
+
+
+class _Slow:
+    """A cell the fast path leaves to the careful one (see ``parse_sheet_rows``)."""
+
+
+SLOW = _Slow()
+
+
+class _CellMemo(dict[Any, Any]):
+    """One column's cells: raw value as read → parsed value, computed once per distinct
+    value (dates, choices, names and amounts repeat across thousands of rows; the parsed
+    values are shared, not copied). ``SLOW`` for a cell that must be reported (unreadable,
+    too long) or that a bool could be mistaken for (``True == 1``): those go the careful
+    way, which reports exactly what the row-by-row parsing reports."""
+
+    def __init__(self, parser: Callable[[Any], Any], limit: int, flag: list[bool]) -> None:
+        super().__init__({None: None})
+        self.parser = parser
+        self.limit = limit
+        self.flag = flag  # set once a SLOW was returned: rows are checked for it from then on
+
+    def __missing__(self, raw: Any) -> Any:
+        if raw.__class__ is bool:
+            self.flag[0] = True
+            return SLOW
+        value = _cell(raw)
+        if value is None:
+            parsed = None
+        elif value.__class__ is str and len(value) > self.limit:
+            parsed = SLOW
+        else:
+            try:
+                parsed = self.parser(value)
+            except ParseError:
+                parsed = SLOW
+        if parsed is SLOW:
+            self.flag[0] = True
+        if not (raw.__class__ in (int, float) and raw in (0, 1)):  # a bool equals 0 or 1
+            self[raw] = parsed
+        return parsed
+
+
+def _tuple_getter(positions: list[int]) -> Callable[[Any], tuple[Any, ...]]:
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda row: (row[only],)
+    return itemgetter(*positions)
+
+
+def parse_sheet_rows(
+    data: SheetData,
+    rows: Iterator[tuple[int, list[Any]]],
+    settings: Settings,
+    issues: list[Issue],
+) -> None:
+    """Read and parse a sheet's rows as they stream from the reader (``read_workbook(...,
+    rows=parse_sheet_rows)``): ``data.rows`` gets ``ValidRow``s, never the raw rows, and
+    the parsing findings wait in ``data.parse_issues`` for ``validate``, which reports
+    them where it always has. The reader's own checks (columns per row, rows per sheet,
+    characters per cell) and findings are the same as ``reader.store_raw_rows``'s.
+
+    Fast path: each cell is looked up in its column's ``_CellMemo``; a row whose cells all
+    parsed and whose required cells are filled is kept as is. Any other row (empty, with
+    an unreadable, too long or missing value) is read and parsed cell by cell, exactly as
+    without the fast path."""
+    sheet = data.sheet
+    columns, blocked, index = _columns(data)
+    fields = sheet.fields
+    letters = data.letters
+    positions = [data.positions[f] if f in letters else -1 for f in fields]
+    top = max(positions)
+    absent = -1 in positions
+    flag = [blocked]
+    limit = settings.max_cell_chars
+    memos: list[dict[Any, Any]] = [
+        _CellMemo(_parser(c), limit, flag) if c.field in letters else {None: None}
+        for c in sheet.columns
+    ]
+    raw_of = itemgetter(*positions)
+    required = _tuple_getter(
+        [i for i, c in enumerate(sheet.columns) if c.required and c.field in letters] or [0]
+    )
+    lookup = dict.__getitem__
+    pilot_at = index.get("pilot_id", -1) if "pilot_id" in letters else -1
+    referenced = data.referenced
+    max_columns = settings.max_columns
+    max_rows = settings.max_rows_per_sheet
+    title = data.title
+    out: list[Any] = data.rows
+    count = 0
+    for number, row in rows:
+        width = len(row)
+        if width > max_columns:
+            _check_dimensions(title, 0, width, settings)
+        if width <= top:
+            row = [*row, *([None] * (top + 1 - width))]
+        if absent:
+            row.append(None)  # position -1: the absent columns
+        cells = raw_of(row)
+        if not flag[0]:
+            values = tuple(map(lookup, memos, cells))
+            if None not in required(values) and not flag[0]:
+                count += 1
+                if count > max_rows:
+                    _check_dimensions(title, max_rows + 2, 0, settings)
+                if pilot_at >= 0:
+                    found = cells[pilot_at]
+                    if found.__class__ is str and values[pilot_at] is not None:
+                        referenced.add(values[pilot_at])
+                out.append(ValidRow(number, values, index, -1))
+                continue
+        read = [_cell(value) for value in cells]
+        if all(v is None for v in read):
+            continue
+        count += 1
+        if count > max_rows:
+            _check_dimensions(title, max_rows + 2, 0, settings)
+        for i, value in enumerate(read):
+            if isinstance(value, str) and len(value) > limit:
+                f = fields[i]
+                issues.append(
+                    Issue(
+                        "cell_too_long",
+                        f"Cette cellule contient {len(value)} caractères ; la limite est de "
+                        f"{limit}. Raccourcissez-la.",
+                        sheet=sheet.name,
+                        row=number,
+                        column=letters[f],
+                        field=f,
+                        value=shown(value),
+                    )
+                )
+                read[i] = None
+        if pilot_at >= 0 and isinstance(read[pilot_at], str):
+            pid = parse_pilot_id(read[pilot_at])
+            if pid is not None:
+                referenced.add(pid)
+        out.append(_parse_row(data, number, read, columns, blocked, index, data.parse_issues))
+    data.parsed = True
+
 
 class _Checker:
     def __init__(self, workbook: WorkbookData, state: MinistryState, today: date) -> None:
@@ -227,59 +454,20 @@ class _Checker:
         value: Any = None,
         severity: Severity = Severity.ERROR,
     ) -> None:
-        self.result.issues.append(
-            Issue(
-                code,
-                message,
-                severity,
-                sheet=data.sheet.name,
-                row=row,
-                column=data.letter(field_name) if field_name else None,
-                field=field_name,
-                value=shown(value),
-            )
-        )
+        self.result.issues.append(_issue(data, row, field_name, message, code, value, severity))
 
     def parse_rows(self, sheet: Sheet) -> list[ValidRow]:
         data = self.workbook.sheets.get(sheet.name)
         if data is None:
             return []
         self.result.present[sheet.name] = data.present
-        columns = [
-            (i, c.field, _parser(c), c.required, c)
-            for i, c in enumerate(sheet.columns)
-            if c.field in data.letters
-        ]
-        blocked = any(
-            c.required and c.field not in data.letters for c in sheet.columns
-        )  # a required column is missing: reported once by the reader
+        if data.parsed:  # parsed while reading (``parse_sheet_rows``)
+            self.result.issues.extend(data.parse_issues)
+            return data.rows
+        columns, blocked, index = _columns(data)
         rows: list[ValidRow] = []
         for number, raw in data.rows:
-            values: dict[str, Any] = {}
-            ok = True
-            for index, name, parser, required, column in columns:
-                value = raw[index]
-                if value is None:
-                    parsed = None
-                else:
-                    try:
-                        parsed = parser(value)
-                    except ParseError as error:
-                        self.issue(data, number, name, str(error), "invalid_value", value)
-                        ok = False
-                        continue
-                if parsed is None and required:
-                    self.issue(
-                        data,
-                        number,
-                        name,
-                        f"La colonne « {column.header} » est obligatoire : remplissez-la.",
-                        "required",
-                        value,
-                    )
-                    ok = False
-                values[name] = parsed
-            rows.append(ValidRow(number, values, None if (blocked or not ok) else -1))
+            rows.append(_parse_row(data, number, raw, columns, blocked, index, self.result.issues))
         return rows
 
     # Projets ---------------------------------------------------------------------------
@@ -291,7 +479,7 @@ class _Checker:
             return
         seen_names: dict[str, int] = {}
         for row in rows:
-            v = row.values
+            v = row
             pid = v.get("pilot_id")
             name = v.get("name")
             usable = row.project is not None
@@ -332,15 +520,15 @@ class _Checker:
                 else:
                     self.row_ids[pid] = row.row
             if name is not None:
-                key = normalize_key(name)
-                owner = self.state.names.get(key)
-                if key in seen_names:
+                name_key = key(name)
+                owner = self.state.names.get(name_key)
+                if name_key in seen_names:
                     self.issue(
                         data,
                         row.row,
                         "name",
-                        f"Le nom « {name} » figure déjà ligne {seen_names[key]} : deux projets "
-                        "ne peuvent pas porter le même nom.",
+                        f"Le nom « {name} » figure déjà ligne {seen_names[name_key]} : deux "
+                        "projets ne peuvent pas porter le même nom.",
                         "duplicate_row",
                         name,
                     )
@@ -368,18 +556,16 @@ class _Checker:
                         name,
                     )
                     usable = False
-                seen_names.setdefault(key, row.row)
+                seen_names.setdefault(name_key, row.row)
                 if pid is None and usable:
-                    self.new_projects[key] = row.row
+                    self.new_projects[name_key] = row.row
             known = pid is not None and pid in self.state.projects
             self._check_project_rules(data, row, pid if known else None)
-            row.project = (
-                (pid if pid is not None else normalize_key(name or "")) if usable else None
-            )
+            row.project = (pid if pid is not None else key(name or "")) if usable else None
         self.result.projects = rows
 
     def _check_project_rules(self, data: SheetData, row: ValidRow, pid: int | None) -> None:
-        v = row.values
+        v = row
         self._order(data, row, "baseline_start", "baseline_end", "La fin de référence")
         self._order(data, row, "start_date", "forecast_end", "La fin prévisionnelle")
         if pid is None:
@@ -443,7 +629,7 @@ class _Checker:
             )
 
     def _order(self, data: SheetData, row: ValidRow, first: str, second: str, what: str) -> None:
-        a, b = row.values.get(first), row.values.get(second)
+        a, b = row.get(first), row.get(second)
         if a is not None and b is not None and b < a:
             header = data.sheet.column(first).header
             self.issue(
@@ -457,7 +643,7 @@ class _Checker:
             )
 
     def _not_future(self, data: SheetData, row: ValidRow, field_name: str) -> None:
-        value = row.values.get(field_name)
+        value = row.get(field_name)
         if value is not None and value > self.today:
             header = data.sheet.column(field_name).header
             self.issue(
@@ -473,8 +659,8 @@ class _Checker:
     # Jalons, Risques, Budget ----------------------------------------------------------------
 
     def resolve_project(self, data: SheetData, row: ValidRow) -> ProjectKey | None:
-        pid = row.values.get("pilot_id")
-        name = row.values.get("project_name")
+        pid = row.get("pilot_id")
+        name = row.get("project_name")
         if pid is not None:
             if pid in self.state.foreign:
                 self.issue(
@@ -538,7 +724,7 @@ class _Checker:
         seen: dict[tuple[Any, ...], int] = {}
         for row in rows:
             usable = row.project is not None
-            project = self.resolve_project(data, row) if usable or row.values else None
+            project = self.resolve_project(data, row) if usable or data.letters else None
             rules(data, row)
             if project is None or not usable:
                 row.project = None
@@ -553,7 +739,7 @@ class _Checker:
                     f"{label} figure déjà ligne {seen[key]} pour ce projet : gardez une seule "
                     "ligne.",
                     "duplicate_row",
-                    row.values.get(sheet.unique[1]),
+                    row.get(sheet.unique[1]),
                 )
                 row.project = None
                 continue
@@ -561,13 +747,22 @@ class _Checker:
         return rows
 
     def milestone_rules(self, data: SheetData, row: ValidRow) -> None:
-        self._not_future(data, row, "actual_date")
+        actual = row.values[_MILESTONE["actual_date"]]
+        if actual is not None and actual > self.today:  # the common case checked inline
+            self._not_future(data, row, "actual_date")
 
     def risk_rules(self, data: SheetData, row: ValidRow) -> None:
-        v = row.values
-        self._order(data, row, "opened_on", "closed_on", "La date de clôture")
-        self._not_future(data, row, "opened_on")
-        self._not_future(data, row, "closed_on")
+        v = row
+        opened, closed = row.values[_RISK["opened_on"]], row.values[_RISK["closed_on"]]
+        today = self.today
+        if (
+            opened is not None and (opened > today or (closed is not None and closed < opened))
+        ) or (
+            closed is not None and closed > today
+        ):  # the common case (nothing to say) checked inline, findings in the same order
+            self._order(data, row, "opened_on", "closed_on", "La date de clôture")
+            self._not_future(data, row, "opened_on")
+            self._not_future(data, row, "closed_on")
         p, i = v.get("probability"), v.get("impact")
         status = v.get("status") or RiskStatus.OUVERT.value
         if (
@@ -592,19 +787,23 @@ class _Checker:
         self.result.milestones = self.check_children(
             MILESTONES,
             "Ce jalon",
-            lambda r: (key(r.values["name"]),),
+            lambda r: (key(r.get("name")),),
             self.milestone_rules,
         )
         self.result.risks = self.check_children(
-            RISKS, "Ce risque", lambda r: (key(r.values["title"]),), self.risk_rules
+            RISKS, "Ce risque", lambda r: (key(r.get("title")),), self.risk_rules
         )
         self.result.budget = self.check_children(
             BUDGET,
             "Cette année et cette nature",
-            lambda r: (r.values["year"], r.values["kind"]),
+            lambda r: (r.get("year"), r.get("kind")),
             lambda d, r: None,
         )
         return self.result
+
+
+_MILESTONE = field_index(MILESTONES)
+_RISK = field_index(RISKS)
 
 
 def _display(value: Any) -> str:
@@ -626,6 +825,9 @@ def referenced_ids(workbook: WorkbookData) -> set[int]:
     """The PILOT identifiers a workbook mentions (to load their owners in one query)."""
     found: set[int] = set()
     for data in workbook.sheets.values():
+        if data.parsed:
+            found |= data.referenced
+            continue
         if "pilot_id" not in data.letters:
             continue
         index = data.sheet.fields.index("pilot_id")
