@@ -12,7 +12,8 @@ full), the claimed file goes back to the inbox and the scan stops: the next run 
 A claim left behind by a scheduler that died mid-import (killed, machine restarted) is
 given back to the inbox once it is older than ``STALE_CLAIM_SECONDS``; the import then
 runs again from scratch (the interrupted one wrote nothing: its transaction never
-committed).
+committed). Each scan first marks ``failed`` the import rows left ``received`` past the
+same bound (``intake.fail_interrupted_imports``), saying so in French.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from importers.intake import ImportOutcome, submit
+from importers.intake import STALE_IMPORT_SECONDS, ImportOutcome, fail_interrupted_imports, submit
 from importers.workbook.report import issues_of, report_workbook
 from pilot import db
 from pilot.config import Settings, get_settings
@@ -37,7 +38,7 @@ from pilot.storage import StorageError
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 2.0
-STALE_CLAIM_SECONDS = 15 * 60  # longer than any import of a file within the size limit
+STALE_CLAIM_SECONDS = STALE_IMPORT_SECONDS  # 15 min: longer than any import within the limits
 PROCESSING, PROCESSED, REJECTED = ".processing", "processed", "rejected"
 ACCEPTED_SUFFIXES = {".xlsx", ".xlsm", ".ods"}
 
@@ -142,6 +143,12 @@ def scan_inbox(
     """Import every settled file of every ministry folder once."""
     settings = settings or get_settings()
     engine = engine or db.get_engine()
+    try:
+        fail_interrupted_imports(engine, older_than=stale_claim_seconds)
+    except DBAPIError as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("inbox: interrupted imports not checked: %s", error)
     root = settings.inbox_path
     results: list[InboxResult] = []
     if not root.is_dir():

@@ -6,6 +6,11 @@ either stops (dry run, or errors: rejected, nothing changed) or applies everythi
 write transaction, serialised per ministry. Re-sending a file already applied for the
 same ministry changes nothing and says so (``duplicate``). The import row and its
 findings are always recorded, even when the workbook is rejected.
+
+An import whose process died (killed, machine restarted) leaves its row ``received``:
+``fail_interrupted_imports``, run at the start of every import and of every inbox scan,
+marks it ``failed`` once it is older than ``STALE_IMPORT_SECONDS``, with a French finding
+(nothing was applied: its transaction never committed).
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import CursorResult, Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from importers.workbook.apply import apply
@@ -31,6 +39,7 @@ from importers.workbook.state import load_state
 from importers.workbook.validate import Validated, parse_sheet_rows, referenced_ids, validate
 from pilot import db
 from pilot.config import Settings, get_settings
+from pilot.db import is_unavailable
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
@@ -39,6 +48,7 @@ from pilot.timeutil import today, utcnow
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+STALE_IMPORT_SECONDS = 15 * 60  # longer than any import of a file within the size limits
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,14 @@ class ImportOutcome:
 
 class _Rejected(Exception):
     """Validation found errors: roll the write transaction back."""
+
+
+class _NoLongerReceived(Exception):
+    """The import row was finished meanwhile (marked interrupted): roll back, change nothing."""
+
+    def __init__(self, import_id: int) -> None:
+        super().__init__(import_id)
+        self.import_id = import_id
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -108,11 +126,16 @@ def _finish(
     errors = sum(1 for i in issues if i.is_error)
     warnings = len(issues) - errors
     counts = {**counts, "errors": errors, "warnings": warnings}
-    session.execute(
+    result = session.execute(
         update(ImportFile)
-        .where(col(ImportFile.id) == import_id)
+        .where(
+            col(ImportFile.id) == import_id,
+            col(ImportFile.status) == ImportStatus.RECEIVED.value,  # finished once only
+        )
         .values(status=status.value, counts=counts, message=message, finished_at=utcnow())
     )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        raise _NoLongerReceived(import_id)
     if issues:
         session.execute(
             insert(Finding),
@@ -144,6 +167,74 @@ def _finish(
 def _finish_alone(engine: Engine, import_id: int, *args: object, **kwargs: object) -> ImportOutcome:
     with db.session_scope(engine, write=True) as session:
         return _finish(session, import_id, *args, **kwargs)  # type: ignore[arg-type]
+
+
+_INTERRUPTED = "L'import a été interrompu avant sa fin (processus arrêté) : rien n'a été appliqué."
+_RESEND = " Renvoyez le fichier."
+_GIVEN_BACK = " Le fichier a été remis dans la boîte de dépôt pour être importé de nouveau."
+
+
+def fail_interrupted_imports(
+    engine: Engine | None = None, *, older_than: float = STALE_IMPORT_SECONDS
+) -> list[int]:
+    """Mark ``failed`` every import still ``received`` after ``older_than`` seconds, with a
+    French finding, in its own short transaction; return their ids.
+
+    Such an import's process died mid-import: its single write transaction never
+    committed, so nothing was applied (an inbox file comes back to the inbox after the same
+    bound, ``importers.inbox``). A running import is younger than the bound; were one to
+    outlive it, its own ``_finish`` would find the row no longer ``received`` and roll its
+    work back, so the row never lies. Each row is finished once (``status = 'received'``
+    in the ``UPDATE``): of two processes marking it, one does.
+    """
+    engine = engine or db.get_engine()
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    stale = (
+        select(col(ImportFile.id), col(ImportFile.channel))
+        .where(
+            col(ImportFile.status) == ImportStatus.RECEIVED.value,
+            col(ImportFile.received_at) < cutoff,
+        )
+        .order_by(col(ImportFile.id))
+    )
+    with db.session_scope(engine) as session:
+        rows = session.execute(stale).all()
+    if not rows:
+        return []
+    marked = []
+    with db.session_scope(engine, write=True) as session:
+        for import_id, channel in rows:
+            text = _INTERRUPTED + (_GIVEN_BACK if channel == "inbox" else _RESEND)
+            try:
+                _finish(
+                    session,
+                    import_id,
+                    ImportStatus.FAILED,
+                    [Issue("interrupted", text)],
+                    {},
+                    message=f"interrupted: still received after {older_than:g} s",
+                )
+            except _NoLongerReceived:
+                continue  # finished meanwhile, or marked by another process
+            marked.append(import_id)
+    for import_id in marked:
+        log.warning("import %s was interrupted before its end: marked failed", import_id)
+    return marked
+
+
+def _outcome_of(engine: Engine, import_id: int) -> ImportOutcome:
+    with db.session_scope(engine) as session:
+        row = session.get(ImportFile, import_id)
+        assert row is not None
+        counts = dict(row.counts)
+        return ImportOutcome(
+            import_id=import_id,
+            status=row.status,
+            duplicate=row.status == ImportStatus.DUPLICATE.value,
+            errors=int(counts.get("errors", 0)),
+            warnings=int(counts.get("warnings", 0)),
+            counts=counts,
+        )
 
 
 def _lock_ministry(session: Session, ministry_id: int) -> None:
@@ -209,17 +300,21 @@ def submit(
     progress: Progress | None = None,
 ) -> ImportOutcome:
     """Import a ministry workbook (see the module docstring); never raises for bad input."""
+    engine = engine or db.get_engine()
     with _gc_paused_during_import():
-        return _submit(
-            data=data,
-            filename=filename,
-            ministry_code=ministry_code,
-            submitted_by=submitted_by,
-            channel=channel,
-            dry_run=dry_run,
-            engine=engine,
-            progress=progress,
-        )
+        try:
+            return _submit(
+                data=data,
+                filename=filename,
+                ministry_code=ministry_code,
+                submitted_by=submitted_by,
+                channel=channel,
+                dry_run=dry_run,
+                engine=engine,
+                progress=progress,
+            )
+        except _NoLongerReceived as stopped:  # outlived the bound: marked interrupted
+            return _outcome_of(engine, stopped.import_id)
 
 
 def _submit(
@@ -238,6 +333,12 @@ def _submit(
     step = progress or (lambda _label: None)
     sha256 = hashlib.sha256(data).hexdigest()
     stored = archive(data, sha256, filename, settings)
+    try:
+        fail_interrupted_imports(engine)
+    except Exception as error:  # bookkeeping of past imports must not stop this one
+        if isinstance(error, DBAPIError) and is_unavailable(error):
+            raise
+        log.exception("could not mark interrupted imports")
     import_id, ministry_id = _record(
         engine,
         data=data,
@@ -298,6 +399,8 @@ def _submit(
             timings,
             step,
         )
+    except _NoLongerReceived:
+        raise
     except Exception as error:
         log.exception("import %s failed", import_id)
         issue = Issue(
