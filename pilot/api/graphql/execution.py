@@ -16,9 +16,10 @@ fast path is off, since middleware must see every field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -29,12 +30,15 @@ from graphql import (
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     Undefined,
     is_leaf_type,
 )
 
 # (attribute name, leaf type, non-null), or None when the field needs the full path.
-_Plain = tuple[str, GraphQLLeafType, bool] | None
+_PlainField = tuple[str, GraphQLLeafType, bool]
+_Plain = _PlainField | None
 
 
 def plain_field(field: GraphQLField) -> _Plain:
@@ -57,6 +61,35 @@ def plain_field(field: GraphQLField) -> _Plain:
     return definition.python_name, leaf, non_null
 
 
+_FULL = object()  # the value needs graphql-core's full path (an error to report)
+
+
+def _read(source: Any, plain: tuple[str, GraphQLLeafType, bool]) -> Any:
+    """The completed value of a plain field, or ``_FULL``."""
+    attribute, leaf, non_null = plain
+    value = getattr(source, attribute, Undefined)
+    if value is None:
+        return _FULL if non_null else None
+    if value is Undefined:
+        return _FULL
+    try:
+        coerced = leaf.coerce_output_value(value)
+    except Exception:  # the full path reports it
+        return _FULL
+    return _FULL if coerced is None or coerced is Undefined else coerced
+
+
+def _plain_dict(source: Any, plain: list[tuple[str, _PlainField]]) -> dict[str, Any] | None:
+    """The completed object when every plain field completes, else None."""
+    results: dict[str, Any] = {}
+    for response_name, field in plain:
+        value = _read(source, field)
+        if value is _FULL:
+            return None
+        results[response_name] = value
+    return results
+
+
 class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, with basic scalar fields read directly."""
 
@@ -65,6 +98,53 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._fast = not (manager and manager.middlewares)
         self._plain: dict[tuple[str, str], _Plain] = {}
+        # id(grouped field set) -> (the set, kept alive; its plain fields or None)
+        self._objects: dict[int, tuple[GroupedFieldSet, list[tuple[str, _PlainField]] | None]] = {}
+
+    def _plain_field(self, parent_type: GraphQLObjectType, name: str) -> _Plain:
+        key = (parent_type.name, name)
+        try:
+            return self._plain[key]
+        except KeyError:
+            field = self.schema.get_field(parent_type, name)
+            plain = self._plain[key] = None if field is None else plain_field(field)
+            return plain
+
+    def _plain_object(
+        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
+    ) -> list[tuple[str, _PlainField]] | None:
+        """The selected fields when every one is plain, else None."""
+        try:
+            return self._objects[id(fields)][1]
+        except KeyError:
+            found: list[tuple[str, _PlainField]] | None = []
+            for response_name, details in fields.items():
+                plain = self._plain_field(parent_type, details[0].node.name.value)
+                if plain is None or found is None:
+                    found = None
+                else:
+                    found.append((response_name, plain))
+            self._objects[id(fields)] = (fields, found)
+            return found
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        # An object whose selected fields are all plain (a milestone, a risk) is built
+        # here in one loop, without a Path or a resolver call per field.
+        plain = self._plain_object(parent_type, grouped_field_set) if self._fast else None
+        if plain:
+            results = _plain_dict(source_value, plain)
+            if results is not None:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
 
     def execute_field(
         self,
@@ -75,25 +155,56 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._fast:
-            name = field_details_list[0].node.name.value
-            key = (parent_type.name, name)
-            try:
-                plain = self._plain[key]
-            except KeyError:
-                field = self.schema.get_field(parent_type, name)
-                plain = self._plain[key] = None if field is None else plain_field(field)
+            plain = self._plain_field(parent_type, field_details_list[0].node.name.value)
             if plain is not None:
-                attribute, leaf, non_null = plain
-                value = getattr(source, attribute, Undefined)
-                if value is None and not non_null:
-                    return None
-                if value is not None and value is not Undefined:
-                    try:
-                        coerced = leaf.coerce_output_value(value)
-                    except Exception:  # the full path below reports it
-                        coerced = None
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
+                value = _read(source, plain)
+                if value is not _FULL:
+                    return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    def complete_iterable_value(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        items: Iterable[Any],
+        position_context: Any,
+    ) -> Any:
+        # A list of objects whose selected fields are all plain (a project's milestones)
+        # is built here in one loop, without completing each item through graphql-core.
+        if self._fast and isinstance(items, list):
+            rows = self._plain_list(item_type, field_details_list, path, items)
+            if rows is not None:
+                return rows
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
+
+    def _plain_list(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        items: list[Any],
+    ) -> list[dict[str, Any]] | None:
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            not isinstance(object_type, GraphQLObjectType)
+            or object_type.is_type_of is not None
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        fields, new_defers, forbidden = self.collect_subfields(object_type, field_details_list)
+        plain = None if new_defers or forbidden else self._plain_object(object_type, fields)
+        if not plain:
+            return None
+        rows = []
+        for item in items:
+            row = None if item is None else _plain_dict(item, plain)
+            if row is None:
+                return None  # a null item or a field in error: the full path reports it
+            rows.append(row)
+        return rows

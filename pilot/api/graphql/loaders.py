@@ -42,6 +42,7 @@ def _grouped(
     instances: building 20 000 SQLModel objects costs more than the query itself."""
 
     columns = list(model.__table__.columns)  # type: ignore[attr-defined]
+    position = [c.key for c in columns].index(key.key)
 
     async def load(ids: list[int]) -> list[list[M]]:
         query = sa_select(*columns).where(col(key).in_(ids))
@@ -49,7 +50,7 @@ def _grouped(
             query = query.where(where)
         groups: dict[int, list[M]] = defaultdict(list)
         for row in session.execute(query.order_by(*order)):
-            groups[getattr(row, key.key)].append(row)  # type: ignore[arg-type]
+            groups[row[position]].append(row)  # type: ignore[arg-type]
         return [groups.get(i, []) for i in ids]
 
     return load

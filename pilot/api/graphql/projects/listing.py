@@ -302,7 +302,7 @@ def _in_sql(
             cursor=encode_cursor(
                 order.field.value, _sort_value(order.field, p, None, _NO_DRIFT), p.id or 0
             ),
-            node=ProjectNode(project=p),
+            node=ProjectNode.of(p, c),
         )
         for p in page
     ]
@@ -353,7 +353,8 @@ def _in_python(
         c.loaders.latest_report.prime(p.id, reports.get(p.id))
     edges = [
         ProjectEdge(
-            cursor=encode_cursor(order.field.value, key, p.id or 0), node=ProjectNode(project=p)
+            cursor=encode_cursor(order.field.value, key, p.id or 0),
+            node=ProjectNode.of(p, c),
         )
         for _, key, p in page
     ]
