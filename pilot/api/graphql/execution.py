@@ -17,7 +17,7 @@ fast path is off, since middleware must see every field.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
@@ -26,19 +26,33 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
 
-# (attribute name, leaf type, non-null), or None when the field needs the full path.
-_PlainField = tuple[str, GraphQLLeafType, bool]
-_Plain = _PlainField | None
+
+class PlainField(NamedTuple):
+    """How to read a basic Strawberry leaf field directly."""
+
+    attribute: str
+    leaf: GraphQLLeafType
+    non_null: bool
+    # Values of this exact type come out of ``leaf.coerce_output_value`` unchanged
+    # (``str`` for String and ID, ``bool`` for Boolean): they are returned as they are.
+    same: type | None
+
+
+_SAME: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_Plain = PlainField | None
 
 
 def plain_field(field: GraphQLField) -> _Plain:
@@ -58,34 +72,34 @@ def plain_field(field: GraphQLField) -> _Plain:
     leaf = field.type.of_type if non_null else field.type  # type: ignore[union-attr]
     if not is_leaf_type(leaf):
         return None
-    return definition.python_name, leaf, non_null
+    return PlainField(definition.python_name, leaf, non_null, _SAME.get(leaf))
 
 
 _FULL = object()  # the value needs graphql-core's full path (an error to report)
 
 
-def _read(source: Any, plain: tuple[str, GraphQLLeafType, bool]) -> Any:
+def _complete(value: Any, field: PlainField) -> Any:
     """The completed value of a plain field, or ``_FULL``."""
-    attribute, leaf, non_null = plain
-    value = getattr(source, attribute, Undefined)
     if value is None:
-        return _FULL if non_null else None
+        return _FULL if field.non_null else None
     if value is Undefined:
         return _FULL
     try:
-        coerced = leaf.coerce_output_value(value)
+        coerced = field.leaf.coerce_output_value(value)
     except Exception:  # the full path reports it
         return _FULL
     return _FULL if coerced is None or coerced is Undefined else coerced
 
 
-def _plain_dict(source: Any, plain: list[tuple[str, _PlainField]]) -> dict[str, Any] | None:
+def _plain_dict(source: Any, plain: list[tuple[str, PlainField]]) -> dict[str, Any] | None:
     """The completed object when every plain field completes, else None."""
     results: dict[str, Any] = {}
     for response_name, field in plain:
-        value = _read(source, field)
-        if value is _FULL:
-            return None
+        value = getattr(source, field.attribute, Undefined)
+        if type(value) is not field.same:
+            value = _complete(value, field)
+            if value is _FULL:
+                return None
         results[response_name] = value
     return results
 
@@ -99,7 +113,7 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._fast = not (manager and manager.middlewares)
         self._plain: dict[tuple[str, str], _Plain] = {}
         # id(grouped field set) -> (the set, kept alive; its plain fields or None)
-        self._objects: dict[int, tuple[GroupedFieldSet, list[tuple[str, _PlainField]] | None]] = {}
+        self._objects: dict[int, tuple[GroupedFieldSet, list[tuple[str, PlainField]] | None]] = {}
 
     def _plain_field(self, parent_type: GraphQLObjectType, name: str) -> _Plain:
         key = (parent_type.name, name)
@@ -112,12 +126,12 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _plain_object(
         self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
-    ) -> list[tuple[str, _PlainField]] | None:
+    ) -> list[tuple[str, PlainField]] | None:
         """The selected fields when every one is plain, else None."""
         try:
             return self._objects[id(fields)][1]
         except KeyError:
-            found: list[tuple[str, _PlainField]] | None = []
+            found: list[tuple[str, PlainField]] | None = []
             for response_name, details in fields.items():
                 plain = self._plain_field(parent_type, details[0].node.name.value)
                 if plain is None or found is None:
@@ -157,7 +171,10 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._fast:
             plain = self._plain_field(parent_type, field_details_list[0].node.name.value)
             if plain is not None:
-                value = _read(source, plain)
+                value = getattr(source, plain.attribute, Undefined)
+                if type(value) is plain.same:
+                    return value
+                value = _complete(value, plain)
                 if value is not _FULL:
                     return value
         return super().execute_field(

@@ -146,8 +146,3 @@ class Loaders:
         if self._published is None:
             self._published = editions.published_editions(self.session)
         return self._published
-
-    def prime_projects(self, rows: Sequence[Project]) -> None:
-        for p in rows:
-            if p.id is not None:
-                self.project.prime(p.id, p)

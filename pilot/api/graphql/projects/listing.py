@@ -288,7 +288,6 @@ def _in_sql(
     ordering = [key_col.desc(), col(Project.id).desc()] if desc else [key_col, col(Project.id)]
     rows = list(c.session.exec(query.order_by(*ordering).limit(size + 1)))
     page, more = rows[:size], len(rows) > size
-    c.loaders.prime_projects(page)
 
     def count() -> int:
         return int(
@@ -347,7 +346,6 @@ def _in_python(
         start = _rank(key, row_id, desc)
         ranked = [t for t in ranked if (t[0] < start if desc else t[0] > start)]
     page = ranked[:size]
-    c.loaders.prime_projects([p for _, _, p in page])
     for p in (p for _, _, p in page):
         assert p.id is not None
         c.loaders.latest_report.prime(p.id, reports.get(p.id))

@@ -185,4 +185,12 @@ async def _load_many(loader: DataLoader[int, Any], keys: list[int]) -> dict[int,
     unique = list(dict.fromkeys(keys))
     if len(unique) == 1:
         return {unique[0]: await loader.load(unique[0])}
-    return dict(zip(unique, await loader.load_fn(unique), strict=True))
+    found: dict[int, Any] = {}
+    for key in unique:  # values the listing already primed (latest reports)
+        future = loader.cache_map.get(key)
+        if future is not None and future.done() and not future.cancelled():
+            found[key] = future.result()
+    missing = [key for key in unique if key not in found]
+    if missing:
+        found.update(zip(missing, await loader.load_fn(missing), strict=True))
+    return found
