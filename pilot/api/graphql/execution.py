@@ -26,9 +26,12 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     GraphQLBoolean,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -47,11 +50,18 @@ class PlainField(NamedTuple):
     leaf: GraphQLLeafType
     non_null: bool
     # Values of this exact type come out of ``leaf.coerce_output_value`` unchanged
-    # (``str`` for String and ID, ``bool`` for Boolean): they are returned as they are.
+    # (``str`` for String and ID, ``bool`` for Boolean, ``int`` within 32 bits for Int):
+    # they are returned as they are.
     same: type | None
 
 
-_SAME: dict[GraphQLLeafType, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_SAME: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
+_MIN_INT, _MAX_INT = GRAPHQL_MIN_INT, GRAPHQL_MAX_INT
 _Plain = PlainField | None
 
 
@@ -91,12 +101,27 @@ def _complete(value: Any, field: PlainField) -> Any:
     return _FULL if coerced is None or coerced is Undefined else coerced
 
 
+def _plain_value(source: Any, field: PlainField) -> Any:
+    """The completed value of a plain field of ``source``, or ``_FULL``."""
+    value: Any = getattr(source, field.attribute, Undefined)
+    kind = type(value)
+    if kind is field.same and (kind is not int or _MIN_INT <= value <= _MAX_INT):
+        return value
+    if value is None and not field.non_null:
+        return None
+    return _complete(value, field)
+
+
 def _plain_dict(source: Any, plain: list[tuple[str, PlainField]]) -> dict[str, Any] | None:
     """The completed object when every plain field completes, else None."""
     results: dict[str, Any] = {}
     for response_name, field in plain:
-        value = getattr(source, field.attribute, Undefined)
-        if type(value) is not field.same:
+        # _plain_value, inlined: this loop runs for every field of every list item
+        value: Any = getattr(source, field.attribute, Undefined)
+        kind = type(value)
+        if not (kind is field.same and (kind is not int or _MIN_INT <= value <= _MAX_INT)) and (
+            value is not None or field.non_null
+        ):
             value = _complete(value, field)
             if value is _FULL:
                 return None
@@ -171,10 +196,7 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._fast:
             plain = self._plain_field(parent_type, field_details_list[0].node.name.value)
             if plain is not None:
-                value = getattr(source, plain.attribute, Undefined)
-                if type(value) is plain.same:
-                    return value
-                value = _complete(value, plain)
+                value = _plain_value(source, plain)
                 if value is not _FULL:
                     return value
         return super().execute_field(
