@@ -16,13 +16,18 @@ fast path is off, since middleware must see every field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from types import FunctionType
 from typing import Any, NamedTuple
 
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 from graphql import (
@@ -129,6 +134,54 @@ def _plain_dict(source: Any, plain: list[tuple[str, PlainField]]) -> dict[str, A
     return results
 
 
+class ThinResolver(NamedTuple):
+    """A Strawberry resolver graphql-core may call directly: a plain function of the
+    source object (``self``) and of builtin scalar arguments, with no ``info``, no
+    field extension (permission classes are extensions) and no exception handler."""
+
+    field: GraphQLField
+    function: Callable[..., Any]
+    takes_self: bool
+    arguments: tuple[tuple[str, str], ...]  # (GraphQL name, Python name)
+
+
+_SCALARS = (bool, int, str, float)
+
+
+def thin_resolver(field: GraphQLField) -> ThinResolver | None:
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(definition, StrawberryField) or definition.extensions:
+        return None
+    resolver = definition.base_resolver
+    if (
+        resolver is None
+        or resolver.is_async
+        or resolver.info_parameter
+        or resolver.root_parameter
+        or resolver.parent_parameter
+        # Strawberry's own resolver for this field, without exception handlers
+        or getattr(field.resolve, "__name__", None) != "_resolver"
+    ):
+        return None
+    arguments = []
+    for name, argument in field.args.items():
+        strawberry_argument = (argument.extensions or {}).get(
+            GraphQLCoreConverter.DEFINITION_BACKREF
+        )
+        if not isinstance(strawberry_argument, StrawberryArgument):
+            return None
+        kind = strawberry_argument.type
+        if isinstance(kind, StrawberryOptional):
+            kind = kind.of_type
+        if kind not in _SCALARS:
+            return None  # enums, inputs, lists: Strawberry converts them
+        arguments.append((name, strawberry_argument.python_name))
+    function = resolver.wrapped_func
+    if not isinstance(function, FunctionType):
+        return None  # static and class methods: Strawberry binds them
+    return ThinResolver(field, function, resolver.self_parameter is not None, tuple(arguments))
+
+
 class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, with basic scalar fields read directly."""
 
@@ -137,6 +190,7 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._fast = not (manager and manager.middlewares)
         self._plain: dict[tuple[str, str], _Plain] = {}
+        self._thin: dict[tuple[str, str], ThinResolver | None] = {}
         # id(grouped field set) -> (the set, kept alive; its plain fields or None)
         self._objects: dict[int, tuple[GroupedFieldSet, list[tuple[str, PlainField]] | None]] = {}
 
@@ -194,14 +248,79 @@ class PilotExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._fast:
-            plain = self._plain_field(parent_type, field_details_list[0].node.name.value)
+            name = field_details_list[0].node.name.value
+            plain = self._plain_field(parent_type, name)
             if plain is not None:
                 value = _plain_value(source, plain)
                 if value is not _FULL:
                     return value
+            else:
+                thin = self._thin_resolver(parent_type, name)
+                if thin is not None:
+                    return self._execute_thin(
+                        thin, source, field_details_list, parent_type, path, position_context
+                    )
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+    def _thin_resolver(self, parent_type: GraphQLObjectType, name: str) -> ThinResolver | None:
+        key = (parent_type.name, name)
+        try:
+            return self._thin[key]
+        except KeyError:
+            field = self.schema.get_field(parent_type, name)
+            thin = self._thin[key] = None if field is None else thin_resolver(field)
+            return thin
+
+    def _execute_thin(
+        self,
+        thin: ThinResolver,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        parent_type: GraphQLObjectType,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's ``execute_field``, calling the resolver function itself rather
+        than through Strawberry's wrapper (which builds an ``Info``, converts arguments
+        and chains field extensions, none of which this field has)."""
+        return_type = thin.field.type
+        info = self.build_resolve_info(thin.field, to_nodes(field_details_list), parent_type, path)
+        try:
+            kwargs: dict[str, Any] = {}
+            if thin.arguments:
+                details = field_details_list[0]
+                given = get_argument_values(
+                    thin.field,
+                    details.node,
+                    self.variable_values,
+                    details.fragment_variable_values,
+                    self.hide_suggestions,
+                )
+                kwargs = {py: given[gql] for gql, py in thin.arguments if gql in given}
+            result = thin.function(source, **kwargs) if thin.takes_self else thin.function(**kwargs)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
 
     def complete_iterable_value(
         self,

@@ -12,7 +12,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from pilot.api.graphql.execution import PilotExecutionContext
+from pilot.api.graphql.execution import PilotExecutionContext, plain_field, thin_resolver
 
 
 @strawberry.enum
@@ -38,6 +38,36 @@ class Box:
     label: str
     items: list[Item]
     first: Item | None
+
+    # Resolvers graphql-core calls directly (thin): no info, builtin scalar arguments.
+    @strawberry.field
+    def size(self) -> int:
+        return len(self.items)
+
+    @strawberry.field
+    def named(self, prefix: str = "n", at_least: int | None = None) -> list[Item]:
+        return [
+            i
+            for i in self.items
+            if i.name and i.name.startswith(prefix) and (at_least is None or i.count >= at_least)
+        ]
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError("cassé")
+
+    @strawberry.field
+    def broken_required(self) -> str:
+        raise ValueError("cassé aussi")
+
+    # Resolvers that keep Strawberry's wrapper: info, an enum argument.
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return f"{info.field_name}:{self.label}"
+
+    @strawberry.field
+    def of_colour(self, colour: Colour) -> list[Item]:
+        return [i for i in self.items if i.colour == colour]
 
 
 def _item(i: int, **changes: Any) -> Item:
@@ -75,19 +105,24 @@ class Tracing(SchemaExtension):
         return _next(root, info, *args, **kwargs)
 
 
-QUERY = """{ boxes { label first { id name colour } items {
-  id name count ratio on colour flag note alias: name ...F } } }
+QUERY = """query($least: Int) { boxes { label first { id name colour } items {
+  id name count ratio on colour flag note alias: name ...F }
+  size named(prefix: "n", atLeast: $least) { name } all: named { count } broken
+  where ofColour(colour: RED) { id } } }
   fragment F on Item { count }"""
+BROKEN = "{ boxes { label brokenRequired } }"
 
 
-def _run(boxes: list[Box], *, fast: bool, extensions: list[Any] | None = None) -> Any:
+def _run(
+    boxes: list[Box], *, fast: bool, extensions: list[Any] | None = None, query: str = QUERY
+) -> Any:
     BOXES[:] = boxes
     schema = strawberry.Schema(
         query=Query,
         execution_context_class=PilotExecutionContext if fast else None,
         extensions=extensions or [],
     )
-    result = asyncio.run(schema.execute(QUERY))
+    result = asyncio.run(schema.execute(query, variable_values={"least": 3}))
     errors = [(e.message, e.path) for e in result.errors or []]
     return result.data, errors
 
@@ -109,7 +144,11 @@ def test_fast_path_answers_like_graphql_core(boxes: list[Box]) -> None:
 
 
 def test_errors_keep_their_path() -> None:
-    data, errors = _run([Box(label="c", items=[], first=_item(2, name=None))], fast=True)
+    data, errors = _run(
+        [Box(label="c", items=[], first=_item(2, name=None))],
+        fast=True,
+        query="{ boxes { label first { id name colour } items { id } } }",
+    )
     assert data == {"boxes": [{"label": "c", "first": None, "items": []}]}
     assert errors == [
         ("Cannot return null for non-nullable field Item.name.", ["boxes", 0, "first", "name"])
@@ -124,3 +163,24 @@ def test_resolve_middleware_sees_every_field() -> None:
     Tracing.calls = 0
     _run(boxes, fast=False, extensions=[Tracing])
     assert with_fast_path == Tracing.calls > 3 * 9
+
+
+def test_thin_resolver_errors_are_located() -> None:
+    boxes = [Box(label="a", items=[_item(1)], first=None)]
+    data, errors = _run(boxes, fast=True)
+    assert data["boxes"][0]["broken"] is None
+    assert data["boxes"][0]["named"] == [] and data["boxes"][0]["all"] == [{"count": 1}]
+    assert errors == [("cassé", ["boxes", 0, "broken"])]
+    assert _run(boxes, fast=True, query=BROKEN) == _run(boxes, fast=False, query=BROKEN)
+    assert _run(boxes, fast=True, query=BROKEN)[0] is None
+
+
+def test_which_fields_take_a_short_path() -> None:
+    fields = strawberry.Schema(query=Query)._schema.type_map["Box"].fields  # type: ignore[attr-defined]
+    assert {n for n, f in fields.items() if plain_field(f)} == {"label"}
+    assert {n for n, f in fields.items() if thin_resolver(f)} == {
+        "size",
+        "named",
+        "broken",
+        "brokenRequired",
+    }

@@ -227,6 +227,8 @@ class ProjectNode:
     project: strawberry.Private[Project]
     related: strawberry.Private[Related]
     figures: strawberry.Private[bool]
+    risks_visible: strawberry.Private[bool]
+    today: strawberry.Private[date]
     # The project's own columns are plain attributes, set once by ``of``: graphql-core
     # reads them without calling a resolver.
     id: strawberry.ID = strawberry.field(description="Stable PILOT identifier, e.g. PRJ-00042")
@@ -253,6 +255,8 @@ class ProjectNode:
             project=project,
             related=Related(),
             figures=figures,
+            risks_visible=permissions.allows(c.principal, Action.READ_RISKS, project.ministry_id),
+            today=c.today,
             id=strawberry.ID(project.pilot_id),
             name=project.name,
             description=project.description,
@@ -361,22 +365,20 @@ class ProjectNode:
         return [ReportType.from_model(r) for r in self.related.reports()]
 
     @strawberry.field
-    def milestones(self, info: Info, late_only: bool = False) -> list[MilestoneType] | None:
+    def milestones(self, late_only: bool = False) -> list[MilestoneType] | None:
         if not self.figures:
             return None
-        today = ctx(info).today
-        rows = [MilestoneType.from_model(m, today) for m in self.related.milestones()]
+        rows = [MilestoneType.from_model(m, self.today) for m in self.related.milestones()]
         return [m for m in rows if m.late] if late_only else rows
 
     @strawberry.field(description="Open and closed risks, most critical first (needs a token)")
     def risks(
         self,
-        info: Info,
         min_criticality: int | None = None,
         unmitigated_only: bool = False,
         open_only: bool = False,
     ) -> list[RiskType] | None:
-        if not permissions.allows(ctx(info).principal, Action.READ_RISKS, self.project.ministry_id):
+        if not self.risks_visible:
             return None
         rows = [RiskType.from_model(r) for r in self.related.risks()]
         return [
