@@ -191,3 +191,13 @@ def test_every_project_field_has_its_relations_loaded(demo: Demo, role: str | No
     one = demo.gql(f'{{ project(id: "{demo.drifting}") {{ {fields} }} }}', role=role)
     assert "errors" not in one, one["errors"]
     assert one["data"]["project"]["id"] == demo.drifting
+
+
+def test_relations_asked_for_in_fragments_are_loaded(demo: Demo) -> None:
+    query = """{ projects(first: 5) { edges { node { ...Figures } } }
+      project(id: "%s") { ... on Project { risks { title } } } }
+      fragment Figures on Project { health ... on Project { milestones { name } } }"""
+    body = demo.gql(query % demo.drifting, role="dinum")
+    assert "errors" not in body, body["errors"]
+    assert all("milestones" in e["node"] for e in body["data"]["projects"]["edges"])
+    assert body["data"]["project"]["risks"]
