@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -30,9 +34,22 @@ def _unavailable() -> JSONResponse:
     )
 
 
+@asynccontextmanager
+async def _serving(app: FastAPI) -> AsyncIterator[None]:
+    """When the server starts: the objects built so far (modules, settings, the GraphQL
+    schema) live as long as the process, so they are moved out of the garbage
+    collector's reach (``gc.freeze``). A large response (a page of 1 000 projects)
+    triggers full collections, which otherwise re-scan those ≈ 150 000 objects each
+    time: about a fifth of the response time."""
+    gc.collect()
+    gc.freeze()
+    yield
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     app = FastAPI(
+        lifespan=_serving,
         title="PILOT",
         version=__version__,
         debug=settings.debug,

@@ -3,9 +3,10 @@ for the whole list instead of one per item."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict, namedtuple
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
@@ -33,15 +34,28 @@ from pilot.projects.models import (
 M = TypeVar("M", bound=SQLModel)
 
 
+@cache
+def _row_maker(model: type[SQLModel]) -> Callable[[Iterable[Any]], Any]:
+    """Makes a named tuple of ``model``'s columns from a row (one tuple type per model)."""
+    keys = [c.key for c in model.__table__.columns]  # type: ignore[attr-defined]
+    row_type: Any = namedtuple(f"{model.__name__}Row", keys)  # type: ignore[misc]
+    maker: Callable[[Iterable[Any]], Any] = row_type._make
+    return maker
+
+
 def _grouped(
     session: Session, model: type[M], key: Any, order: Sequence[Any], where: Any = None
 ) -> Callable[[list[int]], Awaitable[list[list[M]]]]:
     """A batch function loading every ``model`` row whose ``key`` is in the batch.
 
-    Rows are read-only column tuples (attribute access like the model), not ORM
-    instances: building 20 000 SQLModel objects costs more than the query itself."""
+    Rows are read-only named tuples of the columns (attribute access like the model),
+    not ORM instances: building 20 000 SQLModel objects costs more than the query
+    itself, and reading an attribute of a named tuple is ten times faster than one of a
+    SQLAlchemy ``Row``."""
 
     columns = list(model.__table__.columns)  # type: ignore[attr-defined]
+    position = [c.key for c in columns].index(key.key)
+    make = _row_maker(model)
 
     async def load(ids: list[int]) -> list[list[M]]:
         query = sa_select(*columns).where(col(key).in_(ids))
@@ -49,7 +63,7 @@ def _grouped(
             query = query.where(where)
         groups: dict[int, list[M]] = defaultdict(list)
         for row in session.execute(query.order_by(*order)):
-            groups[getattr(row, key.key)].append(row)  # type: ignore[arg-type]
+            groups[row[position]].append(make(row))
         return [groups.get(i, []) for i in ids]
 
     return load
@@ -145,8 +159,3 @@ class Loaders:
         if self._published is None:
             self._published = editions.published_editions(self.session)
         return self._published
-
-    def prime_projects(self, rows: Sequence[Project]) -> None:
-        for p in rows:
-            if p.id is not None:
-                self.project.prime(p.id, p)

@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
+from pilot.api.graphql.execution import PilotExecutionContext
 from pilot.api.graphql.imports import ImportMutation, ImportQuery
 from pilot.api.graphql.portfolio import PortfolioQuery
 from pilot.api.graphql.projects.mutations import ProjectMutation
@@ -55,6 +56,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions(settings or get_settings()),
         config=StrawberryConfig(scalar_map={Euros: EUROS_SCALAR}),
+        execution_context_class=PilotExecutionContext,
     )
 
 

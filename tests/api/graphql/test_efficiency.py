@@ -140,3 +140,43 @@ def test_statement_count_does_not_grow_with_projects(
         assert listed == size
         counts.append(statements)
     assert counts[0] == counts[1], counts
+
+
+def test_aliased_projects_share_their_relation_statements(engine: Engine) -> None:
+    """``project(id:)`` loads its relations through the request's DataLoaders: aliased
+    project fields are batched, one statement per relation for all of them."""
+    from pilot.auth import service as auth
+    from pilot.auth.models import Role
+
+    _populate(engine, 3)
+    with Session(engine) as session:
+        _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+        session.commit()
+    client = TestClient(create_app())
+    fields = (
+        "{ id ministry { code } health latestReport { weather } milestones { name } "
+        "risks { title } }"
+    )
+
+    def statements(ids: list[int]) -> int:
+        query = "{ " + " ".join(f'p{i}: project(id: "PRJ-{i:05d}") {fields}' for i in ids) + " }"
+        seen: list[str] = []
+
+        def count(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            body = client.post(
+                "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+            ).json()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert "errors" not in body, body
+        assert [body["data"][f"p{i}"]["milestones"][0]["name"] for i in ids] == ["Jalon 1"] * len(
+            ids
+        )
+        return len(seen)
+
+    one, three = statements([1]), statements([1, 2, 3])
+    assert three == one + 2  # one more project lookup per alias, nothing else

@@ -156,3 +156,48 @@ def test_upload_reaches_the_intake(demo: Demo) -> None:
     outcome = body["data"]["uploadWorkbook"]
     assert outcome["status"] in {"rejected", "failed"}
     assert outcome["errors"]
+
+
+def _every_project_field() -> list[str]:
+    """A selection of every field of ``Project`` (objects with all their scalar fields)."""
+    from graphql import GraphQLObjectType, get_named_type, is_leaf_type
+    from pilot.api.graphql.schema import build_schema
+
+    project = build_schema()._schema.type_map["Project"]
+    assert isinstance(project, GraphQLObjectType)
+    parts = []
+    for name, field in project.fields.items():
+        named = get_named_type(field.type)
+        if is_leaf_type(named):
+            parts.append(name)
+        else:
+            assert isinstance(named, GraphQLObjectType)
+            leaves = [n for n, f in named.fields.items() if is_leaf_type(get_named_type(f.type))]
+            parts.append(f"{name} {{ {' '.join(leaves)} }}")
+    return parts
+
+
+@pytest.mark.parametrize("role", ["dinum", "ministry", None])
+def test_every_project_field_has_its_relations_loaded(demo: Demo, role: str | None) -> None:
+    """projects and project load up front every relation the selected fields read: no
+    field may find one missing (``related.FIELDS`` covers every field)."""
+    parts = _every_project_field()
+    if role is None:  # the public may not read the audit trail at all
+        parts = [p for p in parts if not p.startswith("auditTrail")]
+    fields = " ".join(parts)
+    listed = demo.gql(f"{{ projects(first: 20) {{ nodes {{ {fields} }} }} }}", role=role)
+    assert "errors" not in listed, listed["errors"]
+    assert listed["data"]["projects"]["nodes"]
+    one = demo.gql(f'{{ project(id: "{demo.drifting}") {{ {fields} }} }}', role=role)
+    assert "errors" not in one, one["errors"]
+    assert one["data"]["project"]["id"] == demo.drifting
+
+
+def test_relations_asked_for_in_fragments_are_loaded(demo: Demo) -> None:
+    query = """{ projects(first: 5) { edges { node { ...Figures } } }
+      project(id: "%s") { ... on Project { risks { title } } } }
+      fragment Figures on Project { health ... on Project { milestones { name } } }"""
+    body = demo.gql(query % demo.drifting, role="dinum")
+    assert "errors" not in body, body["errors"]
+    assert all("milestones" in e["node"] for e in body["data"]["projects"]["edges"])
+    assert body["data"]["project"]["risks"]

@@ -288,7 +288,6 @@ def _in_sql(
     ordering = [key_col.desc(), col(Project.id).desc()] if desc else [key_col, col(Project.id)]
     rows = list(c.session.exec(query.order_by(*ordering).limit(size + 1)))
     page, more = rows[:size], len(rows) > size
-    c.loaders.prime_projects(page)
 
     def count() -> int:
         return int(
@@ -302,7 +301,7 @@ def _in_sql(
             cursor=encode_cursor(
                 order.field.value, _sort_value(order.field, p, None, _NO_DRIFT), p.id or 0
             ),
-            node=ProjectNode(project=p),
+            node=ProjectNode.of(p, c),
         )
         for p in page
     ]
@@ -347,13 +346,13 @@ def _in_python(
         start = _rank(key, row_id, desc)
         ranked = [t for t in ranked if (t[0] < start if desc else t[0] > start)]
     page = ranked[:size]
-    c.loaders.prime_projects([p for _, _, p in page])
     for p in (p for _, _, p in page):
         assert p.id is not None
         c.loaders.latest_report.prime(p.id, reports.get(p.id))
     edges = [
         ProjectEdge(
-            cursor=encode_cursor(order.field.value, key, p.id or 0), node=ProjectNode(project=p)
+            cursor=encode_cursor(order.field.value, key, p.id or 0),
+            node=ProjectNode.of(p, c),
         )
         for _, key, p in page
     ]

@@ -7,6 +7,7 @@ from pilot.api.graphql import permissions
 from pilot.api.graphql.context import Context, ctx
 from pilot.api.graphql.errors import NotFound
 from pilot.api.graphql.permissions import NOT_FOUND_PROJECT
+from pilot.api.graphql.projects import related
 from pilot.api.graphql.projects.listing import ProjectFilter, ProjectOrder, list_projects
 from pilot.api.graphql.projects.types import ProjectConnection, ProjectNode
 from pilot.projects.models import Project, parse_pilot_id
@@ -28,7 +29,7 @@ class ProjectQuery:
         description="Projects this reader may see, filtered, sorted and paginated by cursor "
         "(keyset: pass pageInfo.endCursor as `after`)."
     )
-    def projects(
+    async def projects(
         self,
         info: Info,
         filter: ProjectFilter | None = None,
@@ -36,8 +37,15 @@ class ProjectQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> ProjectConnection:
-        return list_projects(ctx(info), filter, order_by, first, after)
+        c = ctx(info)
+        connection = list_projects(c, filter, order_by, first, after)
+        nodes = [e.node for e in connection.edges]
+        await related.load(c, [(n.project, n.related) for n in nodes], related.wanted(info))
+        return connection
 
     @strawberry.field(description="One project by its PILOT identifier, e.g. PRJ-00042.")
-    def project(self, info: Info, id: strawberry.ID) -> ProjectNode:
-        return ProjectNode(project=get_visible_project(ctx(info), str(id)))
+    async def project(self, info: Info, id: strawberry.ID) -> ProjectNode:
+        c = ctx(info)
+        node = ProjectNode.of(get_visible_project(c, str(id)), c)
+        await related.load(c, [(node.project, node.related)], related.wanted(info))
+        return node

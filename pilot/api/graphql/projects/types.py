@@ -6,8 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from pilot.api.graphql import permissions
-from pilot.api.graphql.context import ctx
+from pilot.api.graphql.context import Context, ctx
 from pilot.api.graphql.permissions import Action
+from pilot.api.graphql.projects.related import Related
 from pilot.api.graphql.types import Euros, MinistryType, PageInfo, ratio
 from pilot.audit.models import AuditEvent
 from pilot.editions.service import TrajectoryPoint
@@ -224,115 +225,101 @@ class ProjectNode:
     public while the project is confidential; risks and the audit trail need a token."""
 
     project: strawberry.Private[Project]
+    related: strawberry.Private[Related]
+    figures: strawberry.Private[bool]
+    risks_visible: strawberry.Private[bool]
+    today: strawberry.Private[date]
+    # The project's own columns are plain attributes, set once by ``of``: graphql-core
+    # reads them without calling a resolver.
+    id: strawberry.ID = strawberry.field(description="Stable PILOT identifier, e.g. PRJ-00042")
+    name: str
+    description: str | None
+    link: str | None
+    interministerial: bool
+    functional_zone: str | None
+    programmes: str | None
+    phase: PhaseEnum | None  # type: ignore[valid-type]
+    in_panorama: bool
+    confidential: bool
+    figures_withheld: bool = strawberry.field(
+        description="True when this reader may not see the figures"
+    )
+    start_date: date | None
 
-    @strawberry.field(description="Stable PILOT identifier, e.g. PRJ-00042")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(self.project.pilot_id)
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.project.name
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.project.description
-
-    @strawberry.field
-    def link(self) -> str | None:
-        return self.project.link
-
-    @strawberry.field
-    def interministerial(self) -> bool:
-        return self.project.interministerial
-
-    @strawberry.field
-    def functional_zone(self) -> str | None:
-        return self.project.functional_zone_label
-
-    @strawberry.field
-    def programmes(self) -> str | None:
-        return self.project.programmes
-
-    @strawberry.field
-    def phase(self) -> PhaseEnum | None:  # type: ignore[valid-type]
-        return Phase(self.project.phase) if self.project.phase else None
-
-    @strawberry.field
-    def in_panorama(self) -> bool:
-        return self.project.in_panorama
-
-    @strawberry.field
-    def confidential(self) -> bool:
-        return self.project.confidential
-
-    @strawberry.field(description="True when this reader may not see the figures")
-    def figures_withheld(self, info: Info) -> bool:
-        return not self._figures(info)
-
-    @strawberry.field
-    def start_date(self, info: Info) -> date | None:
-        return self.project.start_date if self._figures(info) else None
+    @classmethod
+    def of(cls, project: Project, c: Context) -> ProjectNode:
+        """The node of ``project`` as this request's reader sees it; its relations are
+        loaded afterwards into ``related`` (see :mod:`.related`)."""
+        figures = permissions.can_see_figures(c.principal, project)
+        return cls(
+            project=project,
+            related=Related(),
+            figures=figures,
+            risks_visible=permissions.allows(c.principal, Action.READ_RISKS, project.ministry_id),
+            today=c.today,
+            id=strawberry.ID(project.pilot_id),
+            name=project.name,
+            description=project.description,
+            link=project.link,
+            interministerial=project.interministerial,
+            functional_zone=project.functional_zone_label,
+            programmes=project.programmes,
+            phase=Phase(project.phase) if project.phase else None,
+            in_panorama=project.in_panorama,
+            confidential=project.confidential,
+            figures_withheld=not figures,
+            start_date=project.start_date if figures else None,
+        )
 
     @strawberry.field
-    async def ministry(self, info: Info) -> MinistryType:
-        m = await ctx(info).loaders.ministry.load(self.project.ministry_id)
-        assert m is not None
-        return MinistryType.from_model(m)
+    def ministry(self) -> MinistryType:
+        return MinistryType.from_model(self.related.ministry())
 
     @strawberry.field(description="Every name the project carried before its current one")
-    async def former_names(self, info: Info) -> list[str]:
-        assert self.project.id is not None
-        names = await ctx(info).loaders.names.load(self.project.id)
-        return [n.name for n in names if n.name != self.project.name]
+    def former_names(self) -> list[str]:
+        return [n.name for n in self.related.names() if n.name != self.project.name]
 
-    def _figures(self, info: Info) -> bool:
-        return permissions.can_see_figures(ctx(info).principal, self.project)
-
-    async def _latest(self, info: Info) -> Report | None:
-        assert self.project.id is not None
-        if not self._figures(info):
-            return None
-        return await ctx(info).loaders.latest_report.load(self.project.id)
+    def _latest(self) -> Report | None:
+        return self.related.latest_report() if self.figures else None
 
     @strawberry.field
-    async def latest_report(self, info: Info) -> ReportType | None:
-        r = await self._latest(info)
+    def latest_report(self) -> ReportType | None:
+        r = self._latest()
         return None if r is None else ReportType.from_model(r)
 
     @strawberry.field
-    async def current_cost_eur(self, info: Info) -> Euros | None:
-        r = await self._latest(info)
+    def current_cost_eur(self) -> Euros | None:
+        r = self._latest()
         return None if r is None else r.current_cost_eur
 
     @strawberry.field(description="French, e.g. « 52,0 M€ »")
-    async def current_cost_text(self, info: Info) -> str | None:
-        r = await self._latest(info)
+    def current_cost_text(self) -> str | None:
+        r = self._latest()
         return None if r is None or r.current_cost_eur is None else format_meur(r.current_cost_eur)
 
     @strawberry.field
-    async def cost_bracket(self, info: Info) -> str | None:
-        if not self._figures(info):
+    def cost_bracket(self) -> str | None:
+        if not self.figures:
             return None
-        r = await self._latest(info)
+        r = self._latest()
         return cost_bracket(r.current_cost_eur if r else None, self.project.phase)
 
     @strawberry.field
-    async def weather(self, info: Info) -> WeatherEnum | None:  # type: ignore[valid-type]
-        r = await self._latest(info)
+    def weather(self) -> WeatherEnum | None:  # type: ignore[valid-type]
+        r = self._latest()
         return Weather(r.weather) if r is not None and r.weather else None
 
-    async def _drift(self, info: Info) -> projects.ProjectDrift | None:
-        if not self._figures(info):
+    def _drift(self) -> projects.ProjectDrift | None:
+        if not self.figures:
             return None
-        assert self.project.id is not None
-        rows = await ctx(info).loaders.baselines.load(self.project.id)
+        rows = self.related.baselines()
         initial = next((b for b in rows if b.kind == "initial"), None)
         latest = rows[-1] if rows else None
-        return projects.drift_of(initial, latest, await self._latest(info))
+        return projects.drift_of(initial, latest, self._latest())
 
     @strawberry.field
-    async def drift(self, info: Info) -> DriftType | None:
-        d = await self._drift(info)
+    def drift(self) -> DriftType | None:
+        d = self._drift()
         if d is None:
             return None
         return DriftType(
@@ -345,73 +332,55 @@ class ProjectNode:
         )
 
     @strawberry.field(description="Worse of budget and schedule drift against the initial baseline")
-    async def health(self, info: Info) -> HealthEnum | None:  # type: ignore[valid-type]
-        d = await self._drift(info)
+    def health(self) -> HealthEnum | None:  # type: ignore[valid-type]
+        d = self._drift()
         return None if d is None else health_from_drift(d.budget_initial, d.schedule_initial)
 
     @strawberry.field(description="The declared météo is rosier than the computed health")
-    async def weather_rosier(self, info: Info) -> bool | None:
-        d = await self._drift(info)
+    def weather_rosier(self) -> bool | None:
+        d = self._drift()
         if d is None:
             return None
-        r = await self._latest(info)
+        r = self._latest()
         health = health_from_drift(d.budget_initial, d.schedule_initial)
         return weather_is_rosier(r.weather if r else None, health)
 
     @strawberry.field(description="No report within the current reporting period")
-    async def stale(self, info: Info) -> bool | None:
-        if not self._figures(info):
+    def stale(self, info: Info) -> bool | None:
+        if not self.figures:
             return None
         c = ctx(info)
-        return is_stale(
-            await self._latest(info),
-            today=c.today,
-            period_days=c.settings.reporting_period_days,
-        )
+        return is_stale(self._latest(), today=c.today, period_days=c.settings.reporting_period_days)
 
     @strawberry.field
-    async def baselines(self, info: Info) -> list[BaselineType] | None:
-        if not self._figures(info):
+    def baselines(self) -> list[BaselineType] | None:
+        if not self.figures:
             return None
-        assert self.project.id is not None
-        return [
-            BaselineType.from_model(b)
-            for b in await ctx(info).loaders.baselines.load(self.project.id)
-        ]
+        return [BaselineType.from_model(b) for b in self.related.baselines()]
 
     @strawberry.field(description="Every report, oldest first (reports are history)")
-    async def reports(self, info: Info) -> list[ReportType] | None:
-        if not self._figures(info):
+    def reports(self) -> list[ReportType] | None:
+        if not self.figures:
             return None
-        assert self.project.id is not None
-        return [
-            ReportType.from_model(r) for r in await ctx(info).loaders.reports.load(self.project.id)
-        ]
+        return [ReportType.from_model(r) for r in self.related.reports()]
 
     @strawberry.field
-    async def milestones(self, info: Info, late_only: bool = False) -> list[MilestoneType] | None:
-        if not self._figures(info):
+    def milestones(self, late_only: bool = False) -> list[MilestoneType] | None:
+        if not self.figures:
             return None
-        assert self.project.id is not None
-        today = ctx(info).today
-        rows = [
-            MilestoneType.from_model(m, today)
-            for m in await ctx(info).loaders.milestones.load(self.project.id)
-        ]
+        rows = [MilestoneType.from_model(m, self.today) for m in self.related.milestones()]
         return [m for m in rows if m.late] if late_only else rows
 
     @strawberry.field(description="Open and closed risks, most critical first (needs a token)")
-    async def risks(
+    def risks(
         self,
-        info: Info,
         min_criticality: int | None = None,
         unmitigated_only: bool = False,
         open_only: bool = False,
     ) -> list[RiskType] | None:
-        if not permissions.allows(ctx(info).principal, Action.READ_RISKS, self.project.ministry_id):
+        if not self.risks_visible:
             return None
-        assert self.project.id is not None
-        rows = [RiskType.from_model(r) for r in await ctx(info).loaders.risks.load(self.project.id)]
+        rows = [RiskType.from_model(r) for r in self.related.risks()]
         return [
             r
             for r in rows
@@ -421,31 +390,21 @@ class ProjectNode:
         ]
 
     @strawberry.field
-    async def budget_lines(self, info: Info) -> list[BudgetLineType] | None:
-        if not self._figures(info):
+    def budget_lines(self) -> list[BudgetLineType] | None:
+        if not self.figures:
             return None
-        assert self.project.id is not None
-        return [
-            BudgetLineType.from_model(b)
-            for b in await ctx(info).loaders.budget_lines.load(self.project.id)
-        ]
+        return [BudgetLineType.from_model(b) for b in self.related.budget_lines()]
 
     @strawberry.field(description="Cost, duration and phase in each published edition")
-    async def trajectory(self, info: Info) -> list[TrajectoryPointType] | None:
-        if not self._figures(info):
+    def trajectory(self) -> list[TrajectoryPointType] | None:
+        if not self.figures:
             return None
-        assert self.project.id is not None
-        return [
-            TrajectoryPointType.from_point(p)
-            for p in await ctx(info).loaders.trajectory.load(self.project.id)
-        ]
+        return [TrajectoryPointType.from_point(p) for p in self.related.trajectory()]
 
     @strawberry.field(description="Who changed what, newest first (not for the public)")
-    async def audit_trail(self, info: Info, first: int = 100) -> list[AuditEventType]:
-        c = ctx(info)
-        permissions.require(c.principal, Action.READ_AUDIT, self.project.ministry_id)
-        assert self.project.id is not None
-        events = await c.loaders.audit.load(self.project.id)
+    def audit_trail(self, info: Info, first: int = 100) -> list[AuditEventType]:
+        permissions.require(ctx(info).principal, Action.READ_AUDIT, self.project.ministry_id)
+        events = self.related.audit()
         return [AuditEventType.from_model(e) for e in events[: max(first, 0)]]
 
 
@@ -467,7 +426,7 @@ class ProjectConnection:
         return [e.node for e in self.edges]
 
     @strawberry.field(description="How many projects match the filter (all pages)")
-    def total_count(self, info: Info) -> int:
+    def total_count(self) -> int:
         if self.total is not None:
             return self.total
         assert callable(self.count_query)
