@@ -25,7 +25,6 @@ from pilot.projects.models import (
     Baseline,
     BudgetLine,
     Milestone,
-    Project,
     ProjectName,
     Report,
     Risk,
@@ -85,7 +84,6 @@ class Loaders:
         self._published: list[Edition] | None = None
         s = session
         self.ministry = DataLoader(_by_id(s, Ministry))
-        self.project = DataLoader(_by_id(s, Project))
         self.baselines = DataLoader(
             _grouped(
                 s, Baseline, Baseline.project_id, [col(Baseline.approved_on), col(Baseline.id)]
