@@ -9,6 +9,7 @@ import strawberry
 from sqlalchemy import ColumnElement, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -26,6 +27,7 @@ from pilot.api.graphql.types import (
 )
 from pilot.auth.models import Role
 from pilot.imports.models import Finding, ImportFile
+from pilot.keys import parse_key
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
 
@@ -211,7 +213,8 @@ class ImportQuery:
         c = ctx(info)
         permissions.require(c.principal, Action.READ_IMPORTS)
         missing = f"Import introuvable : « {id} »."
-        record = c.session.get(ImportFile, int(id)) if str(id).isdigit() else None
+        key = parse_key(id)
+        record = c.session.get(ImportFile, key) if key is not None else None
         if record is None:
             raise NotFound(missing)
         permissions.require(c.principal, Action.READ_IMPORTS, record.ministry_id, not_found=missing)
@@ -251,16 +254,23 @@ class ImportMutation:
             if target is None:
                 raise BadUserInput(f"Ministère inconnu : « {ministry} ».")
         assert target is not None
-        data = await file.read()  # type: ignore[attr-defined]
+        if not callable(getattr(file, "read", None)):  # a string where the file should be
+            raise BadUserInput(
+                "Envoyez le classeur comme fichier, en requête multipart (variable « file »)."
+            )
+        data = await file.read(c.settings.max_upload_bytes + 1)  # type: ignore[attr-defined]
         if len(data) > c.settings.max_upload_bytes:
             raise BadUserInput(
-                f"Fichier trop volumineux : {len(data)} octets "
+                f"Fichier trop volumineux : plus de {c.settings.max_upload_bytes} octets "
                 f"(maximum {c.settings.max_upload_bytes})."
             )
         from importers import intake  # the importers' front door (imported when used)
 
         c.session.rollback()
-        outcome = intake.submit(
+        # The import reads, validates and writes for seconds: in a worker thread, so that
+        # the event loop goes on serving every other request meanwhile.
+        outcome = await run_in_threadpool(
+            intake.submit,
             data=data,
             filename=getattr(file, "filename", None) or "classeur.xlsx",
             ministry_code=target.code,

@@ -4,11 +4,12 @@ name the ministry with ``?ministry=CODE``."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Response, UploadFile
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from importers.intake import submit
@@ -19,6 +20,7 @@ from pilot.auth.models import Role
 from pilot.auth.service import Principal
 from pilot.config import get_settings
 from pilot.imports.models import ImportFile
+from pilot.keys import MAX_KEY
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
 from pilot.storage import StorageError
@@ -68,8 +70,9 @@ async def upload(
         raise HTTPException(
             413, f"Le fichier dépasse la limite de {limit / 1e6:.1f} Mo : allégez-le."
         )
-    try:
-        outcome = submit(
+    try:  # in a worker thread: the event loop goes on serving other requests meanwhile
+        outcome = await run_in_threadpool(
+            submit,
             data=data,
             filename=file.filename or "classeur.xlsx",
             ministry_code=found.code,
@@ -104,7 +107,10 @@ async def upload(
 
 @router.get("/imports/{import_id}/report")
 def import_report(
-    import_id: int, session: SessionDep, principal: PrincipalDep, format: str = "xlsx"
+    import_id: Annotated[int, Path(ge=1, le=MAX_KEY)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    format: str = "xlsx",
 ) -> Response:
     if principal.role == Role.PUBLIC:  # before any look-up: nothing is told to the public
         raise HTTPException(401, "Un jeton est nécessaire.")
@@ -116,7 +122,7 @@ def import_report(
     issues = issues_of(session, import_id)
     if format == "html":
         return HTMLResponse(report_html(record, issues))
-    stored = Path(record.stored_path)
+    stored = FilePath(record.stored_path)
     data = report_workbook(stored.read_bytes() if stored.exists() else None, issues)
     name = f"rapport-import-{import_id}.xlsx"
     return Response(
