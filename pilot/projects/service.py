@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
 from pilot.indicators.drift import BaselineFigures, CurrentFigures, ProjectDrift, project_drift
-from pilot.ministries.models import Ministry
 from pilot.keys import parse_key
+from pilot.ministries.models import Ministry
 from pilot.projects.models import (
     Baseline,
     BaselineKind,

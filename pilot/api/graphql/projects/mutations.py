@@ -22,8 +22,8 @@ from pilot.api.graphql.projects.types import (
     WeatherEnum,
 )
 from pilot.api.graphql.types import Euros
-from pilot.projects import service as projects
 from pilot.keys import parse_key
+from pilot.projects import service as projects
 from pilot.projects import steering
 from pilot.projects.models import Milestone, Project, Risk, parse_pilot_id
 
