@@ -50,7 +50,11 @@ def create_app() -> FastAPI:
             return _unavailable()
         raise error
 
-    @app.get("/healthz", response_model=None)
+    @app.get(
+        "/healthz",
+        response_model=None,
+        responses={503: {"description": "Base de données injoignable (Retry-After)"}},
+    )
     def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:
         try:
             session.exec(text("SELECT 1"))  # type: ignore[call-overload]

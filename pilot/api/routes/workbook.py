@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Response, UploadFile
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -25,8 +26,32 @@ from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
 from pilot.storage import StorageError
 
-router = APIRouter(prefix="/workbook", tags=["workbook"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Problem(BaseModel):
+    """Every refusal: a French sentence saying what to do."""
+
+    detail: str
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+# Every status these routes answer, in the OpenAPI contract (checked by tests/api/test_fuzz.py).
+router = APIRouter(
+    prefix="/workbook",
+    tags=["workbook"],
+    responses={
+        401: _refusal("Jeton absent, inconnu, révoqué ou expiré"),
+        403: _refusal("Jeton d'un autre ministère"),
+        404: _refusal("Ministère ou import inconnu (ou d'un autre ministère)"),
+        413: {"description": "Requête ou fichier au-delà de la limite"},
+        429: _refusal("Trop d'authentifications échouées depuis cette adresse (Retry-After)"),
+        503: _refusal("Base de données momentanément indisponible (Retry-After)"),
+    },
+)
 
 
 def _ministry(session: Session, principal: Principal, code: str | None) -> Ministry:
@@ -43,7 +68,11 @@ def _ministry(session: Session, principal: Principal, code: str | None) -> Minis
     raise HTTPException(401, "Un jeton ministériel est nécessaire.")
 
 
-@router.get("/template")
+@router.get(
+    "/template",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "Le classeur prérempli"}},
+)
 def download_template(
     session: SessionDep, principal: PrincipalDep, ministry: str | None = None
 ) -> Response:
@@ -55,7 +84,13 @@ def download_template(
     )
 
 
-@router.post("/upload")
+@router.post(
+    "/upload",
+    responses={
+        400: _refusal("Corps multipart illisible"),
+        507: _refusal("Disque plein : le fichier n'a pas pu être archivé, rien d'enregistré"),
+    },
+)
 async def upload(
     session: SessionDep,
     principal: PrincipalDep,
@@ -105,7 +140,16 @@ async def upload(
     }
 
 
-@router.get("/imports/{import_id}/report")
+@router.get(
+    "/imports/{import_id}/report",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {XLSX: {}, "text/html": {}},
+            "description": "Le classeur annoté (.xlsx) ou la page HTML (?format=html)",
+        }
+    },
+)
 def import_report(
     import_id: Annotated[int, Path(ge=1, le=MAX_KEY)],
     session: SessionDep,
