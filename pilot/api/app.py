@@ -13,6 +13,7 @@ from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
 from pilot.api.routes import workbook as workbook_routes
+from pilot.api.turns import ImportTurns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
 
@@ -42,6 +43,9 @@ def create_app() -> FastAPI:
 
     limiter = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds)
     app.state.auth_limiter = limiter
+    app.state.import_turns = ImportTurns(
+        settings.import_max_concurrency, settings.import_wait_seconds
+    )
     app.middleware("http")(failed_auth_middleware(limiter))
 
     @app.exception_handler(exc.DBAPIError)

@@ -48,6 +48,12 @@ class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
 
 
+class Busy(ApiError):
+    """Too many imports at once: the router answers 503 with Retry-After."""
+
+    code = "SERVICE_BUSY"
+
+
 INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
 MASKED_MESSAGE = "Erreur interne : l'incident a été enregistré."

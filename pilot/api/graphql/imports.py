@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import ctx
-from pilot.api.graphql.errors import BadUserInput, NotFound
+from pilot.api.graphql.errors import BadUserInput, Busy, NotFound
 from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.types import (
     CountType,
@@ -25,6 +25,7 @@ from pilot.api.graphql.types import (
     encode_cursor,
     page_size,
 )
+from pilot.api.turns import ImportsBusy, ImportTurns
 from pilot.auth.models import Role
 from pilot.imports.models import Finding, ImportFile
 from pilot.keys import parse_key
@@ -266,18 +267,26 @@ class ImportMutation:
             )
         from importers import intake  # the importers' front door (imported when used)
 
-        c.session.rollback()
+        code = target.code
+        c.session.rollback()  # the connection goes back to the pool while the import runs
         # The import reads, validates and writes for seconds: in a worker thread, so that
-        # the event loop goes on serving every other request meanwhile.
-        outcome = await run_in_threadpool(
-            intake.submit,
-            data=data,
-            filename=getattr(file, "filename", None) or "classeur.xlsx",
-            ministry_code=target.code,
-            submitted_by=c.principal.actor,
-            channel="graphql",
-            dry_run=dry_run,
-        )
+        # the event loop goes on serving every other request meanwhile; imports take turns
+        # (pilot/api/turns.py).
+        assert c.request is not None  # set by strawberry's FastAPI router
+        turns: ImportTurns = c.request.app.state.import_turns
+        try:
+            async with turns.turn():
+                outcome = await run_in_threadpool(
+                    intake.submit,
+                    data=data,
+                    filename=getattr(file, "filename", None) or "classeur.xlsx",
+                    ministry_code=code,
+                    submitted_by=c.principal.actor,
+                    channel="graphql",
+                    dry_run=dry_run,
+                )
+        except ImportsBusy as error:
+            raise Busy(str(error)) from error
         c.session.rollback()
         findings = _findings_of(c.session, outcome.import_id)
         return UploadOutcomeType(
