@@ -3,15 +3,21 @@ INTERNAL_SERVER_ERROR, each kept as a regression test (SQLite and PostgreSQL).""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pilot.api.app import create_app
+from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS, ImportsBusy, ImportTurns
+from pilot.imports.models import ImportFile
 from tests.api.graphql.conftest import build_demo
 
 HUGE = "9" * 30  # beyond any database integer
@@ -72,3 +78,68 @@ def test_upload_mutation_without_a_multipart_file_is_bad_user_input(
     client, built = demo
     query = 'mutation { uploadWorkbook(file: "pas un fichier") { importId } }'
     assert _codes(client, built["tokens"]["ministry"], query) == ["BAD_USER_INPUT"]
+
+
+# Found by the load test (benchmarks/load.py): fifty uploads at once took every pooled
+# connection. Imports now take turns; past the wait, 503 and nothing recorded.
+
+
+def test_import_turns_bound_concurrent_imports() -> None:
+    turns = ImportTurns(2, wait_seconds=0.05)
+    inside = 0
+    most = 0
+    refused = 0
+
+    async def one() -> None:
+        nonlocal inside, most, refused
+        try:
+            async with turns.turn():
+                inside += 1
+                most = max(most, inside)
+                await asyncio.sleep(0.2)
+                inside -= 1
+        except ImportsBusy:
+            refused += 1
+
+    async def many() -> None:
+        await asyncio.gather(*(one() for _ in range(5)))
+
+    asyncio.run(many())
+    assert (most, refused) == (2, 3)
+
+
+class _NoTurn:
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        raise ImportsBusy(BUSY)
+        yield  # pragma: no cover
+
+
+def test_upload_without_a_turn_is_503_and_records_nothing(
+    demo: tuple[TestClient, dict[str, Any]], engine: Engine
+) -> None:
+    client, built = demo
+    client.app.state.import_turns = _NoTurn()  # type: ignore[attr-defined]
+    headers = {"Authorization": f"Bearer {built['tokens']['ministry']}"}
+    with Session(engine) as session:
+        before = len(session.exec(select(ImportFile)).all())
+    response = client.post(
+        "/workbook/upload", files={"file": ("mi.xlsx", b"PK\x03\x04")}, headers=headers
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert "Renvoyez-le" in response.json()["detail"]
+    operations = {
+        "query": "mutation($f: Upload!) { uploadWorkbook(file: $f) { importId } }",
+        "variables": {"f": None},
+    }
+    response = client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": ("mi.xlsx", b"PK\x03\x04", "application/octet-stream")},
+        headers=headers,
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    with Session(engine) as session:
+        assert len(session.exec(select(ImportFile)).all()) == before
