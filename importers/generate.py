@@ -19,9 +19,7 @@ RISKS_PER_PROJECT = 10
 BUDGET_YEARS = (2023, 2024)
 
 
-def _rows(
-    sheet: Sheet, projects: int, rng: random.Random, prefix: str
-) -> Iterator[list[Any]]:
+def _rows(sheet: Sheet, projects: int, rng: random.Random, prefix: str) -> Iterator[list[Any]]:
     today = date.today()
     for n in range(1, projects + 1):
         name = f"{prefix} {n:05d}"

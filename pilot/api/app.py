@@ -9,6 +9,7 @@ from sqlalchemy import exc, text
 
 from pilot import __version__
 from pilot.api.deps import SessionDep
+from pilot.api.graphql.errors import REFUSED_VALUE
 from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
@@ -52,6 +53,11 @@ def create_app() -> FastAPI:
     async def database_error(request: Request, error: exc.DBAPIError) -> JSONResponse:
         if is_unavailable(error):
             return _unavailable()
+        if isinstance(error, exc.DataError):  # the request's value, not a bug: 422
+            return JSONResponse(
+                {"detail": [{"loc": ["request"], "msg": REFUSED_VALUE, "type": "value_error"}]},
+                status_code=422,
+            )
         raise error
 
     @app.get(

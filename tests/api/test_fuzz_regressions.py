@@ -143,3 +143,54 @@ def test_upload_without_a_turn_is_503_and_records_nothing(
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     with Session(engine) as session:
         assert len(session.exec(select(ImportFile)).all()) == before
+
+
+# Found by the fuzz on PostgreSQL, which refuses NUL in any text ("DataError", then 500).
+
+
+def test_control_characters_in_a_ministry_code_are_not_a_server_error(
+    demo: tuple[TestClient, dict[str, Any]],
+) -> None:
+    client, built = demo
+    for role, expected in (("ministry", 403), ("dinum", 404)):
+        headers = {"Authorization": f"Bearer {built['tokens'][role]}"}
+        response = client.get("/workbook/template?ministry=%005%02", headers=headers)
+        assert response.status_code == expected, response.text
+        # Control characters are dropped like invisible ones: "M\x00I" is MI.
+        response = client.post(
+            "/workbook/upload?ministry=M%00I", files={"file": ("a.xlsx", b"x")}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "rejected"  # not a workbook, but recorded for MI
+    query = '{ imports(ministry: "M\\u0000I") { totalCount } }'
+    assert _codes(client, built["tokens"]["dinum"], query) in ([], ["BAD_USER_INPUT"])
+
+
+def test_nul_in_mutation_text_is_never_an_internal_error(
+    demo: tuple[TestClient, dict[str, Any]],
+) -> None:
+    client, built = demo
+    query = (
+        f'mutation {{ addRisk(input: {{projectId: "{built["drifting"]}", '
+        'title: "Risque\\u0000 NUL", probability: 1, impact: 1}) { title } }'
+    )
+    assert _codes(client, built["tokens"]["ministry"], query) in ([], ["BAD_USER_INPUT"])
+
+
+def test_nul_in_an_uploaded_file_name_is_dropped(engine: Engine, settings: Any) -> None:
+    from importers.intake import submit
+    from pilot.ministries import service as ministries
+
+    with Session(engine) as session:
+        ministries.create_ministry(session, "MI", "Ministère de l'Intérieur")
+        session.commit()
+    outcome = submit(
+        data=b"not a workbook",
+        filename="mi\x00.xlsx",
+        ministry_code="MI",
+        submitted_by="test",
+        channel="http",
+    )
+    with Session(engine) as session:
+        record = session.get(ImportFile, outcome.import_id)
+        assert record is not None and record.filename == "mi.xlsx"
