@@ -194,3 +194,17 @@ def test_nul_in_an_uploaded_file_name_is_dropped(engine: Engine, settings: Any) 
     with Session(engine) as session:
         record = session.get(ImportFile, outcome.import_id)
         assert record is not None and record.filename == "mi.xlsx"
+
+
+def test_a_value_the_database_refuses_is_bad_user_input_not_internal() -> None:
+    from graphql.error import GraphQLError
+    from sqlalchemy import exc
+
+    from pilot.api.graphql.errors import REFUSED_VALUE, ErrorPolicy
+
+    refused = exc.DataError("INSERT …", {}, ValueError("NUL (0x00) bytes"))
+    error = GraphQLError("x", original_error=refused)
+    for policy in (ErrorPolicy(mask=True), ErrorPolicy(mask=False)):
+        (shown,) = policy._process_errors([error])
+        assert shown.extensions == {"code": "BAD_USER_INPUT"}
+        assert shown.message == REFUSED_VALUE
