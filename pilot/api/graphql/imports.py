@@ -288,6 +288,7 @@ class ImportMutation:
         except ImportsBusy as error:
             raise Busy(str(error)) from error
         c.session.rollback()
+        await run_in_threadpool(c.session.connection)  # off the event loop (router.py)
         findings = _findings_of(c.session, outcome.import_id)
         return UploadOutcomeType(
             import_id=strawberry.ID(str(outcome.import_id)),

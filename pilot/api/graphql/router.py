@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, HTTPException
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
 
@@ -31,6 +32,9 @@ def _context_getter(
         # exhausted (waiting for it would block the loop).
         async with turns:
             with Session(db.get_engine(), expire_on_commit=False) as session:
+                # The connection is taken in a worker thread: should the pool be empty,
+                # that thread waits, never the event loop (and every request with it).
+                await run_in_threadpool(session.connection)
                 yield Context(
                     session=session, principal=principal_from_header(session, authorization)
                 )
