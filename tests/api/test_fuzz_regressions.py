@@ -208,3 +208,15 @@ def test_a_value_the_database_refuses_is_bad_user_input_not_internal() -> None:
         (shown,) = policy._process_errors([error])
         assert shown.extensions == {"code": "BAD_USER_INPUT"}
         assert shown.message == REFUSED_VALUE
+
+
+def test_the_principal_look_up_gives_its_connection_back(
+    demo: tuple[TestClient, dict[str, Any]], engine: Engine
+) -> None:
+    from pilot.api.deps import get_principal
+
+    _, built = demo
+    with Session(engine) as session:
+        principal = get_principal(session, f"Bearer {built['tokens']['ministry']}")
+        assert principal.ministry_id is not None
+        assert not session.in_transaction()  # no connection held while the request waits
