@@ -19,10 +19,10 @@ RISKS_PER_PROJECT = 10
 BUDGET_YEARS = (2023, 2024)
 
 
-def _rows(sheet: Sheet, projects: int, rng: random.Random) -> Iterator[list[Any]]:
+def _rows(sheet: Sheet, projects: int, rng: random.Random, prefix: str) -> Iterator[list[Any]]:
     today = date.today()
     for n in range(1, projects + 1):
-        name = f"Projet synthétique {n:05d}"
+        name = f"{prefix} {n:05d}"
         start = date(2015, 1, 1) + timedelta(days=rng.randrange(2500))
         if sheet.name == "Projets":
             cost = rng.randrange(5, 500) * 1_000_000
@@ -82,14 +82,15 @@ def _rows(sheet: Sheet, projects: int, rng: random.Random) -> Iterator[list[Any]
                     yield [values.get(f) for f in sheet.fields]
 
 
-def generate_workbook(projects: int, seed: int = 0) -> bytes:
-    """A workbook of ``projects`` new projects (no PILOT identifier yet)."""
+def generate_workbook(projects: int, seed: int = 0, prefix: str = "Projet synthétique") -> bytes:
+    """A workbook of ``projects`` new projects (no PILOT identifier yet), named
+    ``<prefix> 00001``…: another prefix makes workbooks one ministry can apply in turn."""
     rng = random.Random(seed)
     book = Workbook(write_only=True)
     for sheet in SHEETS:
         ws = book.create_sheet(sheet.name)
         ws.append([c.header for c in sheet.columns])
-        for row in _rows(sheet, projects, rng):
+        for row in _rows(sheet, projects, rng, prefix):
             ws.append(row)
     buffer = io.BytesIO()
     book.save(buffer)

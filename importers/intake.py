@@ -331,6 +331,7 @@ def _submit(
     settings = get_settings()
     engine = engine or db.get_engine()
     step = progress or (lambda _label: None)
+    filename = filename.replace("\x00", "")  # PostgreSQL refuses NUL in any text
     sha256 = hashlib.sha256(data).hexdigest()
     stored = archive(data, sha256, filename, settings)
     try:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # GraphQL requests executed at once per process (they hold a database connection);
     # keep it below the connection pool (5 + 10 overflow): the others wait their turn.
     graphql_max_concurrency: int = Field(default=8, ge=1)
+    # Workbook imports run at once per process (a worker thread and a connection each;
+    # SQLite writes one at a time anyway); the others wait their turn up to
+    # ``import_wait_seconds``, then get 503 (pilot/api/turns.py).
+    import_max_concurrency: int = Field(default=2, ge=1)
+    import_wait_seconds: float = Field(default=120, gt=0)
 
     # API
     auth_max_failures: int = Field(default=10, ge=1)  # failed authentications per client IP…

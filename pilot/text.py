@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Zero-width characters and the control characters that are no whitespace (NUL first:
+# PostgreSQL refuses it in any text, so it must never get that far).
+_CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F))
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _CONTROLS), None)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad" + re.escape(_CONTROLS) + "]")
 
 
 def clean_text(value: str) -> str:

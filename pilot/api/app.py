@@ -13,10 +13,12 @@ from sqlalchemy import exc, text
 
 from pilot import __version__
 from pilot.api.deps import SessionDep
+from pilot.api.graphql.errors import REFUSED_VALUE
 from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
 from pilot.api.routes import workbook as workbook_routes
+from pilot.api.turns import ImportTurns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
 
@@ -59,15 +61,27 @@ def create_app() -> FastAPI:
 
     limiter = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds)
     app.state.auth_limiter = limiter
+    app.state.import_turns = ImportTurns(
+        settings.import_max_concurrency, settings.import_wait_seconds
+    )
     app.middleware("http")(failed_auth_middleware(limiter))
 
     @app.exception_handler(exc.DBAPIError)
     async def database_error(request: Request, error: exc.DBAPIError) -> JSONResponse:
         if is_unavailable(error):
             return _unavailable()
+        if isinstance(error, exc.DataError):  # the request's value, not a bug: 422
+            return JSONResponse(
+                {"detail": [{"loc": ["request"], "msg": REFUSED_VALUE, "type": "value_error"}]},
+                status_code=422,
+            )
         raise error
 
-    @app.get("/healthz", response_model=None)
+    @app.get(
+        "/healthz",
+        response_model=None,
+        responses={503: {"description": "Base de données injoignable (Retry-After)"}},
+    )
     def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:
         try:
             session.exec(text("SELECT 1"))  # type: ignore[call-overload]

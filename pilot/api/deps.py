@@ -38,7 +38,13 @@ def principal_from_header(session: Session, authorization: str | None) -> Princi
 def get_principal(
     session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    return principal_from_header(session, authorization)
+    principal = principal_from_header(session, authorization)
+    # End the look-up's read transaction: its connection goes back to the pool while the
+    # request waits (for a worker thread, an import turn); the route takes one again if it
+    # reads. Held, fifty uploads waiting for threads kept every connection from the
+    # threads that waited for one.
+    session.rollback()
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

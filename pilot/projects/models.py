@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from pilot.keys import parse_key
 from pilot.timeutil import utcnow
 
 PROJECT_ID_PREFIX = "PRJ-"
@@ -116,8 +117,7 @@ def parse_pilot_id(value: str) -> int | None:
     value = value.strip().upper()
     if not value.startswith(PROJECT_ID_PREFIX):
         return None
-    digits = value[len(PROJECT_ID_PREFIX) :]
-    return int(digits) if digits.isdigit() and digits.isascii() else None
+    return parse_key(value[len(PROJECT_ID_PREFIX) :])
 
 
 class ProjectName(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
 from pilot.indicators.drift import BaselineFigures, CurrentFigures, ProjectDrift, project_drift
+from pilot.keys import parse_key
 from pilot.ministries.models import Ministry
 from pilot.projects.models import (
     Baseline,
@@ -195,8 +196,8 @@ def add_alias(
 def get_project(session: Session, pilot_id: str) -> Project | None:
     """The project ``PRJ-00042`` (or ``42``), or None."""
     number = parse_pilot_id(pilot_id)
-    if number is None and pilot_id.strip().isdigit():
-        number = int(pilot_id.strip())
+    if number is None:
+        number = parse_key(pilot_id)
     return None if number is None else session.get(Project, number)
 
 

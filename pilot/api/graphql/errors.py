@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 from graphql.error import GraphQLError
+from sqlalchemy import exc
 from strawberry.extensions import MaskErrors
 
 from pilot.db import is_unavailable
@@ -48,9 +49,19 @@ class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
 
 
+class Busy(ApiError):
+    """Too many imports at once: the router answers 503 with Retry-After."""
+
+    code = "SERVICE_BUSY"
+
+
 INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
 MASKED_MESSAGE = "Erreur interne : l'incident a été enregistré."
+REFUSED_VALUE = (
+    "Valeur refusée par la base de données (caractère de contrôle, nombre hors limites) : "
+    "corrigez la requête."
+)
 UNAVAILABLE = "DATABASE_UNAVAILABLE"  # the router turns it into HTTP 503
 UNAVAILABLE_MESSAGE = (
     "La base de données est momentanément indisponible. Réessayez dans quelques instants."
@@ -81,6 +92,7 @@ class ErrorPolicy(MaskErrors):
             should_mask_error=lambda e: (
                 (mask and not _is_shown(e))
                 or (e.original_error is not None and is_unavailable(e.original_error))
+                or isinstance(e.original_error, exc.DataError)
             )
         )
         self.error_message = MASKED_MESSAGE
@@ -90,6 +102,9 @@ class ErrorPolicy(MaskErrors):
         if error.original_error is not None and is_unavailable(error.original_error):
             masked.message = UNAVAILABLE_MESSAGE
             masked.extensions = {"code": UNAVAILABLE}
+        elif isinstance(error.original_error, exc.DataError):  # a value the database refuses
+            masked.message = REFUSED_VALUE
+            masked.extensions = {"code": BadUserInput.code}
         else:
             masked.extensions = {"code": INTERNAL}
         return masked

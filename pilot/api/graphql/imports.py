@@ -9,12 +9,13 @@ import strawberry
 from sqlalchemy import ColumnElement, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import ctx
-from pilot.api.graphql.errors import BadUserInput, NotFound
+from pilot.api.graphql.errors import BadUserInput, Busy, NotFound
 from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.types import (
     CountType,
@@ -24,8 +25,10 @@ from pilot.api.graphql.types import (
     encode_cursor,
     page_size,
 )
+from pilot.api.turns import ImportsBusy, ImportTurns
 from pilot.auth.models import Role
 from pilot.imports.models import Finding, ImportFile
+from pilot.keys import parse_key
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
 
@@ -211,7 +214,8 @@ class ImportQuery:
         c = ctx(info)
         permissions.require(c.principal, Action.READ_IMPORTS)
         missing = f"Import introuvable : « {id} »."
-        record = c.session.get(ImportFile, int(id)) if str(id).isdigit() else None
+        key = parse_key(id)
+        record = c.session.get(ImportFile, key) if key is not None else None
         if record is None:
             raise NotFound(missing)
         permissions.require(c.principal, Action.READ_IMPORTS, record.ministry_id, not_found=missing)
@@ -251,24 +255,40 @@ class ImportMutation:
             if target is None:
                 raise BadUserInput(f"Ministère inconnu : « {ministry} ».")
         assert target is not None
-        data = await file.read()  # type: ignore[attr-defined]
+        if not callable(getattr(file, "read", None)):  # a string where the file should be
+            raise BadUserInput(
+                "Envoyez le classeur comme fichier, en requête multipart (variable « file »)."
+            )
+        data = await file.read(c.settings.max_upload_bytes + 1)  # type: ignore[attr-defined]
         if len(data) > c.settings.max_upload_bytes:
             raise BadUserInput(
-                f"Fichier trop volumineux : {len(data)} octets "
+                f"Fichier trop volumineux : plus de {c.settings.max_upload_bytes} octets "
                 f"(maximum {c.settings.max_upload_bytes})."
             )
         from importers import intake  # the importers' front door (imported when used)
 
+        code = target.code
+        c.session.rollback()  # the connection goes back to the pool while the import runs
+        # The import reads, validates and writes for seconds: in a worker thread, so that
+        # the event loop goes on serving every other request meanwhile; imports take turns
+        # (pilot/api/turns.py).
+        assert c.request is not None  # set by strawberry's FastAPI router
+        turns: ImportTurns = c.request.app.state.import_turns
+        try:
+            async with turns.turn():
+                outcome = await run_in_threadpool(
+                    intake.submit,
+                    data=data,
+                    filename=getattr(file, "filename", None) or "classeur.xlsx",
+                    ministry_code=code,
+                    submitted_by=c.principal.actor,
+                    channel="graphql",
+                    dry_run=dry_run,
+                )
+        except ImportsBusy as error:
+            raise Busy(str(error)) from error
         c.session.rollback()
-        outcome = intake.submit(
-            data=data,
-            filename=getattr(file, "filename", None) or "classeur.xlsx",
-            ministry_code=target.code,
-            submitted_by=c.principal.actor,
-            channel="graphql",
-            dry_run=dry_run,
-        )
-        c.session.rollback()
+        await run_in_threadpool(c.session.connection)  # off the event loop (router.py)
         findings = _findings_of(c.session, outcome.import_id)
         return UploadOutcomeType(
             import_id=strawberry.ID(str(outcome.import_id)),

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, HTTPException
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
 
@@ -13,8 +14,9 @@ from pilot import db
 from pilot.api.deps import principal_from_header
 from pilot.api.graphql.cache import ResponseCache
 from pilot.api.graphql.context import Context
-from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE
+from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, Busy
 from pilot.api.graphql.schema import build_schema
+from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS
 from pilot.config import Settings
 
 
@@ -30,6 +32,9 @@ def _context_getter(
         # exhausted (waiting for it would block the loop).
         async with turns:
             with Session(db.get_engine(), expire_on_commit=False) as session:
+                # The connection is taken in a worker thread: should the pool be empty,
+                # that thread waits, never the event loop (and every request with it).
+                await run_in_threadpool(session.connection)
                 yield Context(
                     session=session, principal=principal_from_header(session, authorization)
                 )
@@ -72,8 +77,11 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             root_value=root_value,
             request_data=request_data,
         )
-        if any((e.extensions or {}).get("code") == UNAVAILABLE for e in result.errors or []):
+        codes = {(e.extensions or {}).get("code") for e in result.errors or []}
+        if UNAVAILABLE in codes:
             raise HTTPException(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": "30"})
+        if Busy.code in codes:
+            raise HTTPException(503, BUSY, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         if key is not None:
             self.cache.put(key, result)
         return result

@@ -22,6 +22,7 @@ from pilot.api.graphql.projects.types import (
     WeatherEnum,
 )
 from pilot.api.graphql.types import Euros
+from pilot.keys import parse_key
 from pilot.projects import service as projects
 from pilot.projects import steering
 from pilot.projects.models import Milestone, Project, Risk, parse_pilot_id
@@ -92,10 +93,10 @@ class UpdateMilestoneInput:
 
 
 def _int_id(value: strawberry.ID, what: str) -> int:
-    try:
-        return int(value)
-    except ValueError as error:
-        raise NotFound(f"{what} introuvable : « {value} ».") from error
+    number = parse_key(value)
+    if number is None:
+        raise NotFound(f"{what} introuvable : « {value} ».")
+    return number
 
 
 @strawberry.type
