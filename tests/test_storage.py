@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,24 +18,6 @@ def test_archive_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
     assert first == again and first.read_bytes() == b"classeur"
     assert first.name.endswith(".xlsx") and len(first.stem) == 64
     assert sorted(p.name for p in first.parent.iterdir()) == [first.name]
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 64 KiB tmpfs (needs root); skipped where mounting is not allowed."""
-    mount = tmp_path / f"tiny-{uuid.uuid4().hex[:6]}"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_disk_full_is_refused_cleanly(tiny_disk: Path) -> None:

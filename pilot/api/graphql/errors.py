@@ -55,6 +55,12 @@ class Busy(ApiError):
     code = "SERVICE_BUSY"
 
 
+class StorageFull(ApiError):
+    """The upload could not be archived (disk full): the router answers HTTP 507."""
+
+    code = "INSUFFICIENT_STORAGE"
+
+
 INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
 MASKED_MESSAGE = "Erreur interne : l'incident a été enregistré."

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import ctx
-from pilot.api.graphql.errors import BadUserInput, Busy, NotFound
+from pilot.api.graphql.errors import BadUserInput, Busy, NotFound, StorageFull
 from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.types import (
     CountType,
@@ -31,6 +31,7 @@ from pilot.imports.models import Finding, ImportFile
 from pilot.keys import parse_key
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
+from pilot.storage import StorageError
 
 
 @strawberry.type(name="Finding")
@@ -287,6 +288,8 @@ class ImportMutation:
                 )
         except ImportsBusy as error:
             raise Busy(str(error)) from error
+        except StorageError as error:  # disk full: refused cleanly, nothing recorded
+            raise StorageFull(error.strerror or str(error)) from error
         c.session.rollback()
         await run_in_threadpool(c.session.connection)  # off the event loop (router.py)
         findings = _findings_of(c.session, outcome.import_id)

@@ -14,7 +14,7 @@ from pilot import db
 from pilot.api.deps import principal_from_header
 from pilot.api.graphql.cache import ResponseCache
 from pilot.api.graphql.context import Context
-from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, Busy
+from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, Busy, StorageFull
 from pilot.api.graphql.schema import build_schema
 from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS
 from pilot.config import Settings
@@ -82,6 +82,9 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             raise HTTPException(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": "30"})
         if Busy.code in codes:
             raise HTTPException(503, BUSY, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        for error in result.errors or []:
+            if (error.extensions or {}).get("code") == StorageFull.code:
+                raise HTTPException(507, error.message)
         if key is not None:
             self.cache.put(key, result)
         return result

@@ -3,7 +3,9 @@ revoked tokens, hostile file names, oversized bodies."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +15,7 @@ from sqlmodel import select
 from pilot.api.app import create_app
 from pilot.auth import service as auth
 from pilot.auth.models import Role
-from pilot.config import Settings
+from pilot.config import Settings, get_settings
 from pilot.db import session_scope
 from pilot.imports.models import ImportFile
 from pilot.ministries import service as ministries
@@ -118,3 +120,42 @@ def test_oversized_upload_is_refused_before_it_is_read(
     assert response.status_code == 413
     with session_scope(engine) as session:
         assert session.exec(select(ImportFile)).first() is None  # nothing recorded
+
+
+def test_upload_on_a_full_disk_is_refused_with_507_over_http_and_graphql(
+    engine: Engine,
+    seed: Seed,
+    tokens: dict[str, str],
+    tiny_disk: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tiny_disk / "plein").write_bytes(b"\0" * 60_000)  # a real disk with 4 KiB left
+    monkeypatch.setenv("PILOT_UPLOADS_DIR", str(tiny_disk))
+    get_settings.cache_clear()
+    book = template_for(engine, "MI")
+    set_cells(book["Projets"], 2, {"Coût actualisé (€)": 125_000_000})
+    data = to_bytes(book)
+    assert len(data) > 4096
+    client = TestClient(create_app())
+    headers = {"Authorization": f"Bearer {tokens['ministry']}"}
+
+    response = client.post("/workbook/upload", headers=headers, files={"file": ("mi.xlsx", data)})
+    assert response.status_code == 507, response.text
+    assert "disque est plein" in response.json()["detail"]
+
+    operations = {
+        "query": "mutation($f: Upload!) { uploadWorkbook(file: $f) { importId } }",
+        "variables": {"f": None},
+    }
+    response = client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": ("mi.xlsx", data, "application/octet-stream")},
+        headers=headers,
+    )
+    assert response.status_code == 507, response.text
+    assert "disque est plein" in response.json()["detail"]
+    with session_scope(engine) as session:
+        assert session.exec(select(ImportFile)).first() is None  # nothing recorded
+    files = [p.name for p in tiny_disk.rglob("*") if p.is_file()]
+    assert files == ["plein"]  # no partial file left
