@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import matplotlib
 from matplotlib._afm import AFM
@@ -27,7 +28,6 @@ from matplotlib.collections import PatchCollection
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pilot.indicators.figures import COST_BRACKETS
@@ -138,15 +138,14 @@ if hasattr(PdfFile, "_write_afm_font"):  # a later matplotlib may do without it
     PdfFile._write_afm_font = _write_afm_font  # type: ignore[method-assign]
 
 
-def pdf_rc(figure: Figure) -> Any:
-    """The settings to write ``figure`` as PDF: the standard fonts when all its text can be
-    written with them, else DejaVu Sans embedded."""
+def fits_core_fonts(*values: Any) -> bool:
+    """Whether the standard PDF fonts can write every text in ``values`` (the data a chart
+    shows): they only know Windows-1252, which is enough for French."""
     try:
-        for text in figure.findobj(Text):
-            cast(Text, text).get_text().encode(CORE_FONTS_ENCODING)
+        json.dumps(values, ensure_ascii=False, default=str).encode(CORE_FONTS_ENCODING)
     except UnicodeEncodeError:
-        return RC
-    return PDF_CORE_FONTS_RC
+        return False
+    return True
 
 
 @dataclass
@@ -159,6 +158,7 @@ class Chart:
     headers: list[str]
     rows: list[list[str]]
     figure: Figure | None = field(default=None, repr=False)
+    core_fonts: bool = False  # its PDF can use the standard fonts (see ``fits_core_fonts``)
 
     def save(self, folder: Path, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
         assert self.figure is not None, "scorecard_text() charts have no figure"
@@ -166,7 +166,7 @@ class Chart:
         written = []
         for fmt in formats:
             path = folder / f"{self.slug}.{fmt}"
-            write_figure(self.figure, path, fmt)
+            write_figure(self.figure, path, fmt, core_fonts=self.core_fonts)
             written.append(path)
         return written
 
@@ -174,10 +174,11 @@ class Chart:
         return {"title": self.title, "alt": self.alt, "headers": self.headers, "rows": self.rows}
 
 
-def write_figure(figure: Figure, path: Path, fmt: str) -> None:
-    """Write atomically: readers of the site never see half a file."""
+def write_figure(figure: Figure, path: Path, fmt: str, *, core_fonts: bool = False) -> None:
+    """Write atomically: readers of the site never see half a file. ``core_fonts``: a PDF
+    uses the standard fonts (only when ``fits_core_fonts`` says they can write its text)."""
     buffer = io.BytesIO()
-    with matplotlib.rc_context(pdf_rc(figure) if fmt == "pdf" else RC):
+    with matplotlib.rc_context(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
         metadata: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None}}.get(
             fmt, {"CreationDate": None}
         )
@@ -527,7 +528,11 @@ PORTFOLIO_CHARTS: list[Callable[[EditionView], Chart]] = [
 
 
 def portfolio_charts(view: EditionView) -> list[Chart]:
-    return [build(view) for build in PORTFOLIO_CHARTS]
+    charts = [build(view) for build in PORTFOLIO_CHARTS]
+    core_fonts = fits_core_fonts(view.title, [[r.data, r.values] for r in view.rows])
+    for chart in charts:
+        chart.core_fonts = core_fonts
+    return charts
 
 
 # --- Project scorecard ------------------------------------------------------------------
@@ -562,7 +567,7 @@ def _bars(
 
 
 def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
-    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left")
+    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left", y=1)
     if not milestones:
         ax.text(
             0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
@@ -609,7 +614,7 @@ def _criticality_colour(criticality: int) -> str:
 
 
 def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
-    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left")
+    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left", y=1)
     grid = [[0] * 4 for _ in range(4)]
     for r in risks:
         grid[r["probability"] - 1][r["impact"] - 1] += 1
@@ -633,6 +638,9 @@ def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
     ax.set_yticks([1, 2, 3, 4])
     ax.set_xlabel("Impact (1 à 4)", fontsize=9)
     ax.set_ylabel("Probabilité (1 à 4)", fontsize=9)
+    # Where matplotlib would put them, fixed: it otherwise measures the tick labels each draw.
+    ax.xaxis.set_label_coords(0.5, -0.12)
+    ax.yaxis.set_label_coords(-0.1, 0.5)
     ax.set_aspect("equal")
     if not risks:
         ax.text(
@@ -772,6 +780,7 @@ def scorecard(row: ProjectView) -> Chart:
                 " depuis l'initiale",
                 fontsize=10,
                 loc="left",
+                y=1,
             )
             _bars(cost_ax, labels, costs, "M€", 1, colours)
             duration_ax.set_title(
@@ -779,6 +788,7 @@ def scorecard(row: ProjectView) -> Chart:
                 " depuis l'initiale",
                 fontsize=10,
                 loc="left",
+                y=1,
             )
             _bars(
                 duration_ax,
@@ -791,6 +801,7 @@ def scorecard(row: ProjectView) -> Chart:
         _milestones(fig.add_axes((0.17, 0.07, 0.33, 0.34)), v("milestones") or [])
         _risk_matrix(fig.add_axes((0.62, 0.07, 0.34, 0.34)), v("risks") or [])
     chart.figure = fig
+    chart.core_fonts = fits_core_fonts(row.data, row.values)
     return chart
 
 

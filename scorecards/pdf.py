@@ -15,7 +15,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from pypdf import PdfWriter
 
-from scorecards.charts import PDF_CORE_FONTS_RC, RC, Chart, fr, new_figure, pdf_rc
+from scorecards.charts import PDF_CORE_FONTS_RC, RC, Chart, fits_core_fonts, fr, new_figure
 from scorecards.view import EditionView
 
 A4_LANDSCAPE = (11.69, 8.27)
@@ -74,7 +74,7 @@ def summary_pdf(view: EditionView, charts: Sequence[Chart]) -> bytes:
         chart.figure.suptitle(chart.title, fontsize=16, weight="bold")
         figures.append(chart.figure)
     # One set of fonts for every page: the standard ones unless a text needs DejaVu Sans.
-    core = all(pdf_rc(figure) is PDF_CORE_FONTS_RC for figure in figures)
+    core = all(chart.core_fonts for chart in charts) and fits_core_fonts(view.title)
     buffer = io.BytesIO()
     with (
         matplotlib.rc_context(PDF_CORE_FONTS_RC if core else RC),
