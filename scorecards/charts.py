@@ -558,7 +558,7 @@ def _bars(
     bars = ax.barh(labels, known, color=colours, height=0.6)
     texts = [("non communiqué" if v is None else f"{fr(v, places)}\u00a0{unit}") for v in values]
     ax.bar_label(bars, labels=texts, padding=3, fontsize=9)
-    ax.invert_yaxis()
+    ax.yaxis.set_inverted(True)
     ax.set_xlim(0, max([*known, 1.0]) * 1.45)
     # Each bar is labelled with its value: a graduated axis would only repeat them.
     ax.xaxis.set_visible(False)
@@ -596,7 +596,7 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
                 zorder=3,
             )
     ax.set_yticks(range(len(shown)), names, fontsize=8)
-    ax.invert_yaxis()
+    ax.yaxis.set_inverted(True)
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=3, frameon=False, fontsize=8)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
@@ -741,9 +741,44 @@ def scorecard_text(row: ProjectView) -> Chart:
     )
 
 
-def scorecard(row: ProjectView) -> Chart:
+SCORECARD_AXES = [  # costs, durations, milestones, risks
+    (0.17, 0.55, 0.29, 0.24),
+    (0.67, 0.55, 0.29, 0.24),
+    (0.17, 0.07, 0.33, 0.34),
+    (0.62, 0.07, 0.34, 0.34),
+]
+
+
+def _blank_scorecard(reuse: Figure | None) -> Figure:
+    """A scorecard's figure with its four axes, empty: ``reuse`` (a previous scorecard's
+    figure) emptied, which spares building the axes and their ticks again (a third of the
+    time of drawing a scorecard), or else a new one."""
+    if reuse is None:
+        figure = new_figure(10, 7.2, layout=None)
+        for rect in SCORECARD_AXES:
+            figure.add_axes(rect)
+        return figure
+    for text in list(reuse.texts):
+        text.remove()
+    for ax in reuse.axes:
+        for artist in [*ax.patches, *ax.collections, *ax.texts, *ax.lines]:
+            artist.remove()
+        ax.containers.clear()
+        if ax.legend_ is not None:
+            ax.legend_.remove()
+        for loc in ("left", "center", "right"):
+            ax.set_title("", loc=loc)
+        ax.ignore_existing_data_limits = True  # the next data sets the limits afresh
+        ax.set_axis_on()
+    return reuse
+
+
+def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
     """One project's scorecard: identity, phase, cost and duration against the initial and
-    latest baseline, milestones, risks, declared météo beside the computed health."""
+    latest baseline, milestones, risks, declared météo beside the computed health.
+
+    ``reuse``: the figure of a scorecard already written, redrawn for this one (it is then
+    this chart's figure), when drawing many in a row."""
     chart = scorecard_text(row)
     v = row.get
     facts = _scorecard_facts(row)
@@ -752,7 +787,8 @@ def scorecard(row: ProjectView) -> Chart:
     labels = SCORECARD_LABELS
     colours = [GREY, OKABE_ITO["sky"], HEALTH_COLOURS.get(health, OKABE_ITO["blue"])]
     with matplotlib.rc_context(RC):
-        fig = new_figure(10, 7.2, layout=None)
+        fig = _blank_scorecard(reuse)
+        cost_ax, duration_ax, milestones_ax, risks_ax = fig.axes
         fig.text(
             0.015, 0.955, _short(f"{row.name} ({row.ministry})", 80), fontsize=15, weight="bold"
         )
@@ -761,8 +797,6 @@ def scorecard(row: ProjectView) -> Chart:
         if v("weather_rosier"):
             line += "   ·   la météo déclarée est plus favorable que la santé calculée"
         fig.text(0.015, 0.87, line, weight="bold")
-        cost_ax = fig.add_axes((0.17, 0.55, 0.29, 0.24))
-        duration_ax = fig.add_axes((0.67, 0.55, 0.29, 0.24))
         if row.confidential:
             for ax in (cost_ax, duration_ax):
                 ax.set_axis_off()
@@ -798,8 +832,8 @@ def scorecard(row: ProjectView) -> Chart:
                 1,
                 colours,
             )
-        _milestones(fig.add_axes((0.17, 0.07, 0.33, 0.34)), v("milestones") or [])
-        _risk_matrix(fig.add_axes((0.62, 0.07, 0.34, 0.34)), v("risks") or [])
+        _milestones(milestones_ax, v("milestones") or [])
+        _risk_matrix(risks_ax, v("risks") or [])
     chart.figure = fig
     chart.core_fonts = fits_core_fonts(row.data, row.values)
     return chart

@@ -70,8 +70,10 @@ def _cache_paths(cache: Path, key: str) -> dict[str, Path]:
 def draw_scorecards(rows: Sequence[ProjectView], cache: str) -> int:
     """Draw the scorecards of ``rows`` into the cache (a worker process runs this)."""
     folder = Path(cache)
+    figure = None  # one figure, redrawn for each scorecard
     for row in rows:
-        chart = charts_module.scorecard(row)
+        chart = charts_module.scorecard(row, reuse=figure)
+        figure = chart.figure
         assert chart.figure is not None
         for fmt, path in _cache_paths(folder, _hash(row)).items():
             charts_module.write_figure(chart.figure, path, fmt, core_fonts=chart.core_fonts)
