@@ -638,9 +638,6 @@ def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
     ax.set_yticks([1, 2, 3, 4])
     ax.set_xlabel("Impact (1 à 4)", fontsize=9)
     ax.set_ylabel("Probabilité (1 à 4)", fontsize=9)
-    # Where matplotlib would put them, fixed: it otherwise measures the tick labels each draw.
-    ax.xaxis.set_label_coords(0.5, -0.12)
-    ax.yaxis.set_label_coords(-0.1, 0.5)
     ax.set_aspect("equal")
     if not risks:
         ax.text(
@@ -756,7 +753,11 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
     if reuse is None:
         figure = new_figure(10, 7.2, layout=None)
         for rect in SCORECARD_AXES:
-            figure.add_axes(rect)
+            ax = figure.add_axes(rect)
+            # Axis labels where matplotlib would put the risk matrix's, fixed: it otherwise
+            # measures every tick label at each draw to place them (even empty ones).
+            ax.xaxis.set_label_coords(0.5, -0.12)
+            ax.yaxis.set_label_coords(-0.1, 0.5)
         return figure
     for text in list(reuse.texts):
         text.remove()
