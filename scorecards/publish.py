@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 RENDER_VERSION = "1"
 SCORECARD_FORMATS = ("png", "svg", "pdf")
 MANIFEST = "manifest.json"
-MIN_PER_WORKER = 8  # below this many scorecards per worker a pool costs more than it saves
+MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
 CHUNK = 10  # scorecards a worker draws per task: small enough to share the work evenly
 
 
