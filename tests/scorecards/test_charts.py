@@ -65,5 +65,5 @@ def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Pat
         page = PdfReader(path).pages[0]
         fonts[name] = {str(f["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
         assert r.name in page.extract_text()
-    assert fonts["latin"] == {"/Helvetica", "/Helvetica-Bold"}  # not embedded: every reader has them
+    assert fonts["latin"] == {"/Helvetica", "/Helvetica-Bold"}  # standard: not embedded
     assert not fonts["greek"] & {"/Helvetica", "/Helvetica-Bold"}  # DejaVu Sans, embedded
