@@ -6,6 +6,7 @@ import io
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -63,7 +64,8 @@ def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Pat
         path = tmp_path / f"{name}.pdf"
         charts.write_figure(chart.figure, path, "pdf", core_fonts=chart.core_fonts)
         page = PdfReader(path).pages[0]
-        fonts[name] = {str(f["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+        used: Any = page["/Resources"]["/Font"]  # type: ignore[index]
+        fonts[name] = {str(f["/BaseFont"]) for f in used.values()}
         assert r.name in page.extract_text()
     assert fonts["latin"] == {"/Helvetica", "/Helvetica-Bold"}  # standard: not embedded
     assert not fonts["greek"] & {"/Helvetica", "/Helvetica-Bold"}  # DejaVu Sans, embedded
