@@ -164,10 +164,15 @@ class Chart:
         assert self.figure is not None, "scorecard_text() charts have no figure"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
+        engine = self.figure.get_layout_engine()
         for fmt in formats:
             path = folder / f"{self.slug}.{fmt}"
             write_figure(self.figure, path, fmt, core_fonts=self.core_fonts)
             written.append(path)
+            # Laid out once: the next formats keep these places (the layout costs more than
+            # the drawing). Whoever resizes the figure sets its layout engine back.
+            self.figure.set_layout_engine("none")
+        self.figure.set_layout_engine(engine)
         return written
 
     def table(self) -> dict[str, Any]:
