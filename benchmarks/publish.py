@@ -178,15 +178,17 @@ def main() -> None:
                     continue
                 step = 0
                 for booklet in (False, True):
-                    times = []
+                    times, cpus = [], []
                     for _ in range(args.repeat):
                         step += 1
                         seconds, cpu, drawn = timed(one_change(view, step), site, 1, booklet)
                         times.append(seconds)
+                        cpus.append(cpu)
                     what = "avec" if booklet else "sans"
                     print(
                         f"{size:>5} projets, republication après 1 changement ({what} livret "
-                        f"PDF) : {statistics.median(times):7.2f} s (médiane de {len(times)} ; "
+                        f"PDF) : {statistics.median(times):7.2f} s (CPU "
+                        f"{statistics.median(cpus):.2f} s ; médianes de {len(times)} ; "
                         f"{drawn} fiche redessinée)",
                         flush=True,
                     )

@@ -138,7 +138,7 @@ def build(
 
     ``root_index``: also make this edition the site's home page; ``booklet``: also write
     the PDF booklet (both default to: when it is a published edition — assembling the
-    booklet takes about 10 ms a project, too slow for the draft's frequent republishing).
+    booklet takes 2 to 3 ms a project, which the draft's frequent republishing can spare).
     """
     booklet = (not view.draft) if booklet is None else booklet
     folder = edition_folder(site_root, view)
