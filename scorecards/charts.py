@@ -74,7 +74,7 @@ WEATHER_LABELS = {"soleil": "soleil", "nuageux": "nuageux", "orage": "orage", No
 DPI = 100
 RC: Any = {
     # DejaVu Sans (shipped with matplotlib) in PNG and SVG; Helvetica in PDF pages that use
-    # the standard PDF fonts (see ``pdf_rc``).
+    # the standard PDF fonts (see ``PDF_CORE_FONTS_RC``).
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Helvetica"],
     "font.size": 10,
@@ -753,8 +753,8 @@ SCORECARD_AXES = [  # costs, durations, milestones, risks
 
 def _blank_scorecard(reuse: Figure | None) -> Figure:
     """A scorecard's figure with its four axes, empty: ``reuse`` (a previous scorecard's
-    figure) emptied, which spares building the axes and their ticks again (a third of the
-    time of drawing a scorecard), or else a new one."""
+    figure) emptied, which spares building the axes and their ticks again (about a quarter
+    of the time of drawing a scorecard), or else a new one."""
     if reuse is None:
         figure = new_figure(10, 7.2, layout=None)
         for rect in SCORECARD_AXES:
