@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import replace
@@ -121,12 +123,32 @@ def edition(size: int) -> EditionView:
     return EditionView("4", 4, ON, "Panorama de référence", False, figures, rows, history)
 
 
+def cpu_seconds() -> float:
+    """CPU time used so far by this process and its finished children (the pool's workers):
+    unlike the elapsed time, it hardly depends on what else the machine runs."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(
     view: EditionView, site: Path, workers: int, booklet: bool | None = None
-) -> tuple[float, int]:
-    start = time.perf_counter()
+) -> tuple[float, float, int]:
+    """Elapsed and CPU seconds to build ``view`` into ``site``, and scorecards drawn."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     report = build(view, site, workers=workers, booklet=booklet)
-    return time.perf_counter() - start, report.drawn
+    return time.perf_counter() - start, cpu_seconds() - cpu, report.drawn
+
+
+def one_change(view: EditionView, step: int) -> EditionView:
+    """``view`` with its first project's current cost raised by ``step`` M€."""
+    rows = list(view.rows)
+    values = dict(rows[0].values)
+    values["cost_eur"] = int(values["cost_eur"]) + step * 1_000_000
+    rows[0] = replace(rows[0], values=values)
+    return replace(view, rows=rows)
 
 
 def main() -> None:
@@ -136,32 +158,40 @@ def main() -> None:
     parser.add_argument(
         "--no-single", action="store_true", help="skip the single-process run (pool only)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="incremental republishes timed (median shown)"
+    )
     args = parser.parse_args()
-    print(f"CPU visibles : {os.cpu_count()} ; workers du pool : {args.workers}")
+    print(f"CPU visibles : {os.cpu_count()} ; workers du pool : {args.workers}", flush=True)
     for size in args.sizes:
         view = edition(size)
         for workers in (args.workers,) if args.no_single else (1, args.workers):
             site = Path(tempfile.mkdtemp(prefix="pilot-bench-"))
             try:
-                seconds, drawn = timed(view, site, workers)
+                seconds, cpu, drawn = timed(view, site, workers)
                 print(
                     f"{size:>5} projets, {workers} processus : {seconds:7.1f} s "
-                    f"({drawn} fiches dessinées)",
+                    f"(CPU {cpu:.1f} s ; {drawn} fiches dessinées)",
                     flush=True,
                 )
-                if workers == args.workers:
-                    for step, booklet in ((1, False), (2, True)):
-                        changed = list(view.rows)
-                        values = dict(changed[0].values)
-                        values["cost_eur"] = int(values["cost_eur"]) + step * 1_000_000
-                        changed[0] = replace(changed[0], values=values)
-                        seconds, drawn = timed(replace(view, rows=changed), site, 1, booklet)
-                        what = "avec" if booklet else "sans"
-                        print(
-                            f"{size:>5} projets, republication après 1 changement ({what} "
-                            f"livret PDF) : {seconds:7.2f} s ({drawn} fiche redessinée)",
-                            flush=True,
-                        )
+                if workers != args.workers:
+                    continue
+                step = 0
+                for booklet in (False, True):
+                    times, cpus = [], []
+                    for _ in range(args.repeat):
+                        step += 1
+                        seconds, cpu, drawn = timed(one_change(view, step), site, 1, booklet)
+                        times.append(seconds)
+                        cpus.append(cpu)
+                    what = "avec" if booklet else "sans"
+                    print(
+                        f"{size:>5} projets, republication après 1 changement ({what} livret "
+                        f"PDF) : {statistics.median(times):7.2f} s (CPU "
+                        f"{statistics.median(cpus):.2f} s ; médianes de {len(times)} ; "
+                        f"{drawn} fiche redessinée)",
+                        flush=True,
+                    )
             finally:
                 shutil.rmtree(site, ignore_errors=True)
 

@@ -8,7 +8,10 @@ Every chart is a :class:`Chart`: a figure plus what a reader who cannot see it n
 
 from __future__ import annotations
 
+import functools
 import io
+import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,8 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import matplotlib
+from matplotlib._afm import AFM
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import Name, PdfFile
+from matplotlib.collections import PatchCollection
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -67,7 +73,10 @@ PHASE_HATCHES = ["", "//", "..", "xx", "", "\\\\", "--"]
 WEATHER_LABELS = {"soleil": "soleil", "nuageux": "nuageux", "orage": "orage", None: "non déclarée"}
 DPI = 100
 RC: Any = {
-    "font.family": "DejaVu Sans",
+    # DejaVu Sans (shipped with matplotlib) in PNG and SVG; Helvetica in PDF pages that use
+    # the standard PDF fonts (see ``PDF_CORE_FONTS_RC``).
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Helvetica"],
     "font.size": 10,
     "text.color": TEXT,
     "axes.labelcolor": TEXT,
@@ -80,6 +89,63 @@ RC: Any = {
     "svg.hashsalt": "pilot",  # deterministic SVG ids
     "pdf.fonttype": 3,  # subsetted Type 3: twice as fast to write as TrueType (42)
 }
+# The standard PDF fonts (Helvetica), not embedded: every reader has them, their text is
+# plainly extractable, and a page is about 8 times smaller, with 6 times fewer objects, so
+# quicker to write and to put in the booklet than with embedded fonts. They only know the
+# characters of Windows-1252, which is enough for French; other text keeps DejaVu Sans.
+PDF_CORE_FONTS_RC: Any = {**RC, "pdf.use14corefonts": True}
+CORE_FONTS_ENCODING = "cp1252"
+
+
+class _CoreFontWeight(logging.Filter):
+    """Helvetica's AFM weight is "Medium", not "normal": matplotlib's warning about it is
+    expected, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.getMessage().startswith("findfont: Failed to find font weight")
+            and "Helvetica" in record.getMessage()
+        )
+
+
+logging.getLogger("matplotlib.font_manager").addFilter(_CoreFontWeight())
+
+
+@functools.cache
+def _afm_font_name(filename: str) -> str:
+    with open(filename, "rb") as fh:
+        return str(AFM(fh).get_fontname())
+
+
+def _write_afm_font(self: PdfFile, filename: str) -> Any:
+    """``PdfFile._write_afm_font`` reading each standard font's metrics file once per
+    process: matplotlib parses it again for every PDF (about 18 ms a font) only to take the
+    font's name, which made it most of the time of writing a one-page PDF."""
+    font = self.reserveObject("font dictionary")
+    self.writeObject(
+        font,
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("Type1"),
+            "BaseFont": Name(_afm_font_name(filename)),
+            "Encoding": Name("WinAnsiEncoding"),
+        },
+    )
+    return font
+
+
+if hasattr(PdfFile, "_write_afm_font"):  # a later matplotlib may do without it
+    PdfFile._write_afm_font = _write_afm_font  # type: ignore[method-assign]
+
+
+def fits_core_fonts(*values: Any) -> bool:
+    """Whether the standard PDF fonts can write every text in ``values`` (the data a chart
+    shows): they only know Windows-1252, which is enough for French."""
+    try:
+        json.dumps(values, ensure_ascii=False, default=str).encode(CORE_FONTS_ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -92,25 +158,32 @@ class Chart:
     headers: list[str]
     rows: list[list[str]]
     figure: Figure | None = field(default=None, repr=False)
+    core_fonts: bool = False  # its PDF can use the standard fonts (see ``fits_core_fonts``)
 
     def save(self, folder: Path, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
         assert self.figure is not None, "scorecard_text() charts have no figure"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
+        engine = self.figure.get_layout_engine()
         for fmt in formats:
             path = folder / f"{self.slug}.{fmt}"
-            write_figure(self.figure, path, fmt)
+            write_figure(self.figure, path, fmt, core_fonts=self.core_fonts)
             written.append(path)
+            # Laid out once: the next formats keep these places (the layout costs more than
+            # the drawing). Whoever resizes the figure sets its layout engine back.
+            self.figure.set_layout_engine("none")
+        self.figure.set_layout_engine(engine)
         return written
 
     def table(self) -> dict[str, Any]:
         return {"title": self.title, "alt": self.alt, "headers": self.headers, "rows": self.rows}
 
 
-def write_figure(figure: Figure, path: Path, fmt: str) -> None:
-    """Write atomically: readers of the site never see half a file."""
+def write_figure(figure: Figure, path: Path, fmt: str, *, core_fonts: bool = False) -> None:
+    """Write atomically: readers of the site never see half a file. ``core_fonts``: a PDF
+    uses the standard fonts (only when ``fits_core_fonts`` says they can write its text)."""
     buffer = io.BytesIO()
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
         metadata: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None}}.get(
             fmt, {"CreationDate": None}
         )
@@ -460,7 +533,11 @@ PORTFOLIO_CHARTS: list[Callable[[EditionView], Chart]] = [
 
 
 def portfolio_charts(view: EditionView) -> list[Chart]:
-    return [build(view) for build in PORTFOLIO_CHARTS]
+    charts = [build(view) for build in PORTFOLIO_CHARTS]
+    core_fonts = fits_core_fonts(view.title, [[r.data, r.values] for r in view.rows])
+    for chart in charts:
+        chart.core_fonts = core_fonts
+    return charts
 
 
 # --- Project scorecard ------------------------------------------------------------------
@@ -486,14 +563,16 @@ def _bars(
     bars = ax.barh(labels, known, color=colours, height=0.6)
     texts = [("non communiqué" if v is None else f"{fr(v, places)}\u00a0{unit}") for v in values]
     ax.bar_label(bars, labels=texts, padding=3, fontsize=9)
-    ax.invert_yaxis()
+    ax.yaxis.set_inverted(True)
     ax.set_xlim(0, max([*known, 1.0]) * 1.45)
-    ax.xaxis.set_major_formatter(_fr_axis())
+    # Each bar is labelled with its value: a graduated axis would only repeat them.
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
     ax.tick_params(axis="y", labelsize=9)
 
 
 def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
-    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left")
+    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left", y=1)
     if not milestones:
         ax.text(
             0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
@@ -522,7 +601,7 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
                 zorder=3,
             )
     ax.set_yticks(range(len(shown)), names, fontsize=8)
-    ax.invert_yaxis()
+    ax.yaxis.set_inverted(True)
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=3, frameon=False, fontsize=8)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
@@ -535,30 +614,29 @@ def _fr_date(value: str | None) -> str:
     return "—" if not value else date.fromisoformat(value).strftime("%d/%m/%Y")
 
 
+def _criticality_colour(criticality: int) -> str:
+    return "#FBE9C6" if criticality < 5 else "#F4C27A" if criticality < 9 else "#E8927C"
+
+
 def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
-    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left")
+    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left", y=1)
     grid = [[0] * 4 for _ in range(4)]
     for r in risks:
         grid[r["probability"] - 1][r["impact"] - 1] += 1
-    for p in range(4):
-        for i in range(4):
-            criticality = (p + 1) * (i + 1)
-            colour = "#FBE9C6" if criticality < 5 else "#F4C27A" if criticality < 9 else "#E8927C"
-            ax.add_patch(
-                Rectangle(
-                    (i + 0.5, p + 0.5), 1, 1, facecolor=colour, edgecolor="white", linewidth=2
-                )
+    cells = [(p, i) for p in range(4) for i in range(4)]
+    ax.add_collection(  # one collection, not 16 patches: drawn in one go
+        PatchCollection(
+            [Rectangle((i + 0.5, p + 0.5), 1, 1) for p, i in cells],
+            facecolors=[_criticality_colour((p + 1) * (i + 1)) for p, i in cells],
+            edgecolors="white",
+            linewidths=2,
+        )
+    )
+    for p, i in cells:
+        if grid[p][i]:
+            ax.text(
+                i + 1, p + 1, str(grid[p][i]), ha="center", va="center", fontsize=12, weight="bold"
             )
-            if grid[p][i]:
-                ax.text(
-                    i + 1,
-                    p + 1,
-                    str(grid[p][i]),
-                    ha="center",
-                    va="center",
-                    fontsize=12,
-                    weight="bold",
-                )
     ax.set_xlim(0.5, 4.5)
     ax.set_ylim(0.5, 4.5)
     ax.set_xticks([1, 2, 3, 4])
@@ -665,9 +743,48 @@ def scorecard_text(row: ProjectView) -> Chart:
     )
 
 
-def scorecard(row: ProjectView) -> Chart:
+SCORECARD_AXES = [  # costs, durations, milestones, risks
+    (0.17, 0.55, 0.29, 0.24),
+    (0.67, 0.55, 0.29, 0.24),
+    (0.17, 0.07, 0.33, 0.34),
+    (0.62, 0.07, 0.34, 0.34),
+]
+
+
+def _blank_scorecard(reuse: Figure | None) -> Figure:
+    """A scorecard's figure with its four axes, empty: ``reuse`` (a previous scorecard's
+    figure) emptied, which spares building the axes and their ticks again (about a quarter
+    of the time of drawing a scorecard), or else a new one."""
+    if reuse is None:
+        figure = new_figure(10, 7.2, layout=None)
+        for rect in SCORECARD_AXES:
+            ax = figure.add_axes(rect)
+            # Axis labels where matplotlib would put the risk matrix's, fixed: it otherwise
+            # measures every tick label at each draw to place them (even empty ones).
+            ax.xaxis.set_label_coords(0.5, -0.12)
+            ax.yaxis.set_label_coords(-0.1, 0.5)
+        return figure
+    for text in list(reuse.texts):
+        text.remove()
+    for ax in reuse.axes:
+        for artist in [*ax.patches, *ax.collections, *ax.texts, *ax.lines]:
+            artist.remove()
+        ax.containers.clear()
+        if ax.legend_ is not None:
+            ax.legend_.remove()
+        for loc in ("left", "center", "right"):
+            ax.set_title("", loc=loc)
+        ax.ignore_existing_data_limits = True  # the next data sets the limits afresh
+        ax.set_axis_on()
+    return reuse
+
+
+def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
     """One project's scorecard: identity, phase, cost and duration against the initial and
-    latest baseline, milestones, risks, declared météo beside the computed health."""
+    latest baseline, milestones, risks, declared météo beside the computed health.
+
+    ``reuse``: the figure of a scorecard already written, redrawn for this one (it is then
+    this chart's figure), when drawing many in a row."""
     chart = scorecard_text(row)
     v = row.get
     facts = _scorecard_facts(row)
@@ -676,7 +793,8 @@ def scorecard(row: ProjectView) -> Chart:
     labels = SCORECARD_LABELS
     colours = [GREY, OKABE_ITO["sky"], HEALTH_COLOURS.get(health, OKABE_ITO["blue"])]
     with matplotlib.rc_context(RC):
-        fig = new_figure(10, 7.2, layout=None)
+        fig = _blank_scorecard(reuse)
+        cost_ax, duration_ax, milestones_ax, risks_ax = fig.axes
         fig.text(
             0.015, 0.955, _short(f"{row.name} ({row.ministry})", 80), fontsize=15, weight="bold"
         )
@@ -685,8 +803,6 @@ def scorecard(row: ProjectView) -> Chart:
         if v("weather_rosier"):
             line += "   ·   la météo déclarée est plus favorable que la santé calculée"
         fig.text(0.015, 0.87, line, weight="bold")
-        cost_ax = fig.add_axes((0.17, 0.55, 0.29, 0.24))
-        duration_ax = fig.add_axes((0.67, 0.55, 0.29, 0.24))
         if row.confidential:
             for ax in (cost_ax, duration_ax):
                 ax.set_axis_off()
@@ -704,6 +820,7 @@ def scorecard(row: ProjectView) -> Chart:
                 " depuis l'initiale",
                 fontsize=10,
                 loc="left",
+                y=1,
             )
             _bars(cost_ax, labels, costs, "M€", 1, colours)
             duration_ax.set_title(
@@ -711,6 +828,7 @@ def scorecard(row: ProjectView) -> Chart:
                 " depuis l'initiale",
                 fontsize=10,
                 loc="left",
+                y=1,
             )
             _bars(
                 duration_ax,
@@ -720,9 +838,10 @@ def scorecard(row: ProjectView) -> Chart:
                 1,
                 colours,
             )
-        _milestones(fig.add_axes((0.17, 0.07, 0.33, 0.34)), v("milestones") or [])
-        _risk_matrix(fig.add_axes((0.62, 0.07, 0.34, 0.34)), v("risks") or [])
+        _milestones(milestones_ax, v("milestones") or [])
+        _risk_matrix(risks_ax, v("risks") or [])
     chart.figure = fig
+    chart.core_fonts = fits_core_fonts(row.data, row.values)
     return chart
 
 

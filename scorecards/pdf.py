@@ -15,7 +15,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from pypdf import PdfWriter
 
-from scorecards.charts import RC, Chart, fr, new_figure
+from scorecards.charts import PDF_CORE_FONTS_RC, RC, Chart, fits_core_fonts, fr, new_figure
 from scorecards.view import EditionView
 
 A4_LANDSCAPE = (11.69, 8.27)
@@ -63,19 +63,25 @@ def _title_page(view: EditionView) -> Chart:
 def summary_pdf(view: EditionView, charts: Sequence[Chart]) -> bytes:
     """The summary pages: a title page, then each portfolio chart on its own page.
     Call it after the charts were saved as PNG and SVG: it resizes their figures."""
+    title = _title_page(view).figure
+    assert title is not None
+    figures = [title]
+    for chart in charts:
+        if chart.slug == "chiffres-cles" or chart.figure is None:
+            continue  # on the title page already
+        # Drawn last (after PNG and SVG), so resizing and titling it here is harmless.
+        chart.figure.set_size_inches(*A4_LANDSCAPE)
+        chart.figure.suptitle(chart.title, fontsize=16, weight="bold")
+        figures.append(chart.figure)
+    # One set of fonts for every page: the standard ones unless a text needs DejaVu Sans.
+    core = all(chart.core_fonts for chart in charts) and fits_core_fonts(view.title)
     buffer = io.BytesIO()
     with (
-        matplotlib.rc_context(RC),
+        matplotlib.rc_context(PDF_CORE_FONTS_RC if core else RC),
         PdfPages(buffer, metadata={"Title": view.title, "CreationDate": None}) as pdf,
     ):
-        pdf.savefig(_title_page(view).figure)
-        for chart in charts:
-            if chart.slug == "chiffres-cles" or chart.figure is None:
-                continue  # on the title page already
-            # Drawn last (after PNG and SVG), so resizing and titling it here is harmless.
-            chart.figure.set_size_inches(*A4_LANDSCAPE)
-            chart.figure.suptitle(chart.title, fontsize=16, weight="bold")
-            pdf.savefig(chart.figure)
+        for figure in figures:
+            pdf.savefig(figure)
     return buffer.getvalue()
 
 

@@ -14,8 +14,9 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing import get_context
@@ -32,10 +33,11 @@ from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, ed
 log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 SCORECARD_FORMATS = ("png", "svg", "pdf")
 MANIFEST = "manifest.json"
-MIN_PER_WORKER = 8  # below this many scorecards per worker a pool costs more than it saves
+MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
+CHUNK = 10  # scorecards a worker draws per task: small enough to share the work evenly
 
 
 @dataclass
@@ -68,25 +70,41 @@ def _cache_paths(cache: Path, key: str) -> dict[str, Path]:
 def draw_scorecards(rows: Sequence[ProjectView], cache: str) -> int:
     """Draw the scorecards of ``rows`` into the cache (a worker process runs this)."""
     folder = Path(cache)
+    figure = None  # one figure, redrawn for each scorecard
     for row in rows:
-        chart = charts_module.scorecard(row)
+        chart = charts_module.scorecard(row, reuse=figure)
+        figure = chart.figure
         assert chart.figure is not None
         for fmt, path in _cache_paths(folder, _hash(row)).items():
-            charts_module.write_figure(chart.figure, path, fmt)
+            charts_module.write_figure(chart.figure, path, fmt, core_fonts=chart.core_fonts)
     return len(rows)
 
 
-def _draw(rows: list[ProjectView], cache: Path, workers: int) -> None:
+@contextmanager
+def _drawing(rows: list[ProjectView], cache: Path, workers: int) -> Iterator[None]:
+    """Draw the scorecards of ``rows`` into ``cache``: at once in this process, or by a pool
+    of worker processes while this one runs the body of the ``with`` (writing the pages), in
+    chunks handed to whichever worker is free. Every scorecard is drawn on leaving."""
     cache.mkdir(parents=True, exist_ok=True)
     if workers <= 1 or len(rows) < MIN_PER_WORKER * 2:
         draw_scorecards(rows, str(cache))
+        yield
         return
     workers = min(workers, len(rows) // MIN_PER_WORKER)
-    chunks = [rows[i::workers] for i in range(workers)]
     # "spawn": workers start clean (no inherited database connections or threads).
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        for _ in pool.map(draw_scorecards, chunks, [str(cache)] * len(chunks)):
-            pass
+        futures = [
+            pool.submit(draw_scorecards, rows[i : i + CHUNK], str(cache))
+            for i in range(0, len(rows), CHUNK)
+        ]
+        try:
+            yield
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        for future in futures:
+            future.result()
 
 
 def _place_file(source: Path, target: Path) -> None:
@@ -120,7 +138,7 @@ def build(
 
     ``root_index``: also make this edition the site's home page; ``booklet``: also write
     the PDF booklet (both default to: when it is a published edition — assembling the
-    booklet takes about 10 ms a project, too slow for the draft's frequent republishing).
+    booklet takes 2 to 3 ms a project, which the draft's frequent republishing can spare).
     """
     booklet = (not view.draft) if booklet is None else booklet
     folder = edition_folder(site_root, view)
@@ -143,56 +161,63 @@ def build(
         for row in view.rows
         if not all(p.exists() for p in _cache_paths(cache, keys[row.pilot_id]).values())
     ]
-    _draw(missing, cache, workers)
     report.drawn, report.reused = len(missing), len(view.rows) - len(missing)
-    lap("fiches")
-
     cards = folder / "fiches"
     cards.mkdir(exist_ok=True)
     pages = folder / "projets"
     pages.mkdir(exist_ok=True)
+    changed = [
+        row
+        for row in view.rows
+        if previous.get(row.pilot_id) != keys[row.pilot_id]
+        or not (pages / f"{row.pilot_id}.html").exists()
+    ]
+    with _drawing(missing, cache, workers):
+        lap("fiches")  # drawn by now, unless a pool draws them while the pages below are written
+        portfolio = charts_module.portfolio_charts(view)
+        for chart in portfolio:
+            chart.save(folder / "graphiques")
+        lap("graphiques")
+
+        home_place = (
+            site.Place(root="../../", ed="")
+            if view.slug != DRAFT_SLUG
+            else site.Place(root="../", ed="")
+        )
+        home = site.edition_home(view, portfolio, home_place, booklet=booklet)
+        if site.write_if_changed(folder / "index.html", home):
+            report.pages_written += 1
+        if root_index if root_index is not None else not view.draft:
+            ed = f"editions/{view.slug}/"
+            home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
+            site.write_if_changed(site_root / "index.html", home)
+        site.write_if_changed(
+            site_root / "archives.html", site.archives_page(view.history, site_root)
+        )
+        lap("pages")
+
+        report.files += opendata.write_all(view, folder / "donnees")
+        lap("données ouvertes")
+    lap("fiches")
+
+    # Each changed page after its scorecard: a reader never sees a page without its image.
     place = (
         site.Place(root="../../../", ed="../")
         if view.slug != DRAFT_SLUG
         else site.Place(root="../../", ed="../")
     )
-    for row in view.rows:
-        key = keys[row.pilot_id]
-        page = pages / f"{row.pilot_id}.html"
-        if previous.get(row.pilot_id) == key and page.exists():
-            continue
+    for row in changed:
         for fmt in ("png", "svg"):
-            _place_file(_cache_paths(cache, key)[fmt], cards / f"{row.pilot_id}.{fmt}")
+            _place_file(
+                _cache_paths(cache, keys[row.pilot_id])[fmt], cards / f"{row.pilot_id}.{fmt}"
+            )
         html = site.project_page(view, row, charts_module.scorecard_text(row), place)
-        if site.write_if_changed(page, html):
+        if site.write_if_changed(pages / f"{row.pilot_id}.html", html):
             report.pages_written += 1
     for stale in set(previous) - set(keys):
         for path in (pages / f"{stale}.html", cards / f"{stale}.png", cards / f"{stale}.svg"):
             path.unlink(missing_ok=True)
     lap("pages projets")
-
-    portfolio = charts_module.portfolio_charts(view)
-    for chart in portfolio:
-        chart.save(folder / "graphiques")
-    lap("graphiques")
-
-    home_place = (
-        site.Place(root="../../", ed="")
-        if view.slug != DRAFT_SLUG
-        else site.Place(root="../", ed="")
-    )
-    home = site.edition_home(view, portfolio, home_place, booklet=booklet)
-    if site.write_if_changed(folder / "index.html", home):
-        report.pages_written += 1
-    if root_index if root_index is not None else not view.draft:
-        ed = f"editions/{view.slug}/"
-        home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
-        site.write_if_changed(site_root / "index.html", home)
-    site.write_if_changed(site_root / "archives.html", site.archives_page(view.history, site_root))
-    lap("pages")
-
-    report.files += opendata.write_all(view, folder / "donnees")
-    lap("données ouvertes")
 
     booklet_path = folder / site.pdf_name(view)
     if booklet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -47,8 +48,13 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
     assert len(list((folder / "fiches").glob("*.svg"))) == rows
     for name in ("panorama.csv", "panorama.xlsx", "panorama.json", "schema.json", "LICENCE.txt"):
         assert (folder / "donnees" / name).stat().st_size > 0
+    assert len(list((folder / "fiches").glob("*.png"))) == rows
     pdf = PdfReader(folder / f"panorama-{number}.pdf")
     assert len(pdf.pages) == 1 + 5 + rows  # title, the portfolio charts, one per project
+    # One page for each project, its text kept as text.
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    shown = [re.search(r"(\S+) · phase", page.extract_text()) for page in pdf.pages[6:]]
+    assert sorted(m.group(1) for m in shown if m) == sorted(manifest["projects"])
     home = (folder / "index.html").read_text(encoding="utf-8")
     assert '<html lang="fr"' in home and "dsfr/dsfr.min.css" in home
     assert (tmp_path / "dsfr" / "dsfr.min.css").exists()
