@@ -12,7 +12,7 @@ from strawberry.types import ExecutionResult
 
 from pilot import db
 from pilot.api.deps import principal_from_header
-from pilot.api.graphql.cache import ResponseCache
+from pilot.api.graphql.cache import CachedResult, EncodedResponse, ResponseCache
 from pilot.api.graphql.context import Context
 from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, Busy, StorageFull
 from pilot.api.graphql.schema import build_schema
@@ -48,6 +48,17 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
     def __init__(self, *args: Any, cache: ResponseCache, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache = cache
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        processed = await super().process_result(request, result)
+        if isinstance(result, CachedResult):  # a hit: its body was encoded when cached
+            return EncodedResponse(processed, result.encoded)
+        return processed
+
+    def encode_json(self, data: object) -> str | bytes:
+        if isinstance(data, EncodedResponse):
+            return data.encoded
+        return super().encode_json(data)
 
     async def execute_single(
         self,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from strawberry.fastapi import GraphQLRouter
 from typer.testing import CliRunner
 
 from pilot import config
@@ -181,6 +182,23 @@ def test_published_edition_responses_are_cached_and_a_new_edition_invalidates(
     assert len(calls) == 2
     assert third["data"]["portfolio"]["editionNumber"] == 3
     assert [t["editionNumber"] for t in third["data"]["trends"]] == [1, 2, 3]
+
+
+def test_a_cache_hit_sends_the_body_encoded_when_cached_byte_for_byte(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "{ edition(number: 1) { number projects { name ministryCode } } }"
+    first = demo.client.post("/graphql", json={"query": query})
+    assert first.status_code == 200 and "errors" not in first.json()
+
+    def encode_again(self: object, data: object) -> str:
+        raise AssertionError("a cache hit must not encode its response again")
+
+    monkeypatch.setattr(GraphQLRouter, "encode_json", encode_again)
+    second = demo.client.post("/graphql", json={"query": query})
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert len(second.json()["data"]["edition"]["projects"]) > 50
 
 
 @pytest.mark.parametrize(
