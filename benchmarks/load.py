@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, func, select
 
@@ -62,7 +61,7 @@ from importers.generate import generate_workbook  # noqa: E402
 from importers.panorama import import_panorama_file  # noqa: E402
 from pilot.auth import service as auth  # noqa: E402
 from pilot.auth.models import Role  # noqa: E402
-from pilot.db import create_all, is_sqlite, make_engine  # noqa: E402
+from pilot.db import create_all, is_sqlite, make_engine, scratch_database  # noqa: E402
 from pilot.demo import add_demo_follow_up  # noqa: E402
 from pilot.imports.models import ImportFile  # noqa: E402
 from pilot.ministries.models import Ministry  # noqa: E402
@@ -412,21 +411,8 @@ def database(url: str | None, tmp: Path) -> Iterator[str]:
     if not url or is_sqlite(url):
         yield url or f"sqlite:///{tmp}/load.db"
         return
-    server_url = make_url(url)
-    name = f"pilot_load_{secrets.token_hex(4)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(url, "pilot_load") as scratch:
+        yield scratch
 
 
 def run_load(

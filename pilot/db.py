@@ -8,14 +8,15 @@ deadlock by upgrading a read lock later. Read sessions use a plain ``BEGIN``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, exc
-from sqlalchemy.engine import Connection
+from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
+from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session, SQLModel
 
 from pilot.config import get_settings
@@ -106,3 +107,25 @@ def create_all(engine: Engine) -> None:
     import pilot.models  # noqa: F401  (registers every table)
 
     metadata.create_all(engine)
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database ``<prefix>_<random>`` on the server of
+    ``server_url``, dropped (its connections closed first) on exit; yields its URL.
+    For test runs and benchmarks, which must never collide with each other."""
+    server = make_url(server_url)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -9,20 +9,18 @@ are emptied between tests.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 import pilot.models  # noqa: F401
 from pilot import config, db
-from pilot.db import make_engine, metadata
+from pilot.db import make_engine, metadata, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PANORAMA_DIR = ROOT / "data" / "panorama"
@@ -36,22 +34,8 @@ def pg_database_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this pytest run."""
     if not PG_URL:
         pytest.skip("PILOT_TEST_DATABASE_URL is not set")
-    server = make_url(PG_URL)
-    name = f"pilot_test_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(PG_URL, "pilot_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
