@@ -362,21 +362,24 @@ def store_raw_rows(
             _check_dimensions(title, max_rows + 2, 0, settings)
         for i, value in enumerate(values):
             if isinstance(value, str) and len(value) > limit:
-                f = sheet.fields[i]
-                issues.append(
-                    Issue(
-                        "cell_too_long",
-                        f"Cette cellule contient {len(value)} caractères ; la limite est de "
-                        f"{limit}. Raccourcissez-la.",
-                        sheet=sheet.name,
-                        row=number,
-                        column=data.letters[f],
-                        field=f,
-                        value=shown(value),
-                    )
-                )
+                issues.append(cell_too_long(data, number, sheet.fields[i], value, limit))
                 values = (*values[:i], None, *values[i + 1 :])
         data.rows.append((number, values))
+
+
+def cell_too_long(data: SheetData, row: int, field: str, value: str, limit: int) -> Issue:
+    """The finding for a cell longer than ``max_cell_chars`` (the cell is then read as
+    empty)."""
+    return Issue(
+        "cell_too_long",
+        f"Cette cellule contient {len(value)} caractères ; la limite est de "
+        f"{limit}. Raccourcissez-la.",
+        sheet=data.sheet.name,
+        row=row,
+        column=data.letters[field],
+        field=field,
+        value=shown(value),
+    )
 
 
 def read_workbook(

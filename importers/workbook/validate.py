@@ -26,7 +26,13 @@ from importers.workbook.columns import (
     Sheet,
 )
 from importers.workbook.findings import Issue, shown
-from importers.workbook.reader import SheetData, WorkbookData, _cell, _check_dimensions
+from importers.workbook.reader import (
+    SheetData,
+    WorkbookData,
+    _cell,
+    _check_dimensions,
+    cell_too_long,
+)
 from importers.workbook.state import MinistryState
 from pilot.config import Settings
 from pilot.imports.models import Severity
@@ -413,19 +419,7 @@ def parse_sheet_rows(
             _check_dimensions(title, max_rows + 2, 0, settings)
         for i, value in enumerate(read):
             if isinstance(value, str) and len(value) > limit:
-                f = fields[i]
-                issues.append(
-                    Issue(
-                        "cell_too_long",
-                        f"Cette cellule contient {len(value)} caractères ; la limite est de "
-                        f"{limit}. Raccourcissez-la.",
-                        sheet=sheet.name,
-                        row=number,
-                        column=letters[f],
-                        field=f,
-                        value=shown(value),
-                    )
-                )
+                issues.append(cell_too_long(data, number, fields[i], value, limit))
                 read[i] = None
         if pilot_at >= 0 and isinstance(read[pilot_at], str):
             pid = parse_pilot_id(read[pilot_at])

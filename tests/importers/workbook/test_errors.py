@@ -159,3 +159,32 @@ def test_the_reader_enforces_the_row_limit(
     else:
         raise AssertionError("expected a WorkbookError")
     config.get_settings.cache_clear()
+
+
+def test_an_over_long_cell_is_reported_at_its_cell_and_nothing_changes(
+    engine: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PILOT_MAX_CELL_CHARS", "40")
+    from pilot import config
+
+    config.get_settings.cache_clear()
+    book = template_for(engine, "MI")
+    set_cells(book["Projets"], 2, {"Description": "x" * 41})
+    before = dump(engine)
+    outcome = submit(
+        data=to_bytes(book),
+        filename="long.xlsx",
+        ministry_code="MI",
+        submitted_by="agent",
+        channel="cli",
+        engine=engine,
+    )
+    config.get_settings.cache_clear()
+    assert outcome.status == "rejected"
+    with session_scope(engine) as session:
+        found = [i for i in issues_of(session, outcome.import_id) if i.code == "cell_too_long"]
+    header = [c.value for c in book["Projets"][1]]
+    letter = openpyxl.utils.get_column_letter(header.index("Description") + 1)
+    assert [(i.sheet, i.row, i.column) for i in found] == [("Projets", 2, letter)]
+    assert "41 caractères ; la limite est de 40. Raccourcissez-la." in found[0].message
+    assert dump(engine) == before  # every table but the import's own record
