@@ -325,11 +325,10 @@ def _submit(
     submitted_by: str,
     channel: str,
     dry_run: bool,
-    engine: Engine | None,
+    engine: Engine,
     progress: Progress | None,
 ) -> ImportOutcome:
     settings = get_settings()
-    engine = engine or db.get_engine()
     step = progress or (lambda _label: None)
     filename = filename.replace("\x00", "")  # PostgreSQL refuses NUL in any text
     sha256 = hashlib.sha256(data).hexdigest()

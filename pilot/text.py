@@ -13,11 +13,10 @@ import unicodedata
 # Zero-width characters and the control characters that are no whitespace (NUL first:
 # PostgreSQL refuses it in any text, so it must never get that far).
 _CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F))
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _CONTROLS), None)
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _CONTROLS
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
+_HAS_INVISIBLE = re.compile(f"[{re.escape(_INVISIBLE_CHARS)}]")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-
-
-_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad" + re.escape(_CONTROLS) + "]")
 
 
 def clean_text(value: str) -> str:
