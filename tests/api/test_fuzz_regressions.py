@@ -4,7 +4,6 @@ INTERNAL_SERVER_ERROR, each kept as a regression test (SQLite and PostgreSQL).""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from pilot.api.app import create_app
 from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS, ImportsBusy, ImportTurns
 from pilot.imports.models import ImportFile
 from tests.api.graphql.conftest import build_demo
+from tests.api.multipart import post_graphql_upload
 
 HUGE = "9" * 30  # beyond any database integer
 BEYOND_INT32 = str(2**31)  # PostgreSQL INTEGER keys end at 2**31 - 1
@@ -129,15 +129,9 @@ def test_upload_without_a_turn_is_503_and_records_nothing(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert "Renvoyez-le" in response.json()["detail"]
-    operations = {
-        "query": "mutation($f: Upload!) { uploadWorkbook(file: $f) { importId } }",
-        "variables": {"f": None},
-    }
-    response = client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
-        files={"0": ("mi.xlsx", b"PK\x03\x04", "application/octet-stream")},
-        headers=headers,
+    query = "mutation($file: Upload!) { uploadWorkbook(file: $file) { importId } }"
+    response = post_graphql_upload(
+        client, query, b"PK\x03\x04", headers=headers, filename="mi.xlsx"
     )
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)

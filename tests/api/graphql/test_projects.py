@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from tests.api.graphql.conftest import Demo
+from tests.api.multipart import post_graphql_upload
 
 PAGE = """
 query($first: Int, $after: String, $order: ProjectOrder, $filter: ProjectFilter) {
@@ -130,17 +129,9 @@ UPLOAD = (
 
 
 def _upload(demo: Demo, role: str | None, content: bytes) -> dict:
-    import json
-
     headers = {"Authorization": f"Bearer {demo.tokens[role]}"} if role else {}
-    response = demo.client.post(
-        "/graphql",
-        data={
-            "operations": json.dumps({"query": UPLOAD, "variables": {"file": None, "dry": True}}),
-            "map": json.dumps({"0": ["variables.file"]}),
-        },
-        files={"0": ("classeur.xlsx", io.BytesIO(content), "application/octet-stream")},
-        headers=headers,
+    response = post_graphql_upload(
+        demo.client, UPLOAD, content, headers=headers, variables={"dry": True}
     )
     assert response.status_code == 200, response.text
     return response.json()

@@ -3,7 +3,6 @@ revoked tokens, hostile file names, oversized bodies."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pilot.db import session_scope
 from pilot.imports.models import ImportFile
 from pilot.ministries import service as ministries
 from pilot.timeutil import utcnow
+from tests.api.multipart import post_graphql_upload
 from tests.importers.workbook.conftest import Seed, set_cells, template_for, to_bytes
 
 
@@ -143,16 +143,8 @@ def test_upload_on_a_full_disk_is_refused_with_507_over_http_and_graphql(
     assert response.status_code == 507, response.text
     assert "disque est plein" in response.json()["detail"]
 
-    operations = {
-        "query": "mutation($f: Upload!) { uploadWorkbook(file: $f) { importId } }",
-        "variables": {"f": None},
-    }
-    response = client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
-        files={"0": ("mi.xlsx", data, "application/octet-stream")},
-        headers=headers,
-    )
+    query = "mutation($file: Upload!) { uploadWorkbook(file: $file) { importId } }"
+    response = post_graphql_upload(client, query, data, headers=headers, filename="mi.xlsx")
     assert response.status_code == 507, response.text
     assert "disque est plein" in response.json()["detail"]
     with session_scope(engine) as session:
