@@ -31,7 +31,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pilot.indicators.figures import COST_BRACKETS
-from pilot.money import MILLION, format_decimal_fr, format_mdeur, format_meur
+from pilot.money import MILLION, format_decimal_fr, format_meur
 from scorecards.view import EditionSummary, EditionView, ProjectView
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
@@ -234,10 +234,6 @@ def _count_axis(axis: Any) -> None:
 
 def _fr_axis(places: int = 0, suffix: str = "") -> FuncFormatter:
     return FuncFormatter(lambda v, _pos: f"{fr(v, places)}{suffix}")
-
-
-def _count_label(n: int) -> str:
-    return f"{n} projet" + ("s" if n > 1 else "")
 
 
 # --- Portfolio charts -------------------------------------------------------------------
@@ -843,7 +839,3 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
     chart.figure = fig
     chart.core_fonts = fits_core_fonts(row.data, row.values)
     return chart
-
-
-def format_total(eur: int) -> str:
-    return format_mdeur(eur)
