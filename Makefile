@@ -13,7 +13,8 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet --reinstall-package pilot
+	$(UV) sync --frozen --quiet --compile-bytecode --reinstall-package pilot
+	$(VENV)/bin/python -m compileall -q -j 0 pilot importers scorecards >/dev/null
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
