@@ -2,15 +2,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Text
 from sqlmodel import Field, SQLModel
 
 from pilot.timeutil import utcnow
 
 
 class AuditEvent(SQLModel, table=True):
+    """One change: who changed which field of what, from which value to which.
+
+    Only ``project_id`` is indexed: it is how the events are read (a project's audit
+    trail). An import writes one event per record it creates or field it changes, so an
+    index that no query uses is pure cost (migration 0002 dropped those on
+    ``(entity, entity_id)`` and ``import_id``): add one with the query that needs it."""
+
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(
@@ -24,4 +30,4 @@ class AuditEvent(SQLModel, table=True):
     field: str | None = Field(default=None, max_length=100)
     old_value: str | None = Field(default=None, sa_type=Text)
     new_value: str | None = Field(default=None, sa_type=Text)
-    import_id: int | None = Field(default=None, foreign_key="import_file.id", index=True)
+    import_id: int | None = Field(default=None, foreign_key="import_file.id")
