@@ -755,6 +755,13 @@ SCORECARD_AXES = [  # costs, durations, milestones, risks
 ]
 
 
+def _no_ticklabel_bboxes(ticks: Any, renderer: Any) -> tuple[list[Any], list[Any]]:
+    """An axis measures all its tick labels at each draw, only to place its offset text
+    (which scorecards never have: no axis of theirs shows an offset) and its label (which
+    they place at fixed coordinates): about a twentieth of the time of a scorecard."""
+    return [], []
+
+
 def _blank_scorecard(reuse: Figure | None) -> Figure:
     """A scorecard's figure with its four axes, empty: ``reuse`` (a previous scorecard's
     figure) emptied, which spares building the axes and their ticks again (about a quarter
@@ -767,6 +774,9 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
             # measures every tick label at each draw to place them (even empty ones).
             ax.xaxis.set_label_coords(0.5, -0.12)
             ax.yaxis.set_label_coords(-0.1, 0.5)
+            axes: list[Any] = [ax.xaxis, ax.yaxis]  # Any: a private method, replaced
+            for axis in axes:
+                axis._get_ticklabel_bboxes = _no_ticklabel_bboxes
         return figure
     for text in list(reuse.texts):
         text.remove()
