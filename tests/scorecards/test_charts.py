@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from benchmarks.publish import project
-from scorecards import charts
+from scorecards import agg_text, charts
 from scorecards.view import ProjectView
 
 
@@ -69,3 +69,19 @@ def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Pat
         assert r.name in page.extract_text()
     assert fonts["latin"] == {"/Helvetica", "/Helvetica-Bold"}  # standard: not embedded
     assert not fonts["greek"] & {"/Helvetica", "/Helvetica-Bold"}  # DejaVu Sans, embedded
+
+
+def test_png_text_with_kept_layouts_and_glyphs_is_matplotlibs_own() -> None:
+    assert agg_text.supported()  # else scorecards lose their quickest text drawing
+    figure = None
+    try:
+        for row in _rows():
+            chart = charts.scorecard(row, reuse=figure)
+            figure = chart.figure
+            agg_text.uninstall()
+            stock = _png(chart)
+            agg_text.install()
+            assert np.array_equal(_png(chart), stock), row.pilot_id
+            assert np.array_equal(_png(chart), stock), row.pilot_id  # from what was kept
+    finally:
+        agg_text.install()
