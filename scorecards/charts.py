@@ -566,7 +566,7 @@ def _bars(
     # Each bar is labelled with its value: a graduated axis would only repeat them.
     ax.xaxis.set_visible(False)
     ax.spines["bottom"].set_visible(False)
-    ax.tick_params(axis="y", labelsize=9)
+    ax.tick_params(axis="y", labelsize=9, left=False)  # labels name the bars: no tick marks
 
 
 LEGEND_Y = 1.15  # the milestones' key, in axes fractions
@@ -610,6 +610,7 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
     ax.set_yticks(range(len(shown)), names, fontsize=8)
     ax.yaxis.set_inverted(True)
     ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="y", left=False)  # labels name the rows: no tick marks
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
     ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6, interval_multiples=True))
     ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
@@ -647,6 +648,7 @@ def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
     ax.set_ylim(0.5, 4.5)
     ax.set_xticks([1, 2, 3, 4])
     ax.set_yticks([1, 2, 3, 4])
+    ax.tick_params(left=False, bottom=False)  # labels name the cells: no tick marks
     ax.set_xlabel("Impact (1 à 4)", fontsize=9)
     ax.set_ylabel("Probabilité (1 à 4)", fontsize=9)
     ax.set_aspect("equal")
