@@ -32,7 +32,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from pilot.indicators.figures import COST_BRACKETS
 from pilot.money import MILLION, format_decimal_fr, format_meur
-from scorecards import agg_text
+from scorecards import text_cache
 from scorecards.view import EditionSummary, EditionView, ProjectView
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
@@ -137,7 +137,7 @@ def _write_afm_font(self: PdfFile, filename: str) -> Any:
 
 if hasattr(PdfFile, "_write_afm_font"):  # a later matplotlib may do without it
     PdfFile._write_afm_font = _write_afm_font  # type: ignore[method-assign]
-agg_text.install()  # PNG text: each string's layout and each glyph's bitmap drawn once
+text_cache.install()  # text laid out, measured and rendered once per process, not per draw
 
 
 def fits_core_fonts(*values: Any) -> bool:

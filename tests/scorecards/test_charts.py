@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from benchmarks.publish import project
-from scorecards import agg_text, charts
+from scorecards import charts, text_cache
 from scorecards.view import ProjectView
 
 
@@ -71,17 +71,25 @@ def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Pat
     assert not fonts["greek"] & {"/Helvetica", "/Helvetica-Bold"}  # DejaVu Sans, embedded
 
 
-def test_png_text_with_kept_layouts_and_glyphs_is_matplotlibs_own() -> None:
-    assert agg_text.supported()  # else scorecards lose their quickest text drawing
+def _svg(chart: charts.Chart, tmp_path: Path) -> bytes:
+    assert chart.figure is not None
+    path = tmp_path / "fiche.svg"
+    charts.write_figure(chart.figure, path, "svg")
+    return path.read_bytes()
+
+
+def test_text_work_kept_between_draws_gives_matplotlibs_own_files(tmp_path: Path) -> None:
+    assert text_cache.supported()  # else scorecards lose their quickest text drawing
     figure = None
     try:
         for row in _rows():
             chart = charts.scorecard(row, reuse=figure)
             figure = chart.figure
-            agg_text.uninstall()
-            stock = _png(chart)
-            agg_text.install()
-            assert np.array_equal(_png(chart), stock), row.pilot_id
-            assert np.array_equal(_png(chart), stock), row.pilot_id  # from what was kept
+            text_cache.uninstall()
+            png, svg = _png(chart), _svg(chart, tmp_path)
+            text_cache.install()
+            for _ in range(2):  # the second time from what was kept
+                assert np.array_equal(_png(chart), png), row.pilot_id
+                assert _svg(chart, tmp_path) == svg, row.pilot_id
     finally:
-        agg_text.install()
+        text_cache.install()

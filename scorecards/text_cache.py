@@ -1,20 +1,23 @@
-"""Text drawn by Agg (the PNG files) with what matplotlib 3.11 computes for each string
-and each glyph kept for the next ones: the same pixels, in about half the time.
+"""Text work that matplotlib 3.11 does again at every draw, kept for the next ones: the
+same pixels and the same files, in less time. Scorecards, drawn by the thousand, repeat the
+same strings (titles, tick labels, axis labels) at the same places.
 
-matplotlib 3.11 lays out every string again at each draw (about half a millisecond a
-string) and renders its glyphs one by one through FreeType, in Python (about 0.1 ms a
-glyph): half the time of writing a scorecard's PNG went into its text. Scorecards, drawn
-by the thousand, repeat the same strings (titles, tick labels, axis labels) at the same
-places, so here:
+PNG (Agg): matplotlib lays out every string again at each draw (about half a millisecond
+a string) and renders its glyphs one by one through FreeType, in Python (about 0.1 ms a
+glyph): half the time of writing a scorecard's PNG went into its text. Here
 
 - a string's layout is kept, per font, size, resolution, hinting, features and language;
 - a glyph's bitmap is kept, per font, size, resolution, glyph, hinting, rotation and
   position within its pixel (FreeType renders a glyph moved by whole pixels into the same
   bitmap, moved by as many pixels).
 
-``install()`` replaces ``RendererAgg.draw_text`` and ``RendererAgg._draw_text_glyphs_and_boxes``
-(only with the matplotlib they were written for); anything else (mathtext, non-antialiased
-text) goes to matplotlib's own code.
+SVG: its renderer measures each string with FreeType (to align it), and matplotlib keeps
+these measures only as long as the renderer, which lives for one file: here they are kept
+per string, font files and size.
+
+``install()`` replaces ``RendererAgg.draw_text``, ``RendererAgg._draw_text_glyphs_and_boxes``
+and ``TextToPath.get_text_width_height_descent`` (only with the matplotlib they were
+written for); anything else (mathtext, non-antialiased text) goes to matplotlib's own code.
 """
 
 from __future__ import annotations
@@ -22,19 +25,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import matplotlib
 import numpy as np
-from matplotlib.backends import backend_agg
 from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag
+from matplotlib.font_manager import fontManager
 from matplotlib.ft2font import FT2Font, RenderMode
+from matplotlib.textpath import TextToPath
 
 MAX_GLYPHS = 50_000  # bitmaps kept (a few hundred bytes each); forgotten all at once beyond
-MAX_LAYOUTS = 20_000  # strings' layouts kept
+MAX_LAYOUTS = 20_000  # strings' layouts kept, and strings' measures
 
 _ORIGINAL: dict[str, Any] = {}
 # (font, size, dpi, glyph, hinting, matrix, x and y within the pixel) -> bitmap, left, top
 _glyphs: dict[tuple[Any, ...], tuple[np.ndarray, int, int]] = {}
 # (font, size, dpi, text, hinting, features, language) -> [(font, glyph, x, y), ...]
 _layouts: dict[tuple[Any, ...], list[tuple[FT2Font, int, float, float]]] = {}
+# (text, font files, size, hinting and kerning factors) -> width, height, descent
+_measures: dict[tuple[Any, ...], tuple[float, float, float]] = {}
 
 
 def _draw_text_glyphs_and_boxes(
@@ -122,26 +129,55 @@ def draw_text(
     )
 
 
+def get_text_width_height_descent(
+    self: Any, s: str, prop: Any, ismath: Any
+) -> tuple[float, float, float]:
+    """``TextToPath.get_text_width_height_descent`` (SVG's measure of a string) kept: it
+    only depends on the string, the font files, the size and two rcParams of ``get_font``."""
+    if ismath:
+        return _ORIGINAL["get_text_width_height_descent"](self, s, prop, ismath)
+    key = (
+        s,
+        tuple(fontManager._find_fonts_by_props(prop)),
+        prop.get_size_in_points(),
+        matplotlib.rcParams["text.hinting_factor"],
+        matplotlib.rcParams["text.kerning_factor"],
+    )
+    measure = _measures.get(key)
+    if measure is None:
+        if len(_measures) >= MAX_LAYOUTS:
+            _measures.clear()
+        measure = _measures[key] = _ORIGINAL["get_text_width_height_descent"](self, s, prop, ismath)
+    return measure
+
+
+REPLACEMENTS: list[tuple[type, str, Any]] = [
+    (RendererAgg, "draw_text", draw_text),
+    (RendererAgg, "_draw_text_glyphs_and_boxes", _draw_text_glyphs_and_boxes),
+    (TextToPath, "get_text_width_height_descent", get_text_width_height_descent),
+]
+
+
 def supported() -> bool:
     """Whether this matplotlib draws text the way these replacements expect (3.11's)."""
-    return all(
-        hasattr(RendererAgg, name) for name in ("_draw_text_glyphs_and_boxes", "_prepare_font")
-    ) and all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", "_set_transform"))
+    return (
+        all(hasattr(cls, name) for cls, name, _ in REPLACEMENTS)
+        and hasattr(RendererAgg, "_prepare_font")
+        and hasattr(fontManager, "_find_fonts_by_props")
+        and all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", "_set_transform"))
+    )
 
 
 def install() -> None:
     if _ORIGINAL or not supported():
         return
-    for name, replacement in (
-        ("draw_text", draw_text),
-        ("_draw_text_glyphs_and_boxes", _draw_text_glyphs_and_boxes),
-    ):
-        _ORIGINAL[name] = getattr(RendererAgg, name)
-        setattr(RendererAgg, name, replacement)
+    for cls, name, replacement in REPLACEMENTS:
+        _ORIGINAL[name] = getattr(cls, name)
+        setattr(cls, name, replacement)
 
 
 def uninstall() -> None:
-    """matplotlib's own text drawing again (for tests that compare both)."""
-    for name, original in _ORIGINAL.items():
-        setattr(backend_agg.RendererAgg, name, original)
-    _ORIGINAL.clear()
+    """matplotlib's own text work again (for tests that compare both)."""
+    for cls, name, _ in REPLACEMENTS:
+        if name in _ORIGINAL:
+            setattr(cls, name, _ORIGINAL.pop(name))
