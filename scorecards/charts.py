@@ -27,6 +27,7 @@ from matplotlib.backends.backend_pdf import Name, PdfFile
 from matplotlib.collections import PatchCollection
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -571,6 +572,7 @@ def _bars(
 
 LEGEND_Y = 1.15  # the milestones' key, in axes fractions
 LEGEND_STEP = 0.32
+MARKER_SIZE = 50**0.5  # points: the width of a scatter marker of 50 points²
 
 
 def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
@@ -592,20 +594,27 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
     for key, label, marker, face, edge in kinds:
         pts = [(date2num(date.fromisoformat(m[key])), i) for i, m in enumerate(shown) if m.get(key)]
         if pts:
+            # Markers of one line without a line, not ``ax.scatter``: the same marks, several
+            # times quicker to set up (scatter was a tenth of the time to set up a scorecard).
             style: dict[str, Any] = {
+                "linestyle": "none",
                 "marker": marker,
-                "facecolors": face,
-                "edgecolors": edge,
-                "linewidths": 1.5,
+                "markersize": MARKER_SIZE,
+                "markerfacecolor": face,
+                "markeredgecolor": edge,
+                "markeredgewidth": 1.5,
             }
-            ax.scatter([d for d, _ in pts], [i for _, i in pts], s=50, zorder=3, **style)
+            ax.add_line(Line2D([d for d, _ in pts], [i for _, i in pts], zorder=3, **style))
             present.append((label, style))
+    ax.autoscale()  # unlike scatter, add_line leaves the limits as they were
     # The key above the title, drawn as a marker and a text per kind: the same as
     # ``ax.legend`` would show, without its box layout measured at every draw (about a tenth
     # of the time of drawing a scorecard).
     for k, (label, style) in enumerate(present):
         x = 0.5 + (k - (len(present) - 1) / 2) * LEGEND_STEP
-        ax.scatter([x - 0.09], [LEGEND_Y], s=50, transform=ax.transAxes, clip_on=False, **style)
+        ax.add_artist(
+            Line2D([x - 0.09], [LEGEND_Y], transform=ax.transAxes, clip_on=False, **style)
+        )
         ax.text(x - 0.055, LEGEND_Y, label, fontsize=8, va="center", transform=ax.transAxes)
     ax.set_yticks(range(len(shown)), names, fontsize=8)
     ax.yaxis.set_inverted(True)
