@@ -15,9 +15,15 @@ SVG: its renderer measures each string with FreeType (to align it), and matplotl
 these measures only as long as the renderer, which lives for one file: here they are kept
 per string, font files and size.
 
-``install()`` replaces ``RendererAgg.draw_text``, ``RendererAgg._draw_text_glyphs_and_boxes``
-and ``TextToPath.get_text_width_height_descent`` (only with the matplotlib they were
-written for); anything else (mathtext, non-antialiased text) goes to matplotlib's own code.
+Every format: a text measures its lines and its font's line height again at each draw
+(``Text._get_layout``): its layout, relative to its anchor, is kept per renderer type,
+resolution, string, font, alignment, rotation and the rcParams that choose its font.
+
+``install()`` replaces ``RendererAgg.draw_text``, ``RendererAgg._draw_text_glyphs_and_boxes``,
+``TextToPath.get_text_width_height_descent`` and ``Text._get_layout`` (only with the
+matplotlib they were written for); anything else (mathtext, TeX, wrapped text,
+non-antialiased text) goes to matplotlib's own code. The tests compare the files written
+both ways.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag
+from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.font_manager import fontManager
 from matplotlib.ft2font import FT2Font, RenderMode
+from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 
 MAX_GLYPHS = 50_000  # bitmaps kept (a few hundred bytes each); forgotten all at once beyond
@@ -42,6 +50,23 @@ _glyphs: dict[tuple[Any, ...], tuple[np.ndarray, int, int]] = {}
 _layouts: dict[tuple[Any, ...], list[tuple[FT2Font, int, float, float]]] = {}
 # (text, font files, size, hinting and kerning factors) -> width, height, descent
 _measures: dict[tuple[Any, ...], tuple[float, float, float]] = {}
+# (renderer type and resolution, text, font, alignment, rotation, ...) -> Text._get_layout
+_text_layouts: dict[tuple[Any, ...], tuple[Any, list[Any], Any]] = {}
+# The rcParams a text's layout depends on (besides its own properties): font families,
+# FreeType's hinting, PDF's standard fonts.
+LAYOUT_RC = [
+    "font.family",
+    "font.serif",
+    "font.sans-serif",
+    "font.cursive",
+    "font.fantasy",
+    "font.monospace",
+    "text.hinting",
+    "text.hinting_factor",
+    "text.kerning_factor",
+    "pdf.use14corefonts",
+    "ps.useafm",
+]
 
 
 def _draw_text_glyphs_and_boxes(
@@ -151,10 +176,56 @@ def get_text_width_height_descent(
     return measure
 
 
+def _layout_key(text: Any, renderer: Any) -> tuple[Any, ...] | None:
+    """What ``Text._get_layout`` depends on, or None for the texts it is not kept for
+    (TeX, wrapped, mathtext or with a dollar sign): the box and lines it returns are relative
+    to the text's anchor, so they do not depend on where the text is."""
+    s = text._text
+    if text.get_usetex() or text.get_wrap() or "$" in s:
+        return None
+    rc: Any = matplotlib.rcParams
+    if isinstance(renderer, MixedModeRenderer):  # PDF and SVG: the one that measures
+        renderer = renderer._renderer
+    return (
+        type(renderer),
+        getattr(renderer, "dpi", None),
+        text.get_figure(root=True).dpi,
+        s,
+        text._fontproperties,
+        text._linespacing,
+        text._get_multialignment(),
+        text.get_rotation(),
+        text._horizontalalignment,
+        text._verticalalignment,
+        text.get_rotation_mode(),
+        *[str(rc[name]) for name in LAYOUT_RC],
+    )
+
+
+def _get_layout(self: Any, renderer: Any) -> tuple[Any, list[Any], Any]:
+    """``Text._get_layout`` kept (a sixth of the time of drawing a scorecard): a text
+    measures its lines, and its font's line height, again at every draw."""
+    key = _layout_key(self, renderer)
+    if key is None:
+        return _ORIGINAL["_get_layout"](self, renderer)
+    layout = _text_layouts.get(key)
+    if layout is None:
+        if len(_text_layouts) >= MAX_LAYOUTS:
+            _text_layouts.clear()
+        layout = _ORIGINAL["_get_layout"](self, renderer)
+        bbox, lines, corner = layout
+        # The font properties copied: the text's own may change after.
+        stored = (*key[:4], key[4].copy(), *key[5:])
+        _text_layouts[stored] = layout = (bbox.frozen(), list(lines), corner)
+    bbox, lines, corner = layout
+    return bbox.frozen(), list(lines), corner
+
+
 REPLACEMENTS: list[tuple[type, str, Any]] = [
     (RendererAgg, "draw_text", draw_text),
     (RendererAgg, "_draw_text_glyphs_and_boxes", _draw_text_glyphs_and_boxes),
     (TextToPath, "get_text_width_height_descent", get_text_width_height_descent),
+    (Text, "_get_layout", _get_layout),
 ]
 
 

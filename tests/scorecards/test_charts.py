@@ -71,25 +71,29 @@ def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Pat
     assert not fonts["greek"] & {"/Helvetica", "/Helvetica-Bold"}  # DejaVu Sans, embedded
 
 
-def _svg(chart: charts.Chart, tmp_path: Path) -> bytes:
+def _file(chart: charts.Chart, tmp_path: Path, fmt: str, core_fonts: bool = False) -> bytes:
     assert chart.figure is not None
-    path = tmp_path / "fiche.svg"
-    charts.write_figure(chart.figure, path, "svg")
+    path = tmp_path / f"fiche.{fmt}"
+    charts.write_figure(chart.figure, path, fmt, core_fonts=core_fonts)
     return path.read_bytes()
 
 
 def test_text_work_kept_between_draws_gives_matplotlibs_own_files(tmp_path: Path) -> None:
     assert text_cache.supported()  # else scorecards lose their quickest text drawing
+    rows = _rows()
+    greek = replace(rows[0], values=dict(rows[0].values, name="Système Ωmega"))
     figure = None
     try:
-        for row in _rows():
+        for row in [*rows, greek]:
             chart = charts.scorecard(row, reuse=figure)
             figure = chart.figure
             text_cache.uninstall()
-            png, svg = _png(chart), _svg(chart, tmp_path)
+            files = [_file(chart, tmp_path, f) for f in ("svg", "pdf")]
+            png, core = _png(chart), _file(chart, tmp_path, "pdf", core_fonts=True)
             text_cache.install()
             for _ in range(2):  # the second time from what was kept
                 assert np.array_equal(_png(chart), png), row.pilot_id
-                assert _svg(chart, tmp_path) == svg, row.pilot_id
+                assert _file(chart, tmp_path, "pdf", core_fonts=True) == core, row.pilot_id
+                assert [_file(chart, tmp_path, f) for f in ("svg", "pdf")] == files, row.pilot_id
     finally:
         text_cache.install()
