@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from pilot.indicators.figures import COST_BRACKETS
 from pilot.money import MILLION, format_decimal_fr, format_meur
@@ -550,6 +551,10 @@ def _meur(eur: int | None) -> float | None:
     return None if eur is None else float(Decimal(eur) / MILLION)
 
 
+BAR_HEIGHT = 0.6
+BAR_LABEL_PAD = 3  # points between a bar and its value
+
+
 def _bars(
     ax: Axes,
     labels: list[str],
@@ -559,10 +564,26 @@ def _bars(
     colours: list[str],
 ) -> None:
     known = [0.0 if v is None else v for v in values]
-    bars = ax.barh(labels, known, color=colours, height=0.6)
     texts = [("non communiqué" if v is None else f"{fr(v, places)}\u00a0{unit}") for v in values]
-    ax.bar_label(bars, labels=texts, padding=3, fontsize=9)
-    ax.yaxis.set_inverted(True)
+    # What ax.barh and ax.bar_label would draw, as one collection of rectangles and plain
+    # texts: a patch per bar and an annotation per value (which checks where it points at
+    # each draw) cost about a tenth of the time of a scorecard.
+    ax.add_collection(
+        PatchCollection(
+            [Rectangle((0, i - BAR_HEIGHT / 2), w, BAR_HEIGHT) for i, w in enumerate(known)],
+            facecolors=colours,
+            edgecolors="none",
+        ),
+        autolim=False,
+    )
+    figure = ax.get_figure(root=True)
+    assert figure is not None
+    pad = ScaledTranslation(BAR_LABEL_PAD / 72, 0, figure.dpi_scale_trans)
+    for i, (width, text) in enumerate(zip(known, texts, strict=True)):
+        ax.text(width, i, text, fontsize=9, ha="left", va="center", transform=ax.transData + pad)
+    ax.set_yticks(range(len(labels)), labels)
+    margin = 0.05 * (len(labels) - 1 + BAR_HEIGHT)  # matplotlib's default margins
+    ax.set_ylim(len(labels) - 1 + BAR_HEIGHT / 2 + margin, -BAR_HEIGHT / 2 - margin)  # top down
     ax.set_xlim(0, max([*known, 1.0]) * 1.45)
     # Each bar is labelled with its value: a graduated axis would only repeat them.
     ax.xaxis.set_visible(False)
