@@ -97,3 +97,19 @@ def test_text_work_kept_between_draws_gives_matplotlibs_own_files(tmp_path: Path
                 assert [_file(chart, tmp_path, f) for f in ("svg", "pdf")] == files, row.pilot_id
     finally:
         text_cache.install()
+
+
+def test_png_files_hold_what_matplotlib_draws(tmp_path: Path) -> None:
+    figure = None
+    for row in _rows():
+        chart = charts.scorecard(row, reuse=figure)
+        figure = chart.figure
+        assert figure is not None
+        path = tmp_path / "fiche.png"
+        charts.write_figure(figure, path, "png")
+        with Image.open(path) as image:
+            image.verify()
+        with Image.open(path) as image:
+            assert image.mode == "RGBA" and image.size == (1000, 720)
+            assert [round(d) for d in image.info["dpi"]] == [charts.DPI, charts.DPI]
+            assert np.array_equal(np.asarray(image), _png(chart)), row.pilot_id
