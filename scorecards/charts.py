@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 from pilot.indicators.figures import COST_BRACKETS
@@ -723,9 +723,12 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
     _tick_labels(ax, "y", range(len(shown)), names, fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
-    ax.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6, interval_multiples=True))
     ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
     ax.margins(x=0.08)
+    # The dates' ticks chosen once (the view is final), not at each format's draw.
+    dates = AutoDateLocator(minticks=2, maxticks=6, interval_multiples=True)
+    ax.xaxis.set_major_locator(dates)
+    ax.xaxis.set_major_locator(FixedLocator(dates()))
 
 
 def _fr_date(value: str | None) -> str:
