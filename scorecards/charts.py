@@ -15,7 +15,8 @@ import logging
 import struct
 import weakref
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -189,11 +190,25 @@ class Chart:
         return {"title": self.title, "alt": self.alt, "headers": self.headers, "rows": self.rows}
 
 
+@contextmanager
+def rc_settings(params: dict[str, Any]) -> Iterator[None]:
+    """``matplotlib.rc_context(params)`` for the few rcParams a chart sets: only those that
+    differ are set, then restored. rc_context copies and restores all 300 of them (half a
+    millisecond, four times per scorecard)."""
+    rc: Any = matplotlib.rcParams
+    saved = {key: rc[key] for key, value in params.items() if rc[key] != value}
+    rc.update({key: params[key] for key in saved})
+    try:
+        yield
+    finally:
+        rc.update(saved)
+
+
 def write_figure(figure: Figure, path: Path, fmt: str, *, core_fonts: bool = False) -> None:
     """Write atomically: readers of the site never see half a file. ``core_fonts``: a PDF
     uses the standard fonts (only when ``fits_core_fonts`` says they can write its text)."""
     buffer = io.BytesIO()
-    with matplotlib.rc_context(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
+    with rc_settings(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
         if fmt == "png":
             data = _png(figure)
         else:
@@ -955,7 +970,7 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
     phase, health_text = facts["phase"], facts["health_text"]
     labels = SCORECARD_LABELS
     colours = [GREY, OKABE_ITO["sky"], HEALTH_COLOURS.get(health, OKABE_ITO["blue"])]
-    with matplotlib.rc_context(RC):
+    with rc_settings(RC):
         fig = _blank_scorecard(reuse)
         cost_ax, duration_ax, milestones_ax, risks_ax = fig.axes
         fig.text(
