@@ -261,7 +261,7 @@ def encode_png(rgba: np.ndarray, dpi: float, level: int = 3) -> bytes:
             b"\x89PNG\r\n\x1a\n",
             _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)),
             _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-            _png_chunk(b"IDAT", zlib.compress(filtered.tobytes(), level)),
+            _png_chunk(b"IDAT", zlib.compress(filtered.data, level)),
             _png_chunk(b"IEND", b""),
         ]
     )

@@ -176,6 +176,9 @@ def get_text_width_height_descent(
     return measure
 
 
+_dict_get = dict.__getitem__
+
+
 def _layout_key(text: Any, renderer: Any) -> tuple[Any, ...] | None:
     """What ``Text._get_layout`` depends on, or None for the texts it is not kept for
     (TeX, wrapped, mathtext or with a dollar sign): the box and lines it returns are relative
@@ -198,7 +201,8 @@ def _layout_key(text: Any, renderer: Any) -> tuple[Any, ...] | None:
         text._horizontalalignment,
         text._verticalalignment,
         text.get_rotation_mode(),
-        *[str(rc[name]) for name in LAYOUT_RC],
+        # Read as a plain dict (no RcParams lookup logic), lists as tuples (hashable).
+        *[tuple(v) if isinstance(v := _dict_get(rc, name), list) else v for name in LAYOUT_RC],
     )
 
 
