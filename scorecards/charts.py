@@ -736,7 +736,7 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
     ax.set_yticks(range(len(shown)))  # the limits take in every row, even without a date
     ax.yaxis.set_inverted(True)
     _tick_labels(ax, "y", range(len(shown)), names, fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.tick_params(axis="x", labelsize=8, bottom=False)  # the grid marks the dates
     ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
     ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
     ax.margins(x=0.08)
