@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from benchmarks.publish import project
-from scorecards import charts
+from scorecards import charts, text_cache
 from scorecards.view import ProjectView
 
 
@@ -69,3 +69,47 @@ def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Pat
         assert r.name in page.extract_text()
     assert fonts["latin"] == {"/Helvetica", "/Helvetica-Bold"}  # standard: not embedded
     assert not fonts["greek"] & {"/Helvetica", "/Helvetica-Bold"}  # DejaVu Sans, embedded
+
+
+def _file(chart: charts.Chart, tmp_path: Path, fmt: str, core_fonts: bool = False) -> bytes:
+    assert chart.figure is not None
+    path = tmp_path / f"fiche.{fmt}"
+    charts.write_figure(chart.figure, path, fmt, core_fonts=core_fonts)
+    return path.read_bytes()
+
+
+def test_text_work_kept_between_draws_gives_matplotlibs_own_files(tmp_path: Path) -> None:
+    assert text_cache.supported()  # else scorecards lose their quickest text drawing
+    rows = _rows()
+    greek = replace(rows[0], values=dict(rows[0].values, name="Système Ωmega"))
+    figure = None
+    try:
+        for row in [*rows, greek]:
+            chart = charts.scorecard(row, reuse=figure)
+            figure = chart.figure
+            text_cache.uninstall()
+            files = [_file(chart, tmp_path, f) for f in ("svg", "pdf")]
+            png, core = _png(chart), _file(chart, tmp_path, "pdf", core_fonts=True)
+            text_cache.install()
+            for _ in range(2):  # the second time from what was kept
+                assert np.array_equal(_png(chart), png), row.pilot_id
+                assert _file(chart, tmp_path, "pdf", core_fonts=True) == core, row.pilot_id
+                assert [_file(chart, tmp_path, f) for f in ("svg", "pdf")] == files, row.pilot_id
+    finally:
+        text_cache.install()
+
+
+def test_png_files_hold_what_matplotlib_draws(tmp_path: Path) -> None:
+    figure = None
+    for row in _rows():
+        chart = charts.scorecard(row, reuse=figure)
+        figure = chart.figure
+        assert figure is not None
+        path = tmp_path / "fiche.png"
+        charts.write_figure(figure, path, "png")
+        with Image.open(path) as image:
+            image.verify()
+        with Image.open(path) as image:
+            assert image.mode == "RGBA" and image.size == (1000, 720)
+            assert [round(d) for d in image.info["dpi"]] == [charts.DPI, charts.DPI]
+            assert np.array_equal(np.asarray(image), _png(chart)), row.pilot_id
