@@ -277,8 +277,12 @@ def _already_applied(session: Session, ministry_id: int, sha256: str, import_id:
     ).scalar()
 
 
-def _row_counts(workbook: WorkbookData) -> dict[str, int]:
-    return {f"rows_{name.lower()}": len(s.rows) for name, s in workbook.sheets.items()}
+def _row_counts(workbook: WorkbookData, sizes: dict[str, int] | None = None) -> dict[str, int]:
+    """Rows read per sheet (``sizes``: counted before the rows were released)."""
+    return {
+        f"rows_{name.lower()}": sizes[name] if sizes is not None else len(s.rows)
+        for name, s in workbook.sheets.items()
+    }
 
 
 _gc_lock = threading.Lock()
@@ -539,6 +543,7 @@ def _apply(
             timings["validate_ms"] += _ms_since(started)
             errors = _errors(opened.issues)
             asked: set[int] = set()
+            sizes: dict[str, int] = {}
             sheets = opened.sheets(SHEETS, rows=parse_sheet_rows)
             apply_ms = 0.0
             for sheet in SHEETS:
@@ -548,6 +553,7 @@ def _apply(
                 started = time.perf_counter()
                 errors += _errors(opened.sheet_issues.get(sheet.name, []))
                 if data is not None:
+                    sizes[sheet.name] = len(data.rows)
                     checker.workbook.sheets[sheet.name] = data
                     cited = sheet_referenced_ids(data) - state.projects.keys() - asked
                     if cited:
@@ -562,10 +568,13 @@ def _apply(
                 if errors == 0:
                     started = time.perf_counter()
                     writer.sheet(sheet)
+                    checker.result.release(sheet)  # handed over: not needed any more
+                    if data is not None:
+                        data.rows = []
                     apply_ms += time.perf_counter() - started
             workbook = opened.workbook()
             issues = workbook.issues + checker.result.issues
-            counts |= _row_counts(workbook)
+            counts |= _row_counts(workbook, sizes)
             if errors:
                 raise _Rejected(issues, counts | timings)
             step("enregistrement")

@@ -74,6 +74,10 @@ class Validated:
     def warnings(self) -> int:
         return sum(1 for i in self.issues if not i.is_error)
 
+    def release(self, sheet: Sheet) -> None:
+        """Forget a sheet's rows (once written: a large workbook's memory)."""
+        setattr(self, _ROWS_OF[sheet.name], [])
+
 
 # --- Cells -------------------------------------------------------------------------------
 
@@ -810,6 +814,12 @@ class Checker:
         return self.result
 
 
+_ROWS_OF = {
+    PROJECTS.name: "projects",
+    MILESTONES.name: "milestones",
+    RISKS.name: "risks",
+    BUDGET.name: "budget",
+}
 _MILESTONE = field_index(MILESTONES)
 _RISK = field_index(RISKS)
 
