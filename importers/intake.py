@@ -1,9 +1,11 @@
 """The one entry point every channel calls (CLI, HTTP upload, GraphQL, inbox).
 
 ``submit`` archives the bytes unchanged (by SHA-256) before anything else, records an
-``ImportFile`` row, reads the workbook, validates it (every finding, one pass), then
-either stops (dry run, or errors: rejected, nothing changed) or applies everything in one
-write transaction, serialised per ministry. Re-sending a file already applied for the
+``ImportFile`` row, then in one write transaction, serialised per ministry (and holding
+the write lock while the workbook is read, see ``_apply``), reads the workbook sheet by
+sheet, validates each sheet (every finding) and writes it while no error has been found;
+any error rolls everything back (rejected, nothing changed). A dry run reads, then
+validates, outside any write transaction. Re-sending a file already applied for the
 same ministry changes nothing and says so (``duplicate``). The import row and its
 findings are always recorded, even when the workbook is rejected.
 
