@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -546,34 +546,35 @@ def _apply(
             errors = _errors(opened.issues)
             asked: set[int] = set()
             sizes: dict[str, int] = {}
-            sheets = opened.sheets(SHEETS, rows=parse_sheet_rows)
             apply_ms = 0.0
-            for sheet in SHEETS:
-                started = time.perf_counter()
-                _, data = next(sheets)
-                timings["read_ms"] += _ms_since(started)
-                started = time.perf_counter()
-                errors += _errors(opened.sheet_issues.get(sheet.name, []))
-                if data is not None:
-                    sizes[sheet.name] = len(data.rows)
-                    checker.workbook.sheets[sheet.name] = data
-                    cited = sheet_referenced_ids(data) - state.projects.keys() - asked
-                    if cited:
-                        asked |= cited
-                        state.foreign.update(
-                            database.call(partial(foreign_owners, session, ministry_id, cited))
-                        )
-                before = len(checker.result.issues)
-                checker.check(sheet)
-                errors += _errors(checker.result.issues[before:])
-                timings["validate_ms"] += _ms_since(started)
-                if errors == 0:
+            # closed after the last sheet: calamine's helper thread and file released now
+            with closing(opened.sheets(SHEETS, rows=parse_sheet_rows)) as sheets:
+                for sheet in SHEETS:
                     started = time.perf_counter()
-                    writer.sheet(sheet)
-                    checker.result.release(sheet)  # handed over: not needed any more
+                    _, data = next(sheets)
+                    timings["read_ms"] += _ms_since(started)
+                    started = time.perf_counter()
+                    errors += _errors(opened.sheet_issues.get(sheet.name, []))
                     if data is not None:
-                        data.rows = []
-                    apply_ms += time.perf_counter() - started
+                        sizes[sheet.name] = len(data.rows)
+                        checker.workbook.sheets[sheet.name] = data
+                        cited = sheet_referenced_ids(data) - state.projects.keys() - asked
+                        if cited:
+                            asked |= cited
+                            state.foreign.update(
+                                database.call(partial(foreign_owners, session, ministry_id, cited))
+                            )
+                    before = len(checker.result.issues)
+                    checker.check(sheet)
+                    errors += _errors(checker.result.issues[before:])
+                    timings["validate_ms"] += _ms_since(started)
+                    if errors == 0:
+                        started = time.perf_counter()
+                        writer.sheet(sheet)
+                        checker.result.release(sheet)  # handed over: not needed any more
+                        if data is not None:
+                            data.rows = []
+                        apply_ms += time.perf_counter() - started
             workbook = opened.workbook()
             issues = workbook.issues + checker.result.issues
             counts |= _row_counts(workbook, sizes)

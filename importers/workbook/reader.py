@@ -419,7 +419,7 @@ class OpenedWorkbook:
 
     def sheets(
         self, order: Iterable[Sheet] | None = None, *, rows: RowReader | None = None
-    ) -> Iterator[tuple[Sheet, SheetData | None]]:
+    ) -> Generator[tuple[Sheet, SheetData | None], None, None]:
         """Read the sheets in ``order`` (the file's own by default), each as it is
         reached: (sheet, its data), ``None`` for a sheet absent from the file (not read)
         or empty. Raises ``WorkbookError`` as ``read_workbook`` does."""
