@@ -13,8 +13,11 @@ previous openpyxl read inflates it. ``--openpyxl`` also times openpyxl (slow).
 
 "lecture" is the safety gate, calamine and the parsing of every cell (rows are parsed
 as they are read); "vérif." the checks against the ministry's state; "écriture" the
-inserts. On a shared machine wall times vary with the load: the CPU times printed
-below each line (the import's and the raw read's, helper threads included) vary less.
+inserts. The import reads, checks and writes sheet by sheet (on SQLite a writer thread
+inserts a sheet while the next one is read): the three are the reading thread's time
+in each, "écriture" including its waits for the writer thread (the final one too).
+On a shared machine wall times vary with the load: the CPU times printed below each
+line (the import's and the raw read's, helper threads included) vary less.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -139,7 +139,7 @@ def detect_format(data: bytes, filename: str, settings: Settings) -> str:
 
 def _calamine_sheets(
     data: bytes, wanted: Iterable[str], settings: Settings
-) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+) -> Generator[tuple[str, Iterator[list[Any]]], None, None]:
     """calamine parses a whole sheet at once, in Rust, without holding Python's lock: the
     next sheet is parsed in a helper thread while the rows of the current one are read
     (two sheets in memory at most, the one being read and the next)."""
@@ -177,7 +177,7 @@ def _pad(start: tuple[int, int], rows: Iterator[list[Any]]) -> Iterator[list[Any
 
 def _openpyxl_sheets(
     data: bytes, wanted: Iterable[str], settings: Settings
-) -> Iterator[tuple[str, Iterator[list[Any]]]]:
+) -> Generator[tuple[str, Iterator[list[Any]]], None, None]:
     import openpyxl
 
     require_defusedxml()  # now that openpyxl is imported, its own flag
@@ -396,6 +396,96 @@ def read_workbook(
     Each sheet's rows stream, as they are read, into ``rows`` (``store_raw_rows`` by
     default; ``validate.parse_sheet_rows`` parses them on the way, so that the raw cells
     of a whole workbook are never held at once)."""
+    opened = open_workbook(data, filename, settings=settings, engine=engine)
+    for _ in opened.sheets(rows=rows):
+        pass
+    return opened.workbook()
+
+
+@dataclass
+class OpenedWorkbook:
+    """A workbook past the safety gate, whose sheets are read one at a time
+    (``sheets``), in the file's order or in any other; ``workbook`` then gives what
+    ``read_workbook`` gives, findings in the same order whatever the reading order."""
+
+    data: bytes
+    format: str  # xlsx, xlsm or ods
+    settings: Settings
+    engine: Engine
+    issues: list[Issue]  # about the file as a whole (warnings, hidden and extra sheets)
+    chosen: dict[str, str]  # Sheet.name → the sheet's title in the file, in the file's order
+    read: dict[str, SheetData | None] = field(default_factory=dict)  # by Sheet.name
+    sheet_issues: dict[str, list[Issue]] = field(default_factory=dict)  # by Sheet.name
+
+    def sheets(
+        self, order: Iterable[Sheet] | None = None, *, rows: RowReader | None = None
+    ) -> Generator[tuple[Sheet, SheetData | None], None, None]:
+        """Read the sheets in ``order`` (the file's own by default), each as it is
+        reached: (sheet, its data), ``None`` for a sheet absent from the file (not read)
+        or empty. Raises ``WorkbookError`` as ``read_workbook`` does."""
+        wanted = [_SHEET_BY_NAME[name] for name in self.chosen] if order is None else list(order)
+        titles = [self.chosen[s.name] for s in wanted if s.name in self.chosen]
+        backend = _calamine_sheets if self.engine == "calamine" else _openpyxl_sheets
+        consume = rows or store_raw_rows
+        cells_by_sheet = backend(self.data, titles, self.settings)
+        try:
+            for sheet in wanted:
+                if sheet.name not in self.chosen:
+                    yield sheet, None
+                    continue
+                title, cells = next(cells_by_sheet)
+                issues = self.sheet_issues[sheet.name] = []
+                found = _read_sheet(sheet, title, cells, self.settings, issues, consume)
+                self.read[sheet.name] = found
+                yield sheet, found
+        except WorkbookError:
+            raise
+        except MemoryError as error:
+            raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
+        except Exception as error:  # any parser failure on a malformed file
+            raise WorkbookError(_DAMAGED) from error
+        finally:
+            cells_by_sheet.close()  # the backend's helper thread and file, released now
+
+    def workbook(self) -> WorkbookData:
+        """The sheets read, in the file's order, with every reading finding in the order
+        ``read_workbook`` reports them (the file's order of sheets)."""
+        issues = list(self.issues)
+        sheets: dict[str, SheetData] = {}
+        for name in self.chosen:
+            issues.extend(self.sheet_issues.get(name, ()))
+            found = self.read.get(name)
+            if found is not None:
+                sheets[name] = found
+        for sheet in SHEETS:
+            if sheet.name not in self.chosen:
+                issues.append(
+                    Issue(
+                        "missing_sheet",
+                        f"L'onglet {sheet.name} est absent : rien n'a été importé pour lui.",
+                        Severity.WARNING,
+                        sheet=sheet.name,
+                    )
+                )
+        return WorkbookData(format=self.format, sheets=sheets, issues=issues)
+
+
+_SHEET_BY_NAME = {s.name: s for s in SHEETS}
+_DAMAGED = (
+    "Ce classeur est endommagé et illisible : ouvrez-le dans votre tableur, "
+    "enregistrez-le à nouveau au format .xlsx ou .ods, puis renvoyez-le."
+)
+
+
+def open_workbook(
+    data: bytes,
+    filename: str = "",
+    *,
+    settings: Settings | None = None,
+    engine: Engine = DEFAULT_ENGINE,
+) -> OpenedWorkbook:
+    """The safety gate, the format and the sheets' names, without reading any sheet yet.
+    Raises ``WorkbookError`` for an unreadable file."""
     settings = settings or get_settings()
     try:
         info = inspect_workbook(data, filename, settings)
@@ -451,31 +541,10 @@ def read_workbook(
                 + ", ".join(s.name for s in SHEETS)
                 + ") : téléchargez le modèle de votre ministère et remplissez-le."
             )
-        by_title = {title: SHEET_BY_KEY[normalize_key(title)] for title in chosen.values()}
-        backend = _calamine_sheets if engine == "calamine" else _openpyxl_sheets
-        sheets: dict[str, SheetData] = {}
-        consume = rows or store_raw_rows
-        for title, cells in backend(data, list(chosen.values()), settings):
-            found = _read_sheet(by_title[title], title, cells, settings, issues, consume)
-            if found is not None:
-                sheets[found.sheet.name] = found
     except WorkbookError:
         raise
     except MemoryError as error:
         raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
     except Exception as error:  # any parser failure on a malformed file
-        raise WorkbookError(
-            "Ce classeur est endommagé et illisible : ouvrez-le dans votre tableur, "
-            "enregistrez-le à nouveau au format .xlsx ou .ods, puis renvoyez-le."
-        ) from error
-    for sheet in SHEETS:
-        if sheet.name not in chosen:
-            issues.append(
-                Issue(
-                    "missing_sheet",
-                    f"L'onglet {sheet.name} est absent : rien n'a été importé pour lui.",
-                    Severity.WARNING,
-                    sheet=sheet.name,
-                )
-            )
-    return WorkbookData(format=fmt, sheets=sheets, issues=issues)
+        raise WorkbookError(_DAMAGED) from error
+    return OpenedWorkbook(data, fmt, settings, engine, issues, chosen)

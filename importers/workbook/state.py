@@ -95,12 +95,23 @@ def load_state(session: Session, ministry_id: int, referenced: Iterable[int] = (
         select(budget).join(Project, col(Project.id) == budget.c.project_id).where(owned)
     ):
         state.budget[(row.project_id, row.year, row.kind)] = row
-    others = sorted({i for i in referenced if i not in state.projects})
+    state.foreign.update(
+        foreign_owners(session, ministry_id, {i for i in referenced if i not in state.projects})
+    )
+    return state
+
+
+def foreign_owners(session: Session, ministry_id: int, ids: Iterable[int]) -> dict[int, int]:
+    """Of ``ids``, the projects of another ministry than ``ministry_id``: id → its ministry.
+    (Those of the ministry are never listed, even one this import has just created.)"""
+    owners: dict[int, int] = {}
+    others = sorted(ids)
     for start in range(0, len(others), CHUNK):
         for row in session.execute(
             select(col(Project.id), col(Project.ministry_id)).where(
-                col(Project.id).in_(others[start : start + CHUNK])
+                col(Project.id).in_(others[start : start + CHUNK]),
+                col(Project.ministry_id) != ministry_id,
             )
         ):
-            state.foreign[row.id] = row.ministry_id
-    return state
+            owners[row.id] = row.ministry_id
+    return owners

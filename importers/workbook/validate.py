@@ -21,6 +21,7 @@ from importers.workbook.columns import (
     MILESTONES,
     PROJECTS,
     RISKS,
+    SHEETS,
     Column,
     Kind,
     Sheet,
@@ -72,6 +73,10 @@ class Validated:
     @property
     def warnings(self) -> int:
         return sum(1 for i in self.issues if not i.is_error)
+
+    def release(self, sheet: Sheet) -> None:
+        """Forget a sheet's rows (once written: a large workbook's memory)."""
+        setattr(self, _ROWS_OF[sheet.name], [])
 
 
 # --- Cells -------------------------------------------------------------------------------
@@ -429,7 +434,10 @@ def parse_sheet_rows(
     data.parsed = True
 
 
-class _Checker:
+class Checker:
+    """The checks of one workbook, sheet by sheet (``check``) or all at once (``run``);
+    the findings and the usable rows gather in ``result``."""
+
     def __init__(self, workbook: WorkbookData, state: MinistryState, today: date) -> None:
         self.workbook = workbook
         self.state = state
@@ -776,26 +784,42 @@ class _Checker:
                 v.get("mitigation"),
             )
 
+    def check(self, sheet: Sheet) -> None:
+        """Check one sheet (Projets first: the others refer to it), read or absent."""
+        if sheet is PROJECTS:
+            self.check_projects()
+        elif sheet is MILESTONES:
+            self.result.milestones = self.check_children(
+                MILESTONES,
+                "Ce jalon",
+                lambda r: (key(r.get("name")),),
+                self.milestone_rules,
+            )
+        elif sheet is RISKS:
+            self.result.risks = self.check_children(
+                RISKS, "Ce risque", lambda r: (key(r.get("title")),), self.risk_rules
+            )
+        else:
+            assert sheet is BUDGET
+            self.result.budget = self.check_children(
+                BUDGET,
+                "Cette année et cette nature",
+                lambda r: (r.get("year"), r.get("kind")),
+                lambda d, r: None,
+            )
+
     def run(self) -> Validated:
-        self.check_projects()
-        self.result.milestones = self.check_children(
-            MILESTONES,
-            "Ce jalon",
-            lambda r: (key(r.get("name")),),
-            self.milestone_rules,
-        )
-        self.result.risks = self.check_children(
-            RISKS, "Ce risque", lambda r: (key(r.get("title")),), self.risk_rules
-        )
-        self.result.budget = self.check_children(
-            BUDGET,
-            "Cette année et cette nature",
-            lambda r: (r.get("year"), r.get("kind")),
-            lambda d, r: None,
-        )
+        for sheet in SHEETS:
+            self.check(sheet)
         return self.result
 
 
+_ROWS_OF = {
+    PROJECTS.name: "projects",
+    MILESTONES.name: "milestones",
+    RISKS.name: "risks",
+    BUDGET.name: "budget",
+}
 _MILESTONE = field_index(MILESTONES)
 _RISK = field_index(RISKS)
 
@@ -812,23 +836,29 @@ def _display(value: Any) -> str:
 
 def validate(workbook: WorkbookData, state: MinistryState, *, today: date) -> Validated:
     """Every finding of the workbook, in one pass; rows usable for apply keep their project."""
-    return _Checker(workbook, state, today).run()
+    return Checker(workbook, state, today).run()
 
 
 def referenced_ids(workbook: WorkbookData) -> set[int]:
     """The PILOT identifiers a workbook mentions (to load their owners in one query)."""
     found: set[int] = set()
     for data in workbook.sheets.values():
-        if data.parsed:
-            found |= data.referenced
-            continue
-        if "pilot_id" not in data.letters:
-            continue
-        index = data.sheet.fields.index("pilot_id")
-        for _, raw in data.rows:
-            value = raw[index]
-            if isinstance(value, str):
-                pid = parse_pilot_id(value)
-                if pid is not None:
-                    found.add(pid)
+        found |= sheet_referenced_ids(data)
+    return found
+
+
+def sheet_referenced_ids(data: SheetData) -> set[int]:
+    """The PILOT identifiers one sheet mentions."""
+    if data.parsed:
+        return data.referenced
+    found: set[int] = set()
+    if "pilot_id" not in data.letters:
+        return found
+    index = data.sheet.fields.index("pilot_id")
+    for _, raw in data.rows:
+        value = raw[index]
+        if isinstance(value, str):
+            pid = parse_pilot_id(value)
+            if pid is not None:
+                found.add(pid)
     return found
