@@ -89,10 +89,19 @@ class _Drawing:
     """Scorecards being drawn: ``ready()`` gives the rows whose scorecards are in the cache,
     chunk by chunk as the pool's workers finish them (every row once)."""
 
-    def __init__(self, rows: list[ProjectView], futures: list[Future[int]]) -> None:
-        self.rows, self.futures = rows, futures
+    def __init__(
+        self,
+        rows: list[ProjectView],
+        futures: list[Future[int]],
+        submitting: threading.Thread | None = None,
+    ) -> None:
+        self.rows, self.futures, self.submitting = rows, futures, submitting
 
     def ready(self) -> Iterator[list[ProjectView]]:
+        if self.submitting is not None:
+            self.submitting.join()
+            if len(self.futures) * CHUNK < len(self.rows):  # the pool refused a chunk
+                raise RuntimeError("scorecards not all handed to the pool")
         if not self.futures:
             yield self.rows
             return
@@ -120,16 +129,28 @@ def _drawing(rows: list[ProjectView], cache: Path, workers: int) -> Iterator[_Dr
     context = get_context("forkserver")
     context.set_forkserver_preload(["scorecards.publish"])
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [
-            pool.submit(draw_scorecards, rows[i : i + CHUNK], str(cache))
-            for i in range(0, len(rows), CHUNK)
-        ]
+        futures: list[Future[int]] = []
+
+        def submit() -> None:
+            futures.extend(
+                pool.submit(draw_scorecards, rows[i : i + CHUNK], str(cache))
+                for i in range(0, len(rows), CHUNK)
+            )
+
+        # Submitted from a thread: the first submit waits for the fork server to import the
+        # drawing modules (about 2 s), while this process draws the portfolio charts.
+        submitting = threading.Thread(target=submit, name="scorecards-pool")
+        submitting.start()
         try:
-            yield _Drawing(rows, futures)
+            yield _Drawing(rows, futures, submitting)
         except BaseException:
+            submitting.join()
             for future in futures:
                 future.cancel()
             raise
+        submitting.join()
+        if len(futures) * CHUNK < len(rows):  # the pool refused a chunk (its error is logged)
+            raise RuntimeError("scorecards not all handed to the pool")
         for future in futures:
             future.result()
 
