@@ -85,17 +85,33 @@ def summary_pdf(view: EditionView, charts: Sequence[Chart]) -> bytes:
     return buffer.getvalue()
 
 
+class Booklet:
+    """The booklet being put together: the summary pages, then ``add`` each project's page
+    (a one-page PDF, in order), then ``write``."""
+
+    def __init__(self, view: EditionView, charts: Sequence[Chart]) -> None:
+        self.view = view
+        self.writer = PdfWriter()
+        self.writer.append(io.BytesIO(summary_pdf(view, charts)))
+
+    def add(self, page: Path) -> None:
+        self.writer.append(str(page))
+
+    def write(self, path: Path) -> None:
+        """Write it atomically at ``path``."""
+        self.writer.add_metadata({"/Title": self.view.title, "/Lang": "fr-FR"})
+        buffer = io.BytesIO()
+        self.writer.write(buffer)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(buffer.getvalue())
+        tmp.replace(path)
+
+
 def write_booklet(
     view: EditionView, charts: Sequence[Chart], project_pages: Sequence[Path], path: Path
 ) -> None:
     """Summary pages then one page per project (``project_pages``: one-page PDFs, in order)."""
-    writer = PdfWriter()
-    writer.append(io.BytesIO(summary_pdf(view, charts)))
+    booklet = Booklet(view, charts)
     for page in project_pages:
-        writer.append(str(page))
-    writer.add_metadata({"/Title": view.title, "/Lang": "fr-FR"})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+        booklet.add(page)
+    booklet.write(path)

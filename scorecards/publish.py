@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -85,29 +85,72 @@ def draw_scorecards(rows: Sequence[ProjectView], cache: str) -> int:
     return len(rows)
 
 
+class _Drawing:
+    """Scorecards being drawn: ``ready()`` gives the rows whose scorecards are in the cache,
+    chunk by chunk as the pool's workers finish them (every row once)."""
+
+    def __init__(
+        self,
+        rows: list[ProjectView],
+        futures: list[Future[int]],
+        submitting: threading.Thread | None = None,
+    ) -> None:
+        self.rows, self.futures, self.submitting = rows, futures, submitting
+
+    def ready(self) -> Iterator[list[ProjectView]]:
+        if self.submitting is not None:
+            self.submitting.join()
+            if len(self.futures) * CHUNK < len(self.rows):  # the pool refused a chunk
+                raise RuntimeError("scorecards not all handed to the pool")
+        if not self.futures:
+            yield self.rows
+            return
+        chunks = {future: i for i, future in enumerate(self.futures)}
+        for future in as_completed(self.futures):
+            future.result()
+            start = chunks[future] * CHUNK
+            yield self.rows[start : start + CHUNK]
+
+
 @contextmanager
-def _drawing(rows: list[ProjectView], cache: Path, workers: int) -> Iterator[None]:
+def _drawing(rows: list[ProjectView], cache: Path, workers: int) -> Iterator[_Drawing]:
     """Draw the scorecards of ``rows`` into ``cache``: at once in this process, or by a pool
-    of worker processes while this one runs the body of the ``with`` (writing the pages), in
-    chunks handed to whichever worker is free. Every scorecard is drawn on leaving."""
+    of worker processes while this one runs the body of the ``with`` (writing the pages and
+    the booklet as the scorecards come), in chunks handed to whichever worker is free.
+    Every scorecard is drawn on leaving."""
     cache.mkdir(parents=True, exist_ok=True)
     if workers <= 1 or len(rows) < MIN_PER_WORKER * 2:
         draw_scorecards(rows, str(cache))
-        yield
+        yield _Drawing(rows, [])
         return
     workers = min(workers, len(rows) // MIN_PER_WORKER)
-    # "spawn": workers start clean (no inherited database connections or threads).
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [
-            pool.submit(draw_scorecards, rows[i : i + CHUNK], str(cache))
-            for i in range(0, len(rows), CHUNK)
-        ]
+    # "forkserver": workers start clean (no inherited database connections or threads), forked
+    # from a server that imported the drawing modules once (and stays for the next publish).
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["scorecards.publish"])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures: list[Future[int]] = []
+
+        def submit() -> None:
+            futures.extend(
+                pool.submit(draw_scorecards, rows[i : i + CHUNK], str(cache))
+                for i in range(0, len(rows), CHUNK)
+            )
+
+        # Submitted from a thread: the first submit waits for the fork server to import the
+        # drawing modules (about 2 s), while this process draws the portfolio charts.
+        submitting = threading.Thread(target=submit, name="scorecards-pool")
+        submitting.start()
         try:
-            yield
+            yield _Drawing(rows, futures, submitting)
         except BaseException:
+            submitting.join()
             for future in futures:
                 future.cancel()
             raise
+        submitting.join()
+        if len(futures) * CHUNK < len(rows):  # the pool refused a chunk (its error is logged)
+            raise RuntimeError("scorecards not all handed to the pool")
         for future in futures:
             future.result()
 
@@ -121,6 +164,23 @@ def _place_file(source: Path, target: Path) -> None:
     except OSError:
         shutil.copyfile(source, tmp)
     tmp.replace(target)
+
+
+def _write_project_page(
+    view: EditionView,
+    row: ProjectView,
+    cache: Path,
+    keys: dict[str, str],
+    place: site.Place,
+    folder: Path,
+) -> int:
+    """Place a project's scorecard (PNG, SVG) in the edition's ``folder``, then write its
+    page (after: a reader never sees a page without its image). Returns the pages written."""
+    paths = _cache_paths(cache, keys[row.pilot_id])
+    for fmt in ("png", "svg"):
+        _place_file(paths[fmt], folder / "fiches" / f"{row.pilot_id}.{fmt}")
+    html = site.project_page(view, row, charts_module.scorecard_text(row), place)
+    return int(site.write_if_changed(folder / "projets" / f"{row.pilot_id}.html", html))
 
 
 def _load_manifest(folder: Path) -> dict[str, Any]:
@@ -177,7 +237,14 @@ def build(
         if previous.get(row.pilot_id) != keys[row.pilot_id]
         or not (pages / f"{row.pilot_id}.html").exists()
     ]
-    with _drawing(missing, cache, workers):
+    place = (
+        site.Place(root="../../../", ed="../")
+        if view.slug != DRAFT_SLUG
+        else site.Place(root="../../", ed="../")
+    )
+    changed_ids = {row.pilot_id for row in changed}
+    booklet_path = folder / site.pdf_name(view)
+    with _drawing(missing, cache, workers) as drawing:
         lap("fiches")  # drawn by now, unless a pool draws them while the pages below are written
         portfolio = charts_module.portfolio_charts(view)
         for chart in portfolio:
@@ -203,35 +270,36 @@ def build(
 
         report.files += opendata.write_all(view, folder / "donnees")
         lap("données ouvertes")
-    lap("fiches")
 
-    # Each changed page after its scorecard: a reader never sees a page without its image.
-    place = (
-        site.Place(root="../../../", ed="../")
-        if view.slug != DRAFT_SLUG
-        else site.Place(root="../../", ed="../")
-    )
-    for row in changed:
-        for fmt in ("png", "svg"):
-            _place_file(
-                _cache_paths(cache, keys[row.pilot_id])[fmt], cards / f"{row.pilot_id}.{fmt}"
-            )
-        html = site.project_page(view, row, charts_module.scorecard_text(row), place)
-        if site.write_if_changed(pages / f"{row.pilot_id}.html", html):
-            report.pages_written += 1
+        # As the pool draws them: each changed page after its scorecard (a reader never sees
+        # a page without its image), and the booklet's pages in order, as far as they are
+        # drawn; so little is left to do once the last scorecard is drawn.
+        book = pdf.Booklet(view, portfolio) if booklet else None
+        to_draw = {row.pilot_id for row in missing}
+        drawn = {row.pilot_id for row in view.rows} - to_draw
+        for row in changed:
+            if row.pilot_id not in to_draw:  # drawn before: in the cache already
+                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
+        next_page = 0
+        for rows in drawing.ready():
+            for row in rows:
+                drawn.add(row.pilot_id)
+            for row in (r for r in rows if r.pilot_id in changed_ids):
+                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
+            if book is not None:
+                while next_page < len(view.rows) and view.rows[next_page].pilot_id in drawn:
+                    book.add(_cache_paths(cache, keys[view.rows[next_page].pilot_id])["pdf"])
+                    next_page += 1
+        if book is not None:
+            for row in view.rows[next_page:]:
+                book.add(_cache_paths(cache, keys[row.pilot_id])["pdf"])
+    lap("fiches et pages projets")
+
     for stale in set(previous) - set(keys):
         for path in (pages / f"{stale}.html", cards / f"{stale}.png", cards / f"{stale}.svg"):
             path.unlink(missing_ok=True)
-    lap("pages projets")
-
-    booklet_path = folder / site.pdf_name(view)
-    if booklet:
-        pdf.write_booklet(
-            view,
-            portfolio,
-            [_cache_paths(cache, keys[r.pilot_id])["pdf"] for r in view.rows],
-            booklet_path,
-        )
+    if book is not None:
+        book.write(booklet_path)
         report.files.append(booklet_path)
         lap("livret PDF")
     else:

@@ -23,6 +23,7 @@ from pilot.indicators.figures import compute_figures
 from pilot.projects.models import Project, Report
 from scorecards import opendata
 from scorecards.publish import publish_draft, publish_edition, republish_draft_if_changed
+from scorecards.view import edition_view
 from tests.scorecards.conftest import PUBLISHED_ON
 
 
@@ -58,6 +59,25 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
     home = (folder / "index.html").read_text(encoding="utf-8")
     assert '<html lang="fr"' in home and "dsfr/dsfr.min.css" in home
     assert (tmp_path / "dsfr" / "dsfr.min.css").exists()
+
+
+@pytest.mark.slow
+def test_a_pool_writes_pages_and_booklet_as_scorecards_come(demo: Session, tmp_path: Path) -> None:
+    number, report = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON, workers=2)
+    folder = tmp_path / "editions" / str(number)
+    rows = report.projects
+    assert report.drawn == rows
+    pages = list((folder / "projets").glob("*.html"))
+    assert len(pages) == rows
+    for page in pages:  # every page with its images
+        for fmt in ("png", "svg"):
+            assert (folder / "fiches" / f"{page.stem}.{fmt}").stat().st_size > 0
+    # The booklet's project pages in the edition's order, though drawn in any order.
+    pdf = PdfReader(folder / f"panorama-{number}.pdf")
+    assert len(pdf.pages) == 1 + 5 + rows
+    shown = [re.search(r"(\S+) · phase", page.extract_text()) for page in pdf.pages[6:]]
+    view = edition_view(demo, editions.get_edition(demo, number))
+    assert [m.group(1) if m else None for m in shown] == [row.pilot_id for row in view.rows]
 
 
 @pytest.mark.slow
