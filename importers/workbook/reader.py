@@ -20,6 +20,7 @@ import re
 import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any, Literal
@@ -433,17 +434,12 @@ class OpenedWorkbook:
                 if sheet.name not in self.chosen:
                     yield sheet, None
                     continue
-                title, cells = next(cells_by_sheet)
-                issues = self.sheet_issues[sheet.name] = []
-                found = _read_sheet(sheet, title, cells, self.settings, issues, consume)
+                with _parser_failures():
+                    title, cells = next(cells_by_sheet)
+                    issues = self.sheet_issues[sheet.name] = []
+                    found = _read_sheet(sheet, title, cells, self.settings, issues, consume)
                 self.read[sheet.name] = found
                 yield sheet, found
-        except WorkbookError:
-            raise
-        except MemoryError as error:
-            raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
-        except Exception as error:  # any parser failure on a malformed file
-            raise WorkbookError(_DAMAGED) from error
         finally:
             cells_by_sheet.close()  # the backend's helper thread and file, released now
 
@@ -477,6 +473,20 @@ _DAMAGED = (
 )
 
 
+@contextmanager
+def _parser_failures() -> Iterator[None]:
+    """Any failure of a parser on a malformed file, as a ``WorkbookError`` in French (a
+    ``WorkbookError`` raised inside stays as it is)."""
+    try:
+        yield
+    except WorkbookError:
+        raise
+    except MemoryError as error:
+        raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
+    except Exception as error:
+        raise WorkbookError(_DAMAGED) from error
+
+
 def open_workbook(
     data: bytes,
     filename: str = "",
@@ -508,7 +518,7 @@ def open_workbook(
                 Severity.WARNING,
             )
         )
-    try:
+    with _parser_failures():
         titles, hidden = _sheet_names(data)
         if hidden:
             issues.append(
@@ -541,10 +551,4 @@ def open_workbook(
                 + ", ".join(s.name for s in SHEETS)
                 + ") : téléchargez le modèle de votre ministère et remplissez-le."
             )
-    except WorkbookError:
-        raise
-    except MemoryError as error:
-        raise WorkbookError("Ce classeur est trop volumineux pour être lu.") from error
-    except Exception as error:  # any parser failure on a malformed file
-        raise WorkbookError(_DAMAGED) from error
     return OpenedWorkbook(data, fmt, settings, engine, issues, chosen)
