@@ -97,11 +97,17 @@ class _Drawing:
     ) -> None:
         self.rows, self.futures, self.submitting = rows, futures, submitting
 
+    def submitted(self) -> None:
+        """Wait until every chunk is handed to the pool (the pool may refuse one: its error
+        is logged, and this raises)."""
+        if self.submitting is None:
+            return
+        self.submitting.join()
+        if len(self.futures) * CHUNK < len(self.rows):
+            raise RuntimeError("scorecards not all handed to the pool")
+
     def ready(self) -> Iterator[list[ProjectView]]:
-        if self.submitting is not None:
-            self.submitting.join()
-            if len(self.futures) * CHUNK < len(self.rows):  # the pool refused a chunk
-                raise RuntimeError("scorecards not all handed to the pool")
+        self.submitted()
         if not self.futures:
             yield self.rows
             return
@@ -141,16 +147,15 @@ def _drawing(rows: list[ProjectView], cache: Path, workers: int) -> Iterator[_Dr
         # drawing modules (about 2 s), while this process draws the portfolio charts.
         submitting = threading.Thread(target=submit, name="scorecards-pool")
         submitting.start()
+        drawing = _Drawing(rows, futures, submitting)
         try:
-            yield _Drawing(rows, futures, submitting)
+            yield drawing
         except BaseException:
             submitting.join()
             for future in futures:
                 future.cancel()
             raise
-        submitting.join()
-        if len(futures) * CHUNK < len(rows):  # the pool refused a chunk (its error is logged)
-            raise RuntimeError("scorecards not all handed to the pool")
+        drawing.submitted()
         for future in futures:
             future.result()
 
