@@ -205,16 +205,24 @@ def rc_settings(params: dict[str, Any]) -> Iterator[None]:
 
 
 def write_figure(figure: Figure, path: Path, fmt: str, *, core_fonts: bool = False) -> None:
-    """Write atomically: readers of the site never see half a file. ``core_fonts``: a PDF
-    uses the standard fonts (only when ``fits_core_fonts`` says they can write its text)."""
-    buffer = io.BytesIO()
+    """Write atomically (see ``write_file``) the figure in ``fmt`` (see ``figure_data``)."""
+    write_file(path, figure_data(figure, fmt, core_fonts=core_fonts))
+
+
+def figure_data(figure: Figure, fmt: str, *, core_fonts: bool = False) -> bytes:
+    """The figure as a PNG, SVG or PDF file. ``core_fonts``: a PDF uses the standard fonts
+    (only when ``fits_core_fonts`` says they can write its text)."""
     with rc_settings(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
         if fmt == "png":
-            data = _png(figure)
-        else:
-            metadata = {"svg": {"Date": None}}.get(fmt, {"CreationDate": None})
-            figure.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata)
-            data = buffer.getvalue()
+            return _png(figure)
+        buffer = io.BytesIO()
+        metadata = {"svg": {"Date": None}}.get(fmt, {"CreationDate": None})
+        figure.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata)
+        return buffer.getvalue()
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write atomically: readers of the site never see half a file."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)

@@ -1,22 +1,41 @@
-"""The PDF booklet of an edition: summary pages, then one page per project.
+"""The PDF booklet of an edition (summary pages, then one page per project), and the
+scorecards' PNG images, which are their PDF pages as pictures.
 
 Summary pages are drawn with matplotlib's PDF backend (``PdfPages``). Project pages are
 the scorecards, drawn once per project content (see ``scorecards.publish``) as one-page
-PDFs and put together here with pypdf, so a republish redraws only what changed.
+PDFs and put together here with PDFium (``pypdfium2``: the PDF library of Chromium), so a
+republish redraws only what changed. PDFium also turns each scorecard's PDF page into its
+PNG image: four times quicker than drawing the figure a third time with Agg.
 """
 
 from __future__ import annotations
 
+import ctypes
 import io
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
 
 import matplotlib
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from matplotlib.backends.backend_pdf import PdfPages
-from pypdf import PdfWriter
 
-from scorecards.charts import PDF_CORE_FONTS_RC, RC, Chart, fits_core_fonts, fr, new_figure
+from scorecards.charts import (
+    PDF_CORE_FONTS_RC,
+    RC,
+    Chart,
+    encode_png,
+    fits_core_fonts,
+    fr,
+    new_figure,
+    write_file,
+)
 from scorecards.view import EditionView
+
+# PDFium is not thread-safe: one thread at a time calls it, in each process.
+_PDFIUM = threading.Lock()
 
 A4_LANDSCAPE = (11.69, 8.27)
 
@@ -85,33 +104,64 @@ def summary_pdf(view: EditionView, charts: Sequence[Chart]) -> bytes:
     return buffer.getvalue()
 
 
+def page_png(pdf: bytes, dpi: float) -> bytes:
+    """The first page of the PDF file ``pdf`` as a PNG image at ``dpi`` (white background),
+    as drawn by PDFium."""
+    with _PDFIUM:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            page = document[0]
+            # PDFium rounds the size up: 518.4 pt at 100 dpi is 721 lines, for 720.
+            width, height = (round(side * dpi / 72) for side in page.get_size())
+            bitmap = page.render(
+                scale=dpi / 72,
+                fill_color=(255, 255, 255, 255),
+                force_bitmap_format=pdfium_c.FPDFBitmap_BGRA,
+                rev_byteorder=True,  # RGBA, as PNG wants
+            )
+            return encode_png(bitmap.to_numpy()[:height, :width], dpi)
+        finally:
+            document.close()
+
+
 class Booklet:
     """The booklet being put together: the summary pages, then ``add`` each project's page
-    (a one-page PDF, in order), then ``write``."""
+    (a one-page PDF, in order), then ``write``. Use it in a ``with`` block (it holds a
+    PDFium document)."""
 
     def __init__(self, view: EditionView, charts: Sequence[Chart]) -> None:
         self.view = view
-        self.writer = PdfWriter()
-        self.writer.append(io.BytesIO(summary_pdf(view, charts)))
+        summary = summary_pdf(view, charts)  # its metadata (the title) is the booklet's
+        with _PDFIUM:
+            self.document = pdfium.PdfDocument(summary)
+
+    def __enter__(self) -> Booklet:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with _PDFIUM:
+            self.document.close()
 
     def add(self, page: Path) -> None:
-        self.writer.append(str(page))
+        with _PDFIUM:
+            source = pdfium.PdfDocument(page)
+            try:
+                self.document.import_pages(source)
+            finally:
+                source.close()
 
     def write(self, path: Path) -> None:
         """Write it atomically at ``path``."""
-        self.writer.add_metadata({"/Title": self.view.title, "/Lang": "fr-FR"})
+        language = ctypes.create_string_buffer("fr-FR".encode("utf-16-le") + b"\0\0")
         buffer = io.BytesIO()
-        self.writer.write(buffer)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(path)
-
-
-def write_booklet(
-    view: EditionView, charts: Sequence[Chart], project_pages: Sequence[Path], path: Path
-) -> None:
-    """Summary pages then one page per project (``project_pages``: one-page PDFs, in order)."""
-    booklet = Booklet(view, charts)
-    for page in project_pages:
-        booklet.add(page)
-    booklet.write(path)
+        with _PDFIUM:
+            pdfium_c.FPDFCatalog_SetLanguage(
+                self.document, ctypes.cast(language, ctypes.POINTER(ctypes.c_ushort))
+            )
+            self.document.save(buffer)
+        write_file(path, buffer.getvalue())

@@ -8,6 +8,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -52,6 +53,9 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
     assert len(list((folder / "fiches").glob("*.png"))) == rows
     pdf = PdfReader(folder / f"panorama-{number}.pdf")
     assert len(pdf.pages) == 1 + 5 + rows  # title, the portfolio charts, one per project
+    catalog: Any = pdf.trailer["/Root"]
+    assert catalog["/Lang"] == "fr-FR"
+    assert pdf.metadata is not None and pdf.metadata.title == edition_view(demo, edition).title
     # One page for each project, its text kept as text.
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     shown = [re.search(r"(\S+) · phase", page.extract_text()) for page in pdf.pages[6:]]
