@@ -701,7 +701,6 @@ MARKER_SIZE = 50**0.5  # points: the width of a scatter marker of 50 points²
 
 
 def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
-    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left", y=1)
     if not milestones:
         ax.text(
             0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
@@ -763,7 +762,6 @@ def _criticality_colour(criticality: int) -> str:
 
 
 def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
-    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left", y=1)
     grid = [[0] * 4 for _ in range(4)]
     for r in risks:
         grid[r["probability"] - 1][r["impact"] - 1] += 1
@@ -944,10 +942,14 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
             axes: list[Any] = [ax.xaxis, ax.yaxis]  # Any: a private method, replaced
             for axis in axes:
                 axis._get_ticklabel_bboxes = _no_ticklabel_bboxes
-        cost_ax, duration_ax, _, risks_ax = figure.axes
+        cost_ax, duration_ax, milestones_ax, risks_ax = figure.axes
         for ax in (cost_ax, duration_ax):
             _bars_frame(ax, SCORECARD_LABELS)
+        # The titles of milestones and risks are the same on every scorecard: set once.
+        title = {"fontsize": 10, "loc": "left", "y": 1}
+        milestones_ax.set_title("Jalons : référence, prévision, réalisé", **title)
         _risk_matrix_frame(risks_ax)
+        risks_ax.set_title("Risques ouverts : probabilité × impact", **title)
         return figure
     for text in list(reuse.texts):
         text.remove()
@@ -958,10 +960,10 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
         ax.containers.clear()
         if ax.legend_ is not None:
             ax.legend_.remove()
-        for loc in ("left", "center", "right"):
-            ax.set_title("", loc=loc)
         ax.ignore_existing_data_limits = True  # the next data sets the limits afresh
         ax.set_axis_on()
+    for ax in reuse.axes[:2]:  # the titles of costs and durations tell the project's drifts
+        ax.set_title("", loc="left")
     return reuse
 
 
