@@ -5,7 +5,7 @@ Summary pages are drawn with matplotlib's PDF backend (``PdfPages``). Project pa
 the scorecards, drawn once per project content (see ``scorecards.publish``) as one-page
 PDFs and put together here with PDFium (``pypdfium2``: the PDF library of Chromium), so a
 republish redraws only what changed. PDFium also turns each scorecard's PDF page into its
-PNG image: four times quicker than drawing the figure a third time with Agg.
+PNG image: about five times quicker than drawing the figure a third time with Agg.
 """
 
 from __future__ import annotations
@@ -130,7 +130,6 @@ class Booklet:
     PDFium document)."""
 
     def __init__(self, view: EditionView, charts: Sequence[Chart]) -> None:
-        self.view = view
         summary = summary_pdf(view, charts)  # its metadata (the title) is the booklet's
         with _PDFIUM:
             self.document = pdfium.PdfDocument(summary)
