@@ -702,7 +702,27 @@ LEGEND_STEP = 0.32
 MARKER_SIZE = 50**0.5  # points: the width of a scatter marker of 50 points²
 
 
+MILESTONE_KINDS = [  # key in a milestone, label, marker, face and edge colours
+    ("baseline", "référence", "o", "none", OKABE_ITO["blue"]),
+    ("forecast", "prévision", ">", OKABE_ITO["orange"], OKABE_ITO["orange"]),
+    ("actual", "réalisé", "s", OKABE_ITO["green"], OKABE_ITO["green"]),
+]
+
+
+def _marker_style(marker: str, face: str, edge: str) -> dict[str, Any]:
+    return {
+        "linestyle": "none",
+        "marker": marker,
+        "markersize": MARKER_SIZE,
+        "markerfacecolor": face,
+        "markeredgecolor": edge,
+        "markeredgewidth": 1.5,
+    }
+
+
 def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
+    for artist in _MILESTONE_KEYS.get(ax, []):  # no key without milestones
+        artist.set_visible(bool(milestones))
     if not milestones:
         ax.text(
             0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
@@ -711,48 +731,44 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
         return
     shown = milestones[:8]
     names = [_short(m["name"], 28) for m in shown]
-    kinds = [
-        ("baseline", "référence", "o", "none", OKABE_ITO["blue"]),
-        ("forecast", "prévision", ">", OKABE_ITO["orange"], OKABE_ITO["orange"]),
-        ("actual", "réalisé", "s", OKABE_ITO["green"], OKABE_ITO["green"]),
-    ]
-    present: list[tuple[str, dict[str, Any]]] = []
-    for key, label, marker, face, edge in kinds:
+    for key, _, marker, face, edge in MILESTONE_KINDS:
         pts = [(date2num(date.fromisoformat(m[key])), i) for i, m in enumerate(shown) if m.get(key)]
         if pts:
             # Markers of one line without a line, not ``ax.scatter``: the same marks, several
             # times quicker to set up (scatter was a tenth of the time to set up a scorecard).
-            style: dict[str, Any] = {
-                "linestyle": "none",
-                "marker": marker,
-                "markersize": MARKER_SIZE,
-                "markerfacecolor": face,
-                "markeredgecolor": edge,
-                "markeredgewidth": 1.5,
-            }
+            style = _marker_style(marker, face, edge)
             ax.add_line(Line2D([d for d, _ in pts], [i for _, i in pts], zorder=3, **style))
-            present.append((label, style))
     ax.autoscale()  # unlike scatter, add_line leaves the limits as they were
-    # The key above the title, drawn as a marker and a text per kind: the same as
-    # ``ax.legend`` would show, without its box layout measured at every draw (about a tenth
-    # of the time of drawing a scorecard).
-    for k, (label, style) in enumerate(present):
-        x = 0.5 + (k - (len(present) - 1) / 2) * LEGEND_STEP
-        ax.add_artist(
-            Line2D([x - 0.09], [LEGEND_Y], transform=ax.transAxes, clip_on=False, **style)
-        )
-        ax.text(x - 0.055, LEGEND_Y, label, fontsize=8, va="center", transform=ax.transAxes)
     ax.set_yticks(range(len(shown)))  # the limits take in every row, even without a date
     ax.yaxis.set_inverted(True)
     _tick_labels(ax, "y", range(len(shown)), names, fontsize=8)
-    ax.tick_params(axis="x", labelsize=8, bottom=False)  # the grid marks the dates
-    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
-    ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
-    ax.margins(x=0.08)
     # The dates' ticks chosen once (the view is final), not at each format's draw.
     dates = AutoDateLocator(minticks=2, maxticks=6, interval_multiples=True)
     ax.xaxis.set_major_locator(dates)
     ax.xaxis.set_major_locator(FixedLocator(dates()))
+
+
+def _milestones_frame(ax: Axes) -> None:
+    """What every scorecard's milestones share: the dates' axis, its grid and margins, and
+    the key above the title. The key is drawn as a marker and a text per kind: the same as
+    ``ax.legend`` would show, without its box layout measured at every draw (about a tenth
+    of the time of drawing a scorecard); every kind is in it, whatever the project's dates."""
+    ax.tick_params(axis="x", labelsize=8, bottom=False)  # the grid marks the dates
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
+    ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
+    ax.margins(x=0.08)
+    for k, (_, label, marker, face, edge) in enumerate(MILESTONE_KINDS):
+        x = 0.5 + (k - (len(MILESTONE_KINDS) - 1) / 2) * LEGEND_STEP
+        style = _marker_style(marker, face, edge)
+        key = Line2D([x - 0.09], [LEGEND_Y], transform=ax.transAxes, clip_on=False, **style)
+        ax.add_artist(key)
+        text = ax.text(x - 0.055, LEGEND_Y, label, fontsize=8, va="center", transform=ax.transAxes)
+        _fixed(key, text)
+        _MILESTONE_KEYS.setdefault(ax, []).extend([key, text])
+
+
+# The milestones' key of each scorecard figure (see ``_milestones_frame``).
+_MILESTONE_KEYS: weakref.WeakKeyDictionary[Axes, list[Artist]] = weakref.WeakKeyDictionary()
 
 
 def _fr_date(value: str | None) -> str:
@@ -949,6 +965,7 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
             _bars_frame(ax, SCORECARD_LABELS)
         # The titles of milestones and risks are the same on every scorecard: set once.
         title: dict[str, Any] = {"fontsize": 10, "loc": "left", "y": 1}
+        _milestones_frame(milestones_ax)
         milestones_ax.set_title("Jalons : référence, prévision, réalisé", **title)
         _risk_matrix_frame(risks_ax)
         risks_ax.set_title("Risques ouverts : probabilité × impact", **title)
