@@ -15,7 +15,6 @@ import io
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 import matplotlib
 import pypdfium2 as pdfium
@@ -126,23 +125,15 @@ def page_png(pdf: bytes, dpi: float) -> bytes:
 
 class Booklet:
     """The booklet being put together: the summary pages, then ``add`` each project's page
-    (a one-page PDF, in order), then ``write``. Use it in a ``with`` block (it holds a
-    PDFium document)."""
+    (a one-page PDF, in order), then ``write``; ``close`` it in the end (it holds a PDFium
+    document)."""
 
     def __init__(self, view: EditionView, charts: Sequence[Chart]) -> None:
         summary = summary_pdf(view, charts)  # its metadata (the title) is the booklet's
         with _PDFIUM:
             self.document = pdfium.PdfDocument(summary)
 
-    def __enter__(self) -> Booklet:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         with _PDFIUM:
             self.document.close()
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing import get_context
@@ -286,7 +286,7 @@ def build(
         # As the pool draws them: each changed page after its scorecard (a reader never sees
         # a page without its image), and the booklet's pages in order, as far as they are
         # drawn; so little is left to do once the last scorecard is drawn.
-        book = stack.enter_context(pdf.Booklet(view, portfolio)) if booklet else None
+        book = stack.enter_context(closing(pdf.Booklet(view, portfolio))) if booklet else None
         to_draw = {row.pilot_id for row in missing}
         drawn = {row.pilot_id for row in view.rows} - to_draw
         for row in changed:
