@@ -37,7 +37,7 @@ from sqlmodel import Session, col
 
 from importers.workbook.apply import Inline, Writer, WriterThread, apply
 from importers.workbook.columns import SHEETS
-from importers.workbook.findings import Issue
+from importers.workbook.findings import Issue, count_errors
 from importers.workbook.reader import (
     OpenedWorkbook,
     WorkbookData,
@@ -144,7 +144,7 @@ def _finish(
     counts: dict[str, int],
     message: str | None = None,
 ) -> ImportOutcome:
-    errors = sum(1 for i in issues if i.is_error)
+    errors = count_errors(issues)
     warnings = len(issues) - errors
     counts = {**counts, "errors": errors, "warnings": warnings}
     result = session.execute(
@@ -480,10 +480,6 @@ def _first_reading_error(
     return str(error)
 
 
-def _errors(issues: list[Issue]) -> int:
-    return sum(1 for i in issues if i.is_error)
-
-
 def _apply(
     engine: Engine,
     import_id: int,
@@ -543,7 +539,7 @@ def _apply(
                 database=database,
             )
             timings["validate_ms"] += _ms_since(started)
-            errors = _errors(opened.issues)
+            errors = count_errors(opened.issues)
             asked: set[int] = set()
             sizes: dict[str, int] = {}
             apply_ms = 0.0
@@ -554,7 +550,7 @@ def _apply(
                     _, data = next(sheets)
                     timings["read_ms"] += _ms_since(started)
                     started = time.perf_counter()
-                    errors += _errors(opened.sheet_issues.get(sheet.name, []))
+                    errors += count_errors(opened.sheet_issues.get(sheet.name, []))
                     if data is not None:
                         sizes[sheet.name] = len(data.rows)
                         checker.workbook.sheets[sheet.name] = data
@@ -566,7 +562,7 @@ def _apply(
                             )
                     before = len(checker.result.issues)
                     checker.check(sheet)
-                    errors += _errors(checker.result.issues[before:])
+                    errors += count_errors(checker.result.issues[before:])
                     timings["validate_ms"] += _ms_since(started)
                     if errors == 0:
                         started = time.perf_counter()

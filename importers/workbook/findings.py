@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,11 @@ class Issue:
         )
         label = "erreur" if self.is_error else "avertissement"
         return f"{label} — {where + ' : ' if where else ''}{self.message}"
+
+
+def count_errors(issues: Iterable[Issue]) -> int:
+    """How many of ``issues`` are errors (the rest are warnings)."""
+    return sum(1 for i in issues if i.is_error)
 
 
 def shown(value: Any) -> str | None:

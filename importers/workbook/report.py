@@ -13,7 +13,7 @@ from openpyxl.styles import Font, PatternFill
 from sqlmodel import Session, col, select
 
 from importers.workbook.columns import SHEET_BY_KEY
-from importers.workbook.findings import Issue
+from importers.workbook.findings import Issue, count_errors
 from pilot.imports.models import Finding, ImportFile, Severity
 from pilot.text import normalize_key
 
@@ -102,7 +102,7 @@ def report_html(record: ImportFile, issues: Iterable[Issue]) -> str:
         + "</tr>"
         for i in issues
     )
-    errors = sum(1 for i in issues if i.is_error)
+    errors = count_errors(issues)
     title = f"Import n° {record.id} — {html.escape(record.filename)}"
     return (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'

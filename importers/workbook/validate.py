@@ -26,7 +26,7 @@ from importers.workbook.columns import (
     Kind,
     Sheet,
 )
-from importers.workbook.findings import Issue, shown
+from importers.workbook.findings import Issue, count_errors, shown
 from importers.workbook.reader import (
     SheetData,
     WorkbookData,
@@ -68,7 +68,7 @@ class Validated:
 
     @property
     def errors(self) -> int:
-        return sum(1 for i in self.issues if i.is_error)
+        return count_errors(self.issues)
 
     @property
     def warnings(self) -> int:
