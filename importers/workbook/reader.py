@@ -424,7 +424,11 @@ class OpenedWorkbook:
         """Read the sheets in ``order`` (the file's own by default), each as it is
         reached: (sheet, its data), ``None`` for a sheet absent from the file (not read)
         or empty. Raises ``WorkbookError`` as ``read_workbook`` does."""
-        wanted = [_SHEET_BY_NAME[name] for name in self.chosen] if order is None else list(order)
+        wanted = (
+            list(order)
+            if order is not None
+            else [SHEET_BY_KEY[normalize_key(n)] for n in self.chosen]
+        )
         titles = [self.chosen[s.name] for s in wanted if s.name in self.chosen]
         backend = _calamine_sheets if self.engine == "calamine" else _openpyxl_sheets
         consume = rows or store_raw_rows
@@ -466,7 +470,6 @@ class OpenedWorkbook:
         return WorkbookData(format=self.format, sheets=sheets, issues=issues)
 
 
-_SHEET_BY_NAME = {s.name: s for s in SHEETS}
 _DAMAGED = (
     "Ce classeur est endommagé et illisible : ouvrez-le dans votre tableur, "
     "enregistrez-le à nouveau au format .xlsx ou .ods, puis renvoyez-le."

@@ -143,9 +143,14 @@ def _findings(engine: Engine, import_id: int) -> list[Finding_]:
         ]
 
 
-def _submit(data: bytes, code: str = "MI") -> ImportOutcome:
+def _submit(data: bytes, code: str = "MI", *, dry_run: bool = False) -> ImportOutcome:
     return submit(
-        data=data, filename="envoi.xlsx", ministry_code=code, submitted_by="cli", channel="cli"
+        data=data,
+        filename="envoi.xlsx",
+        ministry_code=code,
+        submitted_by="cli",
+        channel="cli",
+        dry_run=dry_run,
     )
 
 
@@ -261,14 +266,7 @@ def test_sheets_in_another_order_are_read_in_the_fixed_order_with_the_same_resul
 ) -> None:
     data = generate_workbook(25)
     reordered = _reordered(data, ["Risques", "Budget", "Jalons", "Projets"])
-    dry = submit(
-        data=data,
-        filename="envoi.xlsx",
-        ministry_code="MI",
-        submitted_by="cli",
-        channel="cli",
-        dry_run=True,
-    )
+    dry = _submit(data, dry_run=True)
     outcome = _submit(reordered)
     assert (dry.status, outcome.status) == ("validated", "applied")
     assert _findings(engine, outcome.import_id) == _findings(engine, dry.import_id)
