@@ -30,7 +30,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import Name, PdfFile
-from matplotlib.collections import PatchCollection
+from matplotlib.collections import PatchCollection, PolyCollection
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -635,53 +635,70 @@ BAR_HEIGHT = 0.6
 BAR_LABEL_PAD = 3  # points between a bar and its value
 
 
+@dataclass
+class _BarsFrame:
+    """A scorecard's cost or duration bars, as ``_bars_frame`` makes them with the figure:
+    what every scorecard rewrites (see ``_bars``)."""
+
+    ax: Axes
+    title: Text
+    # What ax.barh and ax.bar_label would draw, as one collection of rectangles and plain
+    # texts: a patch per bar and an annotation per value (which checks where it points at
+    # each draw) cost about a tenth of the time of a scorecard.
+    bars: PolyCollection
+    values: list[Text]  # a bar's value each
+
+
 def _bars(
-    ax: Axes,
-    value_texts: list[Text],
+    frame: _BarsFrame,
+    title: str,
     values: list[float | None],
     unit: str,
     places: int,
     colours: list[str],
 ) -> None:
-    """The bars of ``values`` (top down), each labelled by its text of ``value_texts`` (made
-    by ``_bars_frame``)."""
+    """The bars of ``values`` (top down), each labelled with its value, under ``title``."""
     known = [0.0 if v is None else v for v in values]
     texts = [("non communiqué" if v is None else f"{fr(v, places)}\u00a0{unit}") for v in values]
-    # What ax.barh and ax.bar_label would draw, as one collection of rectangles and plain
-    # texts: a patch per bar and an annotation per value (which checks where it points at
-    # each draw) cost about a tenth of the time of a scorecard.
-    ax.add_collection(
-        PatchCollection(
-            [Rectangle((0, i - BAR_HEIGHT / 2), w, BAR_HEIGHT) for i, w in enumerate(known)],
-            facecolors=colours,
-            edgecolors="none",
-        ),
-        autolim=False,
+    frame.title.set_text(title)
+    top, bottom = -BAR_HEIGHT / 2, BAR_HEIGHT / 2
+    frame.bars.set_verts(
+        [
+            [(0, i + top), (w, i + top), (w, i + bottom), (0, i + bottom)]
+            for i, w in enumerate(known)
+        ]
     )
-    for artist, width, text in zip(value_texts, known, texts, strict=True):
+    frame.bars.set_facecolor(colours)
+    for artist, width, text in zip(frame.values, known, texts, strict=True):
         artist.set_x(width)
         artist.set_text(text)
-    ax.set_xlim(0, max([*known, 1.0]) * 1.45)
+    frame.ax.set_xlim(0, max([*known, 1.0]) * 1.45)
 
 
-def _bars_frame(ax: Axes, labels: list[str]) -> list[Text]:
-    """What every scorecard's cost or duration bars share: their labels and limits; and the
-    texts of their values, empty (see ``_bars``)."""
+def _bars_frame(ax: Axes, labels: list[str]) -> _BarsFrame:
+    """What every scorecard's cost or duration bars share: their labels and limits; and
+    their title, bars and values, empty (see ``_bars``)."""
     _fixed(*_tick_labels(ax, "y", range(len(labels)), labels, fontsize=9))
     figure = ax.get_figure(root=True)
     assert figure is not None
     pad = ScaledTranslation(BAR_LABEL_PAD / 72, 0, figure.dpi_scale_trans)
-    values = [
-        ax.text(0, i, "", fontsize=9, ha="left", va="center", transform=ax.transData + pad)
-        for i in range(len(labels))
-    ]
-    _fixed(*values)
+    frame = _BarsFrame(
+        ax,
+        ax.set_title("", fontsize=10, loc="left", y=1),
+        PolyCollection([], edgecolors="none"),
+        [
+            ax.text(0, i, "", fontsize=9, ha="left", va="center", transform=ax.transData + pad)
+            for i in range(len(labels))
+        ],
+    )
+    ax.add_collection(frame.bars, autolim=False)
+    _fixed(frame.bars, *frame.values)
     margin = 0.05 * (len(labels) - 1 + BAR_HEIGHT)  # matplotlib's default margins
     ax.set_ylim(len(labels) - 1 + BAR_HEIGHT / 2 + margin, -BAR_HEIGHT / 2 - margin)  # top down
     # Each bar is labelled with its value: a graduated axis would only repeat them.
     ax.xaxis.set_visible(False)
     ax.spines["bottom"].set_visible(False)
-    return values
+    return frame
 
 
 TICK_LABEL_PAD = 7.0  # points: matplotlib's tick length and pad (3.5 each)
@@ -986,7 +1003,7 @@ class _ScorecardFrame:
     text costs more than drawing it, and a scorecard writes about twenty."""
 
     heading: list[Text]  # the project's name, its identity line, its météo and health
-    values: list[list[Text]]  # the values of the cost bars, then of the duration bars
+    bars: list[_BarsFrame]  # costs, durations
     milestones: _MilestonesFrame
     risk_counts: list[Text]  # a cell each (``RISK_CELLS``)
 
@@ -1019,14 +1036,14 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
             figure.text(0.015, 0.87, "", weight="bold"),
         ]
         _fixed(*heading)
-        values = [_bars_frame(ax, SCORECARD_LABELS) for ax in (cost_ax, duration_ax)]
+        bars = [_bars_frame(ax, SCORECARD_LABELS) for ax in (cost_ax, duration_ax)]
         # The titles of milestones and risks are the same on every scorecard: set once.
         title: dict[str, Any] = {"fontsize": 10, "loc": "left", "y": 1}
         milestones = _milestones_frame(milestones_ax)
         milestones_ax.set_title("Jalons : référence, prévision, réalisé", **title)
         risk_counts = _risk_matrix_frame(risks_ax)
         risks_ax.set_title("Risques ouverts : probabilité × impact", **title)
-        _FRAMES[figure] = _ScorecardFrame(heading, values, milestones, risk_counts)
+        _FRAMES[figure] = _ScorecardFrame(heading, bars, milestones, risk_counts)
         return figure
     for text in list(reuse.texts):
         if text not in _FIXED:
@@ -1040,8 +1057,6 @@ def _blank_scorecard(reuse: Figure | None) -> Figure:
             ax.legend_.remove()
         ax.ignore_existing_data_limits = True  # the next data sets the limits afresh
         ax.set_axis_on()
-    for ax in reuse.axes[:2]:  # the titles of costs and durations tell the project's drifts
-        ax.set_title("", loc="left")
     return reuse
 
 
@@ -1071,9 +1086,10 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
         ]
         for text, string in zip(frame.heading, heading, strict=True):
             text.set_text(string)
-        for ax in (cost_ax, duration_ax):
-            for text in ax.texts:  # the bars' labels: there are no bars to label
-                text.set_visible(not row.confidential)
+        for ax, bars in zip((cost_ax, duration_ax), frame.bars, strict=True):
+            for artist in [*ax.texts, bars.bars]:  # no bars, nor their labels
+                artist.set_visible(not row.confidential)
+            bars.title.set_text("")
         if row.confidential:
             for ax in (cost_ax, duration_ax):
                 ax.set_axis_off()
@@ -1086,24 +1102,19 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
                     transform=ax.transAxes,
                 )
         else:
-            cost_ax.set_title(
+            _bars(
+                frame.bars[0],
                 f"Coût (M€) · dérive {percent(row.decimal('budget_drift_initial'))}"
                 " depuis l'initiale",
-                fontsize=10,
-                loc="left",
-                y=1,
-            )
-            _bars(cost_ax, frame.values[0], costs, "M€", 1, colours)
-            duration_ax.set_title(
-                f"Durée (années) · dérive {percent(row.decimal('schedule_drift_initial'))}"
-                " depuis l'initiale",
-                fontsize=10,
-                loc="left",
-                y=1,
+                costs,
+                "M€",
+                1,
+                colours,
             )
             _bars(
-                duration_ax,
-                frame.values[1],
+                frame.bars[1],
+                f"Durée (années) · dérive {percent(row.decimal('schedule_drift_initial'))}"
+                " depuis l'initiale",
                 [None if d is None else float(d) for d in durations],
                 "ans",
                 1,
