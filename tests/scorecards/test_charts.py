@@ -52,6 +52,20 @@ def test_a_reused_figure_draws_exactly_what_a_new_one_draws() -> None:
         assert np.array_equal(_png(reused), _png(charts.scorecard(row))), row.pilot_id
 
 
+def test_a_reused_figure_rewrites_its_artists_instead_of_adding_more() -> None:
+    rows = _rows()
+    figure = None
+    counts: dict[str, int] = {}
+    for row in [*rows, *rows, *rows]:
+        chart = charts.scorecard(row, reuse=figure)
+        figure = chart.figure
+        assert figure is not None
+        count = len(figure.findobj())
+        assert counts.setdefault(row.pilot_id, count) == count, row.pilot_id
+    fresh = charts.scorecard(rows[0]).figure
+    assert fresh is not None and len(fresh.findobj()) == counts[rows[0].pilot_id]
+
+
 def test_pdf_pages_use_the_standard_fonts_unless_a_text_needs_more(tmp_path: Path) -> None:
     assert charts.fits_core_fonts("Œuvre « numérique » : 12,5\u00a0M€ · 3 × 4 — fin…")
     assert not charts.fits_core_fonts({"name": "Système Ωmega"})
