@@ -999,8 +999,9 @@ def _fixed(*artists: Artist) -> None:
 
 @dataclass
 class _ScorecardFrame:
-    """The texts of a scorecard figure that every scorecard rewrites (``set_text``): making a
-    text costs more than drawing it, and a scorecard writes about twenty."""
+    """The artists of a scorecard figure that every scorecard rewrites (``set_text``,
+    ``set_verts``, ``set_data``): making a text costs more than drawing it, and a scorecard
+    writes about twenty."""
 
     heading: list[Text]  # the project's name, its identity line, its météo and health
     bars: list[_BarsFrame]  # costs, durations
@@ -1089,9 +1090,9 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
         for ax, bars in zip((cost_ax, duration_ax), frame.bars, strict=True):
             for artist in [*ax.texts, bars.bars]:  # no bars, nor their labels
                 artist.set_visible(not row.confidential)
-            bars.title.set_text("")
         if row.confidential:
-            for ax in (cost_ax, duration_ax):
+            for ax, bars in zip((cost_ax, duration_ax), frame.bars, strict=True):
+                bars.title.set_text("")  # no drift to tell
                 ax.set_axis_off()
                 ax.text(
                     0.5,
