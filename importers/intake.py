@@ -1,13 +1,17 @@
-"""The one entry point every channel calls (CLI, HTTP upload, GraphQL, inbox).
+"""The one entry point every channel calls (CLI, HTTP upload, GraphQL, web, inbox).
 
-``submit`` archives the bytes unchanged (by SHA-256) before anything else, records an
-``ImportFile`` row, then in one write transaction, serialised per ministry (and holding
-the write lock while the workbook is read, see ``_apply``), reads the workbook sheet by
-sheet, validates each sheet (every finding) and writes it while no error has been found;
-any error rolls everything back (rejected, nothing changed). A dry run reads, then
-validates, outside any write transaction. Re-sending a file already applied for the
-same ministry changes nothing and says so (``duplicate``). The import row and its
-findings are always recorded, even when the workbook is rejected.
+``submit`` archives the bytes unchanged (by SHA-256) before anything else and records an
+``ImportFile`` row. Then the workbook is read, and its values parsed, in the isolated
+reader (``importers.reading``: a child process under OS limits; this process never
+parses the file), outside any transaction. Then, in one short write transaction
+serialised per ministry, it is checked against the ministry's data (every finding) and,
+when no error was found, applied through the same bulk functions as every other path
+(``workbook.apply``): all or nothing. A dry run is the same path without the write.
+Re-sending a file already applied for the same ministry changes nothing and says so
+(``duplicate``). The import row and its findings are always recorded, even when the
+workbook is rejected; findings are bounded per kind (``findings.bound_issues``). A file
+the reader could not finish (a crash or a limit) fails with a French finding; the
+archived file stays.
 
 An import whose process died (killed, machine restarted) leaves its row ``received``:
 ``fail_interrupted_imports``, run at the start of every import and of every inbox scan,
@@ -17,17 +21,13 @@ marks it ``failed`` once it is older than ``STALE_IMPORT_SECONDS``, with a Frenc
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,24 +35,12 @@ from sqlalchemy import CursorResult, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
-from importers.workbook.apply import Inline, Writer, WriterThread, apply
-from importers.workbook.columns import SHEETS
-from importers.workbook.findings import Issue, count_errors
-from importers.workbook.reader import (
-    OpenedWorkbook,
-    WorkbookData,
-    WorkbookError,
-    open_workbook,
-    read_workbook,
-)
-from importers.workbook.state import foreign_owners, load_state
-from importers.workbook.validate import (
-    Checker,
-    parse_sheet_rows,
-    referenced_ids,
-    sheet_referenced_ids,
-    validate,
-)
+from importers.reading import IsolationError, read_workbook_isolated
+from importers.workbook.apply import apply
+from importers.workbook.findings import Issue, bound_issues, count_errors
+from importers.workbook.reader import WorkbookData, WorkbookError
+from importers.workbook.state import load_state
+from importers.workbook.validate import referenced_ids, validate
 from pilot import db
 from pilot.config import Settings, get_settings
 from pilot.db import is_unavailable
@@ -147,6 +135,7 @@ def _finish(
     errors = count_errors(issues)
     warnings = len(issues) - errors
     counts = {**counts, "errors": errors, "warnings": warnings}
+    issues = bound_issues(issues, get_settings().max_findings_per_kind)
     result = session.execute(
         update(ImportFile)
         .where(
@@ -279,38 +268,9 @@ def _already_applied(session: Session, ministry_id: int, sha256: str, import_id:
     ).scalar()
 
 
-def _row_counts(workbook: WorkbookData, sizes: dict[str, int] | None = None) -> dict[str, int]:
-    """Rows read per sheet (``sizes``: counted before the rows were released)."""
-    return {
-        f"rows_{name.lower()}": sizes[name] if sizes is not None else len(s.rows)
-        for name, s in workbook.sheets.items()
-    }
-
-
-_gc_lock = threading.Lock()
-_gc_paused = 0  # imports running with the cyclic garbage collector paused
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused_during_import() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an import runs: a big workbook makes
-    millions of tuples and lists, none of them cyclic garbage, and the collector kept
-    walking them (a sixth of the import's CPU). Reference counting still frees memory as
-    usual. Imports running at once in threads share one pause, counted."""
-    global _gc_paused, _gc_was_enabled
-    with _gc_lock:
-        if _gc_paused == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_paused += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_paused -= 1
-            if _gc_paused == 0 and _gc_was_enabled:
-                gc.enable()
+def _row_counts(workbook: WorkbookData) -> dict[str, int]:
+    """Rows read per sheet."""
+    return {f"rows_{name.lower()}": len(s.rows) for name, s in workbook.sheets.items()}
 
 
 def submit(
@@ -326,20 +286,19 @@ def submit(
 ) -> ImportOutcome:
     """Import a ministry workbook (see the module docstring); never raises for bad input."""
     engine = engine or db.get_engine()
-    with _gc_paused_during_import():
-        try:
-            return _submit(
-                data=data,
-                filename=filename,
-                ministry_code=ministry_code,
-                submitted_by=submitted_by,
-                channel=channel,
-                dry_run=dry_run,
-                engine=engine,
-                progress=progress,
-            )
-        except _NoLongerReceived as stopped:  # outlived the bound: marked interrupted
-            return _outcome_of(engine, stopped.import_id)
+    try:
+        return _submit(
+            data=data,
+            filename=filename,
+            ministry_code=ministry_code,
+            submitted_by=submitted_by,
+            channel=channel,
+            dry_run=dry_run,
+            engine=engine,
+            progress=progress,
+        )
+    except _NoLongerReceived as stopped:  # outlived the bound: marked interrupted
+        return _outcome_of(engine, stopped.import_id)
 
 
 def _submit(
@@ -382,42 +341,80 @@ def _submit(
         )
         return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
     step("lecture")
-    if not dry_run:
-        return _submit_streamed(
-            engine, import_id, ministry_id, sha256, data, filename, settings, submitted_by, step
-        )
-    timings: dict[str, int] = {}
     started = time.perf_counter()
     try:
-        workbook = read_workbook(data, filename, settings=settings, rows=parse_sheet_rows)
+        workbook = read_workbook_isolated(data, filename, settings)
     except WorkbookError as error:
         issue = Issue("unreadable", str(error))
         return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
-    timings["read_ms"] = _ms_since(started)
-    counts = _row_counts(workbook)
+    except IsolationError as error:
+        issue = Issue("unreadable", str(error))
+        return _finish_alone(
+            engine, import_id, ImportStatus.FAILED, [issue], {}, message=error.reason
+        )
+    counts = _row_counts(workbook) | {"read_ms": _ms_since(started)}
     try:
-        with db.session_scope(engine) as session:
-            step("vérification")
-            started = time.perf_counter()
-            state = load_state(session, ministry_id, referenced_ids(workbook))
-            validated = validate(workbook, state, today=today())
-            timings["validate_ms"] = _ms_since(started)
-            if validated.errors == 0:
-                counts |= apply(
-                    session,
-                    validated,
-                    state,
-                    actor=submitted_by,
-                    import_id=import_id,
-                    today=today(),
-                    write=False,
-                )
-        status = ImportStatus.REJECTED if validated.errors else ImportStatus.VALIDATED
-        return _finish_alone(engine, import_id, status, validated.issues, counts | timings)
+        return _check_and_apply(
+            engine, import_id, ministry_id, sha256, workbook, submitted_by, counts, dry_run, step
+        )
+    except _Rejected as rejected:
+        return _finish_alone(
+            engine, import_id, ImportStatus.REJECTED, rejected.issues, rejected.counts
+        )
     except _NoLongerReceived:
         raise
     except Exception as error:
         return _failed(engine, import_id, error, counts)
+
+
+def _check_and_apply(
+    engine: Engine,
+    import_id: int,
+    ministry_id: int,
+    sha256: str,
+    workbook: WorkbookData,
+    actor: str,
+    counts: dict[str, int],
+    dry_run: bool,
+    step: Progress,
+) -> ImportOutcome:
+    """Check the workbook read, then apply it in one short write transaction (all or
+    nothing); a dry run is the same path in a read-only transaction, counting what the
+    import would change. The ministry's imports are serialised (its row locked on
+    PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises every write)."""
+    with db.session_scope(engine, write=not dry_run) as session:
+        if not dry_run:
+            _lock_ministry(session, ministry_id)
+            previous = _already_applied(session, ministry_id, sha256, import_id)
+            if previous is not None:
+                issue = Issue(
+                    "duplicate",
+                    f"Ce fichier a déjà été importé (import n° {previous}) : rien n'a changé.",
+                    Severity.WARNING,
+                )
+                return _finish(session, import_id, ImportStatus.DUPLICATE, [issue], counts)
+        step("vérification")
+        started = time.perf_counter()
+        state = load_state(session, ministry_id, referenced_ids(workbook))
+        validated = validate(workbook, state, today=today())
+        counts = counts | {"validate_ms": _ms_since(started)}
+        if validated.errors:
+            raise _Rejected(validated.issues, counts)
+        step("enregistrement")
+        started = time.perf_counter()
+        counts |= apply(
+            session,
+            validated,
+            state,
+            actor=actor,
+            import_id=import_id,
+            today=today(),
+            write=not dry_run,
+        )
+        counts["apply_ms"] = _ms_since(started)
+        if not dry_run:
+            return _finish(session, import_id, ImportStatus.APPLIED, validated.issues, counts)
+    return _finish_alone(engine, import_id, ImportStatus.VALIDATED, validated.issues, counts)
 
 
 def _failed(
@@ -432,156 +429,6 @@ def _failed(
     return _finish_alone(
         engine, import_id, ImportStatus.FAILED, [issue], counts, message=repr(error)[:2000]
     )
-
-
-def _submit_streamed(
-    engine: Engine,
-    import_id: int,
-    ministry_id: int,
-    sha256: str,
-    data: bytes,
-    filename: str,
-    settings: Settings,
-    actor: str,
-    step: Progress,
-) -> ImportOutcome:
-    """Read, check and apply (not a dry run): the safety gate first, then everything else
-    in the write transaction (``_apply``); any finding of an error rolls it back."""
-    try:
-        opened = open_workbook(data, filename, settings=settings)
-    except WorkbookError as error:
-        issue = Issue("unreadable", str(error))
-        return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
-    counts: dict[str, int] = {}
-    try:
-        return _apply(engine, import_id, ministry_id, sha256, opened, actor, counts, step)
-    except _Rejected as rejected:
-        return _finish_alone(
-            engine, import_id, ImportStatus.REJECTED, rejected.issues, rejected.counts
-        )
-    except WorkbookError as error:  # a sheet could not be read: nothing was applied
-        issue = Issue("unreadable", _first_reading_error(data, filename, settings, error))
-        return _finish_alone(engine, import_id, ImportStatus.REJECTED, [issue], {})
-    except _NoLongerReceived:
-        raise
-    except Exception as error:
-        return _failed(engine, import_id, error, counts)
-
-
-def _first_reading_error(
-    data: bytes, filename: str, settings: Settings, error: WorkbookError
-) -> str:
-    """The message ``read_workbook`` gives (reading the sheets in the file's order, it may
-    stop at another sheet than the fixed order did)."""
-    try:
-        read_workbook(data, filename, settings=settings, rows=parse_sheet_rows)
-    except WorkbookError as first:
-        return str(first)
-    return str(error)
-
-
-def _apply(
-    engine: Engine,
-    import_id: int,
-    ministry_id: int,
-    sha256: str,
-    opened: OpenedWorkbook,
-    actor: str,
-    counts: dict[str, int],
-    step: Progress,
-) -> ImportOutcome:
-    """The import in one write transaction, the workbook read while it is open.
-
-    The ministry is locked and its projects loaded first; then the sheets are read in the
-    fixed order Projets, Jalons, Risques, Budget (whatever the file's), and each one, as
-    soon as it is read, is checked (the identifiers it cites that are not the ministry's:
-    one query) and, as long as no error has been found so far, handed to the writer.
-    On SQLite the writer is a background thread that owns the connection
-    (``apply.WriterThread``): the inserts of a sheet run while the next one is read, on
-    the other core. After an error the remaining sheets are still checked (every finding
-    is reported) but no longer written, and the transaction is rolled back: the database
-    is left as it was. The findings and what is written are those of reading the whole
-    workbook, checking it, then applying it.
-
-    The write lock (SQLite: the whole database; PostgreSQL: the ministry) is therefore
-    held while the workbook is read: a few seconds for 10 000 projects, milliseconds for
-    a ministry's ~100 projects.
-    """
-    timings = {"read_ms": 0, "validate_ms": 0}
-    with db.session_scope(engine, write=True) as session:
-        _lock_ministry(session, ministry_id)
-        previous = _already_applied(session, ministry_id, sha256, import_id)
-        if previous is not None:
-            for _ in opened.sheets(rows=parse_sheet_rows):  # counted, as before
-                pass
-            issue = Issue(
-                "duplicate",
-                f"Ce fichier a déjà été importé (import n° {previous}) : rien n'a changé.",
-                Severity.WARNING,
-            )
-            counts |= _row_counts(opened.workbook())
-            return _finish(session, import_id, ImportStatus.DUPLICATE, [issue], counts)
-        started = time.perf_counter()
-        state = load_state(session, ministry_id)
-        checker = Checker(WorkbookData(opened.format, {}, []), state, today())
-        threaded = session.get_bind().dialect.name == "sqlite"
-        database: WriterThread | Inline
-        with WriterThread() if threaded else Inline() as database:
-            # created before any work is handed over: it reads the tables' largest ids
-            writer = Writer(
-                session,
-                state,
-                checker.result,
-                actor=actor,
-                import_id=import_id,
-                today=today(),
-                write=True,
-                database=database,
-            )
-            timings["validate_ms"] += _ms_since(started)
-            errors = count_errors(opened.issues)
-            asked: set[int] = set()
-            sizes: dict[str, int] = {}
-            apply_ms = 0.0
-            # closed after the last sheet: calamine's helper thread and file released now
-            with closing(opened.sheets(SHEETS, rows=parse_sheet_rows)) as sheets:
-                for sheet in SHEETS:
-                    started = time.perf_counter()
-                    _, data = next(sheets)
-                    timings["read_ms"] += _ms_since(started)
-                    started = time.perf_counter()
-                    errors += count_errors(opened.sheet_issues.get(sheet.name, []))
-                    if data is not None:
-                        sizes[sheet.name] = len(data.rows)
-                        checker.workbook.sheets[sheet.name] = data
-                        cited = sheet_referenced_ids(data) - state.projects.keys() - asked
-                        if cited:
-                            asked |= cited
-                            state.foreign.update(
-                                database.call(partial(foreign_owners, session, ministry_id, cited))
-                            )
-                    before = len(checker.result.issues)
-                    checker.check(sheet)
-                    errors += count_errors(checker.result.issues[before:])
-                    timings["validate_ms"] += _ms_since(started)
-                    if errors == 0:
-                        started = time.perf_counter()
-                        writer.sheet(sheet)
-                        checker.result.release(sheet)  # handed over: not needed any more
-                        if data is not None:
-                            data.rows = []
-                        apply_ms += time.perf_counter() - started
-            workbook = opened.workbook()
-            issues = workbook.issues + checker.result.issues
-            counts |= _row_counts(workbook, sizes)
-            if errors:
-                raise _Rejected(issues, counts | timings)
-            step("enregistrement")
-            started = time.perf_counter()
-            counts |= writer.finish()
-            database.drain()
-            timings["apply_ms"] = round((apply_ms + time.perf_counter() - started) * 1000)
-        return _finish(session, import_id, ImportStatus.APPLIED, issues, counts | timings)
 
 
 def _ms_since(started: float) -> int:

@@ -295,7 +295,9 @@ def _header_columns(record: list[Any]) -> dict[int, str] | None:
     return columns if set(columns.values()) >= REQUIRED else None
 
 
-def read_panorama(data: bytes, filename: str = "") -> PanoramaFile:
+def read_panorama(
+    data: bytes, filename: str = "", settings: Settings | None = None
+) -> PanoramaFile:
     """Parse a panorama file (CSV or XLSX, detected from its bytes).
 
     Spreadsheets pass the safety gate first (``importers.safety``: size, zip bombs, XML
@@ -305,7 +307,7 @@ def read_panorama(data: bytes, filename: str = "") -> PanoramaFile:
     cell lengths are bounded by the settings' limits."""
     if not data.strip():
         raise PanoramaError("Le fichier est vide.")
-    settings = get_settings()
+    settings = settings or get_settings()
     warnings: list[str] = []
     source: Iterator[list[Any]]
     try:
@@ -746,7 +748,10 @@ def _refresh(
 def import_panorama_file(
     session: Session, path: Path, *, number: int | None = None, published_on: date | None = None
 ) -> LoadResult:
+    """Read the file in the isolated reader (``importers.reading``), then load it."""
+    from importers.reading import read_panorama_isolated
+
     data = path.read_bytes()
     return load_panorama(
-        session, read_panorama(data, path.name), number=number, published_on=published_on
+        session, read_panorama_isolated(data, path.name), number=number, published_on=published_on
     )

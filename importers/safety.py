@@ -27,11 +27,12 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 import struct
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -292,6 +293,146 @@ def _inflate(raw: memoryview, limit: int, unreadable: UnsafeFile) -> Iterator[by
         raise unreadable from None
 
 
+def _column_number(letters: bytes) -> int:
+    """b"A" → 1, b"Z" → 26, b"AA" → 27 (uppercase or not)."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+# A cell whose reference has two letters or more (column 27 and beyond) or six digits
+# (row 100 000 and beyond): the only ones that can take a sheet past the limits, so that
+# an ordinary workbook costs no match at all. Prefixed element names are matched too.
+_FAR_CELL = re.compile(
+    rb"<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{2,}|[A-Za-z])\$?(\d+)[\"']"
+)
+_XLSX_SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet\s")
+_SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
+_ODS_TOKEN = re.compile(
+    rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)([\s/>])([^>]*)>"
+)
+_ODS_ROWS_REPEATED = re.compile(rb"table:number-rows-repeated\s*=\s*[\"'](\d+)")
+_ODS_COLUMNS_REPEATED = re.compile(rb"table:number-columns-repeated\s*=\s*[\"'](\d+)")
+_ODS_VALUE = re.compile(rb"office:value-type\s*=|table:formula\s*=")
+_OPEN_TAG_LIMIT = 1024 * 1024
+
+
+class _Extent:
+    """How far a sheet's real cells reach (rows and columns), read from its XML as it is
+    inflated: a declared dimension or a repeat count never allocates anything here, and
+    the sheet is refused as soon as its cells go past the limits, before any parser (which
+    would allocate rows × columns cells) sees it."""
+
+    def __init__(self, name: str, part: str, settings: Settings) -> None:
+        self.name = name
+        self.part = part
+        self.settings = settings
+        self.carry = b""
+        self.sheets = 0  # sheets met in this part (ODS: every sheet is in content.xml)
+        self.rows = 0
+        self.columns = 0
+        # ODS state: the current row's first line, its repeat and the columns reached
+        self.row_at = 0
+        self.row_repeat = 1
+        self.row_content_to = 0
+        self.column_at = 0
+
+    def feed(self, chunk: bytes, scan: Callable[[bytes], None]) -> None:
+        window = self.carry + chunk
+        cut = window.rfind(b"<")
+        if cut == -1 or window.find(b">", cut) != -1:
+            cut = len(window)
+        scan(window[:cut])
+        self.carry = window[cut:]
+        if len(self.carry) > _OPEN_TAG_LIMIT:
+            raise UnsafeFile(
+                f"{self.name} : l'élément « {self.part} » contient une balise XML démesurée "
+                "(fichier falsifié ?)."
+            )
+
+    def reach(self, rows: int, columns: int, where: str) -> None:
+        self.rows = max(self.rows, rows)
+        self.columns = max(self.columns, columns)
+        settings = self.settings
+        if (
+            self.rows > settings.max_rows_per_sheet + 1
+            or self.columns > settings.max_columns
+            or self.rows * self.columns > settings.max_sheet_cells
+        ):
+            raise UnsafeFile(
+                f"{self.name} : un onglet contient une cellule {where}, si loin que l'onglet "
+                f"s'étendrait sur {self.rows} lignes et {self.columns} colonnes ; les limites "
+                f"sont de {settings.max_rows_per_sheet} lignes, {settings.max_columns} colonnes "
+                f"et {settings.max_sheet_cells} cellules par onglet. Supprimez les lignes et "
+                "colonnes inutiles (y compris vides mais mises en forme) puis renvoyez le fichier."
+            )
+
+    def _count(self, pattern: re.Pattern[bytes], text: bytes, limit: int, what: str) -> None:
+        self.sheets += sum(1 for _ in pattern.finditer(text))
+        self._bound(limit, what)
+
+    def _bound(self, limit: int, what: str) -> None:
+        if self.sheets > limit:
+            raise UnsafeFile(
+                f"{self.name} : le classeur déclare plus de {limit} {what}, au-delà de la "
+                "limite (fichier falsifié ?)."
+            )
+
+    def workbook_sheets(self, text: bytes) -> None:
+        self._count(_XLSX_SHEET, text, self.settings.max_sheets, "onglets")
+
+    def shared_strings(self, text: bytes) -> None:
+        self._count(_SHARED_STRING, text, self.settings.max_shared_strings, "textes partagés")
+
+    def xlsx(self, text: bytes) -> None:
+        for match in _FAR_CELL.finditer(text):
+            letters, digits = match.group(1), match.group(2)
+            if len(letters) > 1 or len(digits) >= 6:
+                self.reach(
+                    int(digits), _column_number(letters), f"en {(letters + digits).decode()}"
+                )
+
+    def ods(self, text: bytes) -> None:
+        for match in _ODS_TOKEN.finditer(text):
+            closing, element, after, attributes = match.groups()
+            self_closing = attributes.endswith(b"/") or after == b"/"
+            if element == b"table":
+                if not closing:
+                    self.sheets += 1
+                    self._bound(self.settings.max_sheets, "onglets")
+                    self.row_at = self.rows = self.columns = 0
+                continue
+            if element == b"table-row":
+                if not closing:
+                    repeated = _ODS_ROWS_REPEATED.search(attributes)
+                    self.row_repeat = min(int(repeated.group(1)), 1 << 40) if repeated else 1
+                    self.column_at = self.row_content_to = 0
+                if closing or self_closing:
+                    if self.row_content_to:
+                        where = (
+                            f"répétée sur {self.row_repeat} lignes"
+                            if (self.row_repeat > 1)
+                            else f"à la ligne {self.row_at + 1}"
+                        )
+                        self.reach(self.row_at + self.row_repeat, self.row_content_to, where)
+                    self.row_at += self.row_repeat
+                    self.row_repeat = 1
+                continue
+            if closing:
+                continue  # a cell's end: counted at its start
+            repeated = _ODS_COLUMNS_REPEATED.search(attributes)
+            count = min(int(repeated.group(1)), 1 << 40) if repeated else 1
+            self.column_at += count
+            # a cell holds something when it has a value type, a formula or children
+            if not self_closing or _ODS_VALUE.search(attributes):
+                self.row_content_to = self.column_at
+                if count > 1 and self.column_at > self.settings.max_columns:
+                    self.reach(
+                        self.row_at + 1, self.column_at, "répétée sur de nombreuses colonnes"
+                    )
+
+
 def _scan_entries(
     data: bytes,
     infos: list[zipfile.ZipInfo],
@@ -299,16 +440,29 @@ def _scan_entries(
     settings: Settings,
     info: WorkbookInfo,
 ) -> None:
-    """Inflate every entry once, bounded, looking for DTDs and formulas."""
+    """Inflate every entry once, bounded, looking for DTDs and formulas, and measuring
+    what would make a parser allocate without bound: how far each sheet's cells reach
+    (``_Extent``), how many sheets and shared strings the workbook declares."""
     total = 0
     for entry in infos:
         if entry.is_dir():
             continue
         xml = _is_xml_part(entry.filename)
         sheet = _is_sheet_part(entry.filename)
+        lowered = entry.filename.lower()
+        extent = _Extent(name, entry.filename, settings)
+        scan: Callable[[bytes], None] | None = None
+        if sheet:
+            scan = extent.ods if lowered == "content.xml" else extent.xlsx
+        elif lowered == "xl/workbook.xml":
+            scan = extent.workbook_sheets
+        elif lowered == "xl/sharedstrings.xml":
+            scan = extent.shared_strings
         tail = b""
         wide: bool | None = None
         for chunk in _inflated_chunks(data, entry, name):
+            if scan is not None:
+                extent.feed(chunk, scan)
             total += len(chunk)
             if total > settings.max_uncompressed_bytes:
                 raise UnsafeFile(

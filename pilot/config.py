@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     max_cell_chars: int = Field(default=10_000, ge=1)
     max_zip_entries: int = Field(default=1_000, ge=1)
     max_compression_ratio: int = Field(default=200, ge=1)
+    max_sheets: int = Field(default=50, ge=1)  # sheets a workbook may declare
+    max_sheet_cells: int = Field(default=4_000_000, ge=1)  # rows × columns a sheet spans
+    max_shared_strings: int = Field(default=2_000_000, ge=1)  # entries of sharedStrings.xml
+    max_findings_per_kind: int = Field(default=200, ge=1)  # then one summary finding
+    # The isolated reader (importers/isolation.py): limits the OS enforces on the child
+    # process that parses an untrusted file.
+    reader_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=64 * 1024 * 1024)
+    reader_cpu_seconds: int = Field(default=60, ge=1)
+    reader_wall_seconds: float = Field(default=90, gt=0)
+    reader_result_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     max_request_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     graphql_max_depth: int = Field(default=12, ge=1)
     graphql_max_aliases: int = Field(default=30, ge=1)

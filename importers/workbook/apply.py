@@ -11,15 +11,12 @@ change. With ``write=False`` nothing is written and the counts say what would ch
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from functools import partial
 from itertools import chain
 from operator import itemgetter
-from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table, bindparam, func, select, text, update
@@ -50,7 +47,6 @@ BASELINE_SOURCE = "classeur ministériel"
 BATCH = 10_000  # rows (and audit events) inserted at a time, in the one transaction
 SQLITE_VARIABLES = 32_766  # bound values per multi-row INSERT (SQLite's default limit)
 ROWS_PER_STATEMENT = 2048  # rows per multi-row INSERT at most (SQLite)
-PENDING = 64  # statements handed to the writer thread and not run yet, at most
 T = TypeVar("T")
 PROJECT_FIELDS = (
     "description",
@@ -139,73 +135,6 @@ class Inline:
 
     def drain(self) -> None:
         pass
-
-
-class WriterThread:
-    """One background thread that owns the import's connection while it runs: every
-    database call of the import goes through it, in the order handed over, so that no two
-    threads ever use the connection at once. The caller reads and checks the next sheet
-    meanwhile (SQLite's ``sqlite3_step`` runs without Python's lock).
-
-    After a failure nothing more runs; ``run``, ``call`` and ``drain`` raise it. At most
-    ``PENDING`` pieces of work wait (their rows are held in memory until they run).
-    ``close`` (the ``with`` block's end) drops what has not started and waits for the
-    piece running: only then may the caller use the connection again (commit, rollback).
-    The thread starts with the first piece of work: until then the caller may still use
-    the connection itself.
-    """
-
-    def __init__(self, pending: int = PENDING) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pilot-import-writer")
-        self._slots = threading.BoundedSemaphore(pending)
-        self._failure: BaseException | None = None
-
-    def __enter__(self) -> WriterThread:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _do(self, work: Callable[[], T]) -> T | None:
-        try:
-            if self._failure is not None:  # nothing more is written after a failure
-                return None
-            return work()
-        except BaseException as error:
-            self._failure = error
-            raise
-        finally:
-            self._slots.release()
-
-    def _submit(self, work: Callable[[], T]) -> Future[T | None]:
-        self._raise_failure()
-        self._slots.acquire()
-        return self._pool.submit(self._do, work)
-
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-
-    def run(self, work: Callable[[], object]) -> None:
-        self._submit(work)
-
-    def call(self, work: Callable[[], T]) -> T:
-        result = self._submit(work).result()
-        self._raise_failure()
-        return result  # type: ignore[return-value]  # not None: ``work`` ran
-
-    def drain(self) -> None:
-        """Wait until everything handed over has run; raise its failure, if any."""
-        self._submit(lambda: None).result()
-        self._raise_failure()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Ids:
@@ -466,7 +395,7 @@ class Writer:
     """Writes a validated workbook sheet by sheet (``sheet``, Projets first, then
     ``finish``), or all at once (``run``). Every database call goes through ``database``
     (``Inline`` by default); the writer must be created before any work is handed over to
-    a ``WriterThread`` (it reads the tables' largest ids)."""
+    the database (it reads the tables' largest ids)."""
 
     def __init__(
         self,

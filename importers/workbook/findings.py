@@ -51,3 +51,35 @@ def shown(value: Any) -> str | None:
         return str(value.isoformat())
     text = str(value)
     return text if len(text) <= 200 else text[:199] + "…"
+
+
+MORE = "more_findings"
+
+
+def bound_issues(issues: list[Issue], limit: int) -> list[Issue]:
+    """At most ``limit`` findings of one kind (code) per sheet, in their order; past it, one
+    summary finding per kind says how many more there were (an error when any of them
+    was). A file with a million faulty cells cannot make a million findings."""
+    seen: dict[tuple[str, str | None], int] = {}
+    more: dict[tuple[str, str | None], list[Issue]] = {}
+    kept: list[Issue] = []
+    for issue in issues:
+        key = (issue.code, issue.sheet)
+        seen[key] = seen.get(key, 0) + 1
+        if issue.code == MORE or seen[key] <= limit:
+            kept.append(issue)
+        else:
+            more.setdefault(key, []).append(issue)
+    for (code, sheet), dropped in more.items():
+        where = f" dans l'onglet {sheet}" if sheet else ""
+        kept.append(
+            Issue(
+                MORE,
+                f"… et {len(dropped)} autres constats du même type que ceux ci-dessus{where} "
+                f"(« {code} »), non détaillés : corrigez les cas listés, les autres sont "
+                "sans doute semblables.",
+                Severity.ERROR if any(i.is_error for i in dropped) else Severity.WARNING,
+                sheet=sheet,
+            )
+        )
+    return kept

@@ -6,7 +6,6 @@ then applying it; an error anywhere, or a failure, leaves the database as it was
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from sqlmodel import Session, col, select
 from importers.generate import generate_workbook
 from importers.intake import ImportOutcome, submit
 from importers.workbook import apply as apply_module
-from importers.workbook.apply import Writer, WriterThread, _Bulk, apply
+from importers.workbook.apply import Writer, _Bulk, apply
 from importers.workbook.columns import BUDGET, Sheet
 from importers.workbook.reader import WorkbookError, read_workbook
 from importers.workbook.state import load_state
@@ -242,7 +241,7 @@ def test_the_import_finds_and_writes_what_the_whole_workbook_checked_then_applie
         assert _dump_now(engine) == tables, name
 
 
-def test_an_error_in_the_last_sheet_after_the_others_were_written_changes_nothing(
+def test_an_error_in_the_last_sheet_writes_nothing(
     engine: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written: list[str] = []
@@ -256,7 +255,7 @@ def test_an_error_in_the_last_sheet_after_the_others_were_written_changes_nothin
     before = _dump_now(engine)
     outcome = _submit(_edited(generate_workbook(25), _budget_error))
     assert (outcome.status, outcome.errors) == ("rejected", 1)
-    assert written == ["Projets", "Jalons", "Risques"]  # written, then rolled back
+    assert written == []  # the whole workbook is checked before anything is written
     assert _dump_now(engine) == before
     assert [f[5] for f in _findings(engine, outcome.import_id)] == ["invalid_value"]
 
@@ -277,11 +276,7 @@ def test_sheets_in_another_order_are_read_in_the_fixed_order_with_the_same_resul
     assert {f[5] for f in _findings(engine, again.import_id)} == {"existing_project"}
 
 
-def _writer_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("pilot-import-writer")]
-
-
-def test_a_failed_insert_rolls_everything_back_and_stops_the_writer(
+def test_a_failed_insert_rolls_everything_back(
     engine: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = [0]
@@ -299,7 +294,6 @@ def test_a_failed_insert_rolls_everything_back_and_stops_the_writer(
     assert (outcome.status, outcome.errors) == ("failed", 1)
     assert [f[5] for f in _findings(engine, outcome.import_id)] == ["internal_error"]
     assert _dump_now(engine) == before
-    assert not _writer_threads()
 
 
 def test_a_failure_while_checking_a_later_sheet_rolls_everything_back(
@@ -317,7 +311,6 @@ def test_a_failure_while_checking_a_later_sheet_rolls_everything_back(
     outcome = _submit(generate_workbook(25))
     assert outcome.status == "failed"
     assert _dump_now(engine) == before
-    assert not _writer_threads()
 
 
 def test_a_sheet_too_long_to_read_rejects_the_file_with_the_first_sheet_in_file_order(
@@ -403,23 +396,3 @@ def test_multi_row_inserts_store_every_value_as_executemany_does(
         return {k: found[k] for k in ("audit_event", "project", "sqlite_sequence")}
 
     assert stored(True) == stored(False)
-
-
-def test_the_writer_thread_runs_work_in_order_and_stops_after_a_failure() -> None:
-    done: list[int] = []
-    with WriterThread(pending=2) as writer:
-        for n in range(10):
-            writer.run(lambda n=n: done.append(n))  # type: ignore[misc]
-        assert writer.call(lambda: len(done)) == 10
-
-        def fail() -> None:
-            raise ValueError("non")
-
-        writer.run(fail)
-        writer.run(lambda: done.append(99))
-        with pytest.raises(ValueError):
-            writer.drain()
-        with pytest.raises(ValueError):
-            writer.run(lambda: done.append(100))
-    assert done == list(range(10))
-    assert not _writer_threads()
