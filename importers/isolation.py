@@ -36,8 +36,10 @@ from pilot.config import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Imported once by the fork server: each child finds the readers already loaded.
-PRELOAD = ["importers.reading", "python_calamine"]
+# Imported once by the fork server: each child finds the readers already loaded. The
+# program's main module too ("__main__": the ``pilot`` command, pytest…), which a child
+# would otherwise run again before its work (guarded by ``if __name__ == "__main__"``).
+PRELOAD = ["__main__", "importers.reading", "python_calamine"]
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
 
@@ -133,8 +135,10 @@ def run_isolated(function: Callable[..., T], *args: Any, limits: Limits) -> T:
     process = _context.Process(
         target=_child, args=(sender, limits, function, args), name="pilot-reader", daemon=True
     )
+    started = False
     try:
         process.start()
+        started = True
         sender.close()  # the child holds the only sending end: its end is our EOF
         reason = None
         payload = b""
@@ -150,10 +154,12 @@ def run_isolated(function: Callable[..., T], *args: Any, limits: Limits) -> T:
                 reason = "too_large"
     finally:
         receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join()
-        process.close()
+        sender.close()
+        if started:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            process.close()
     if reason is not None:
         log.warning("isolated %s ended without an answer: %s", function.__name__, reason)
         raise IsolationError(reason, _shown(reason, limits))

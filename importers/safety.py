@@ -310,7 +310,7 @@ _FAR_CELL = re.compile(
 _XLSX_SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet\s")
 _SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
 _ODS_TOKEN = re.compile(
-    rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)([\s/>])([^>]*)>"
+    rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>"
 )
 _ODS_ROWS_REPEATED = re.compile(rb"table:number-rows-repeated\s*=\s*[\"'](\d+)")
 _ODS_COLUMNS_REPEATED = re.compile(rb"table:number-columns-repeated\s*=\s*[\"'](\d+)")
@@ -395,8 +395,8 @@ class _Extent:
 
     def ods(self, text: bytes) -> None:
         for match in _ODS_TOKEN.finditer(text):
-            closing, element, after, attributes = match.groups()
-            self_closing = attributes.endswith(b"/") or after == b"/"
+            closing, element, attributes = match.groups()
+            self_closing = attributes.endswith(b"/")
             if element == b"table":
                 if not closing:
                     self.sheets += 1

@@ -652,7 +652,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
             ]
         ),
         "Three rows, then one at row 1 048 576 (a reader pads the gap with empty rows)",
-        Expect("accepted"),
+        Expect("refused", "lignes"),
         Expect("refused", "lignes"),
     )
     add(
@@ -890,6 +890,231 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
         Expect("accepted"),
         Expect("accepted"),
     )
+    out.extend(resource_cases(t, good))
+    return out
+
+
+# --- OpenDocument spreadsheets (.ods), written by hand too -----------------------------
+
+ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
+NS_ODS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+
+
+def ods_cell(value: Any, repeat: int = 1) -> str:
+    repeated = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+    if value is None or value == "":
+        return f"<table:table-cell{repeated}/>"
+    if isinstance(value, bool):
+        value = "Oui" if value else "Non"
+    if isinstance(value, int | float | Decimal):
+        return (
+            f'<table:table-cell{repeated} office:value-type="float" office:value="{value}">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
+    return (
+        f'<table:table-cell{repeated} office:value-type="string">'
+        f"<text:p>{escape(str(value))}</text:p></table:table-cell>"
+    )
+
+
+def ods_row(values: Sequence[Any], repeat: int = 1) -> str:
+    repeated = f' table:number-rows-repeated="{repeat}"' if repeat > 1 else ""
+    return f"<table:table-row{repeated}>{''.join(ods_cell(v) for v in values)}</table:table-row>"
+
+
+def ods(tables: Sequence[tuple[str, str]]) -> bytes:
+    """An .ods of (sheet name, literal rows XML) pairs."""
+    body = "".join(
+        f"<table:table table:name={quoteattr(name)}>{rows}</table:table>" for name, rows in tables
+    )
+    content = (
+        f'{XML_DECL}<office:document-content {NS_ODS} office:version="1.2"><office:body>'
+        f"<office:spreadsheet>{body}</office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    manifest = (
+        f'{XML_DECL}<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+        'manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        f'manifest:media-type="{ODS_MIME}"/><manifest:file-entry '
+        'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    return zip_bytes(
+        [
+            Entry("mimetype", ODS_MIME.encode(), method=0),
+            Entry("content.xml", content.encode()),
+            Entry("META-INF/manifest.xml", manifest.encode()),
+        ]
+    )
+
+
+def ods_table(t: Table, rows: Sequence[Sequence[Any]], extra: str = "") -> bytes:
+    return ods([(t.title, "".join(ods_row(r) for r in rows) + extra)])
+
+
+def resource_cases(t: Table, good: list[list[Any]]) -> list[HostileCase]:
+    """Files whose content is small but whose structure would make a parser allocate
+    without bound (issue 15): far cells, repeated rows and columns, absurd counts of sheets
+    and shared strings. Each is refused by the gate before any parser allocates, with the
+    limits of the settings (some lowered for the test, around the limits)."""
+    out: list[HostileCase] = []
+    far = "si loin"
+
+    def refused(
+        name: str, filename: str, data: bytes, what: str, fragment: str, **limits: int
+    ) -> None:
+        expect = Expect("refused", fragment)
+        out.append(HostileCase(name, filename, data, what, expect, expect, expect, limits))
+
+    def accepted(name: str, filename: str, data: bytes, what: str, **limits: int) -> None:
+        ok = Expect("accepted")
+        # DINUM's open data is CSV or XLSX: the panorama reader refuses an .ods past the gate
+        panorama = Expect("refused", "illisible") if filename.endswith(".ods") else ok
+        out.append(HostileCase(name, filename, data, what, ok, panorama, ok, limits))
+
+    def far_cell(ref: str, element: str = "c") -> bytes:
+        row = "".join(ch for ch in ref if ch.isdigit())
+        raw = f'<row r="{row}"><{element} r="{ref}"><v>1</v></{element}></row>'
+        return xlsx([Sheet(t.title, good, raw_rows=raw)])
+
+    for ref, what in [
+        ("XFD1048576", "one cell at the far corner of the grid (a 10 kB file aborted the server)"),
+        ("IV200000", "a cell at column 256, row 200 000"),
+        ("GR200001", "a cell one row past max_rows_per_sheet, at column 200"),
+        ("GR200000", "a cell within the row and column limits, past max_sheet_cells"),
+        ("A1048576", "a cell at the last row, first column"),
+        ("XFD1", "a cell at the last column, first row"),
+    ]:
+        refused(f"far_cell_{ref}", "projets.xlsx", far_cell(ref), f"xlsx: {what}", far)
+    refused(
+        "far_cell_absolute_ref",
+        "projets.xlsx",
+        far_cell("$XFD$1048576"),
+        "xlsx: a far cell written as an absolute reference",
+        far,
+    )
+    prefixed = xlsx(
+        [Sheet(t.title, good)],
+        sheet_parts={
+            1: Entry(
+                "xl/worksheets/sheet1.xml",
+                sheet_xml(Sheet(t.title, good))
+                .replace(b"<worksheet ", b'<x:worksheet xmlns:x="' + NS_MAIN.encode() + b'" ')
+                .replace(
+                    b"</sheetData>",
+                    b'<x:row r="900000"><x:c r="ZZ900000"><x:v>1</x:v></x:c></x:row></sheetData>',
+                ),
+            )
+        },
+    )
+    refused("far_cell_prefixed", "projets.xlsx", prefixed, "xlsx: a far cell, prefixed tags", far)
+    accepted(
+        "far_cell_within_limits",
+        "projets.xlsx",
+        far_cell("T99999"),
+        "xlsx: a cell at T99999, within every limit (control case)",
+    )
+    accepted(
+        "lying_dimension",
+        "projets.xlsx",
+        xlsx([Sheet(t.title, good, dimension="A1:XFD1048576")]),
+        "xlsx: a sheet declaring A1:XFD1048576 over three real rows (nothing is allocated)",
+    )
+    header = good[0]
+    refused(
+        "ods_repeated_rows_and_columns",
+        "projets.ods",
+        ods_table(
+            t,
+            good,
+            '<table:table-row table:number-rows-repeated="1000000">'
+            + ods_cell("x", 16384)
+            + "</table:table-row>",
+        ),
+        "ods: an 800-byte file whose one row is repeated a million times, its cell 16 384 "
+        "times (9,9 GB, 46 s before)",
+        far,
+    )
+    refused(
+        "ods_repeated_rows",
+        "projets.ods",
+        ods_table(t, good, ods_row(good[1], repeat=200_001)),
+        "ods: a filled row repeated past max_rows_per_sheet",
+        far,
+    )
+    refused(
+        "ods_repeated_columns",
+        "projets.ods",
+        ods_table(t, good, "<table:table-row>" + ods_cell(7, 201) + "</table:table-row>"),
+        "ods: a filled cell repeated past max_columns",
+        far,
+    )
+    refused(
+        "ods_repeated_cells_past_the_area",
+        "projets.ods",
+        ods_table(t, good, ods_row(good[1], repeat=5_000)),
+        "ods: a filled row repeated within the row limit, past max_sheet_cells (lowered)",
+        far,
+        max_sheet_cells=20_000,
+    )
+    trailing = (
+        '<table:table-row table:number-rows-repeated="1048570">'
+        '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>'
+    )
+    accepted(
+        "ods_trailing_empty_repeats",
+        "projets.ods",
+        ods_table(
+            t,
+            [[*r, None] for r in good],
+            trailing,
+        ),
+        "ods: empty rows and cells repeated to the end of the grid, as LibreOffice writes "
+        "them (control case)",
+    )
+    refused(
+        "ods_too_many_sheets",
+        "projets.ods",
+        ods([(t.title, "".join(ods_row(r) for r in good))] + [(f"F{n}", "") for n in range(60)]),
+        "ods: 61 sheets (max_sheets 50)",
+        "onglets",
+    )
+    many = xlsx([Sheet(t.title, good)])
+    sheets = "".join(f'<sheet name="S{n}" sheetId="{n + 2}" r:id="rX{n}"/>' for n in range(2000))
+    many_sheets = zip_bytes(
+        [
+            Entry(
+                e.name,
+                e.data.replace(b"</sheets>", sheets.encode() + b"</sheets>")
+                if e.name == "xl/workbook.xml"
+                else e.data,
+            )
+            for e in xlsx_entries([Sheet(t.title, good)])
+        ]
+    )
+    assert many != many_sheets
+    refused(
+        "xlsx_declares_thousands_of_sheets",
+        "projets.xlsx",
+        many_sheets,
+        "xlsx: workbook.xml declares 2 000 sheets (a million made a million findings before)",
+        "onglets",
+    )
+    strings = [str(v) for v in header]
+    for count, outcome in [(1_000, "accepted"), (1_001, "refused")]:
+        data = xlsx(
+            [Sheet(t.title, good)],
+            shared_strings=shared_strings_xml(strings + [""] * (count - len(strings))),
+        )
+        name = f"shared_strings_{count}"
+        what = f"xlsx: {count} shared strings, max_shared_strings lowered to 1 000"
+        if outcome == "accepted":
+            accepted(name, "projets.xlsx", data, what, max_shared_strings=1_000)
+        else:
+            refused(name, "projets.xlsx", data, what, "textes partagés", max_shared_strings=1_000)
     return out
 
 
@@ -910,7 +1135,7 @@ def million_rows_case(table: Table | None = None, rows: int = 1_000_000) -> Host
         "projets.xlsx",
         xlsx([sheet], shared_strings=strings),
         f"A sheet claiming a million rows (dimension A1:Z1000000) with {rows:,} real rows",
-        Expect("accepted"),
+        Expect("refused", "lignes"),
         Expect("refused", "lignes"),
         Expect("refused", "lignes"),
     )
