@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import resource
 import signal
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Imported once by the fork server: each child finds the readers already loaded. The
-# program's main module too ("__main__": the ``pilot`` command, pytest…), which a child
-# would otherwise run again before its work (guarded by ``if __name__ == "__main__"``).
+# program's main module too (the ``pilot`` command, pytest), which multiprocessing runs
+# again in every child otherwise; a module run with ``python -m`` is run again in each
+# child all the same: keep such a module's top level light (see ``benchmarks/``).
 PRELOAD = ["__main__", "importers.reading", "python_calamine"]
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
@@ -169,3 +171,9 @@ def run_isolated(function: Callable[..., T], *args: Any, limits: Limits) -> T:
     if status == "raised":
         raise value
     return value
+
+
+def warm_up(limits: Limits) -> None:
+    """Start the fork server now (it imports the readers: about 3 s), so that the first
+    file received does not wait for it. Called when the server and the scheduler start."""
+    run_isolated(os.getpid, limits=limits)

@@ -671,7 +671,7 @@ def cases(table: Table | None = None, *, million_rows: int = 1_000_000) -> list[
             ]
         ),
         "10 000 filled columns",
-        Expect("accepted"),
+        Expect("refused", "colonnes"),
         Expect("refused", "colonnes"),
     )
     add(
