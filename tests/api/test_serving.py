@@ -153,15 +153,15 @@ def _closed_ones(sockets: list[socket.socket], seconds: float) -> int:
         deadline = time.monotonic() + seconds
         while closed < len(sockets) and (left := deadline - time.monotonic()) > 0:
             for key, _ in selector.select(min(left, 1.0)):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
                 try:
-                    data = sock.recv(4096)
+                    data = ready.recv(4096)
                 except ConnectionResetError:
                     data = b""
                 if not data:
                     closed += 1
-                    selector.unregister(sock)
+                    selector.unregister(ready)
         return closed
 
 
