@@ -15,6 +15,8 @@ import typer
 from pilot.config import get_settings
 
 if TYPE_CHECKING:
+    from granian import Granian
+
     from importers.panorama import LoadResult
 
 app = typer.Typer(
@@ -213,7 +215,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
             background.shutdown(wait=False)
 
 
-def http_server(host: str, port: int) -> Any:
+def http_server(host: str, port: int) -> Granian:
     """The HTTP server of ``pilot serve``: Granian, HTTP/1.1, one worker process (started
     again if it dies). It closes a connection whose request line and headers take longer than
     ``header_timeout_seconds`` (an idle kept-alive connection too) and serves at most
