@@ -15,8 +15,6 @@ import typer
 from pilot.config import get_settings
 
 if TYPE_CHECKING:
-    from granian import Granian
-
     from importers.panorama import LoadResult
 
 app = typer.Typer(
@@ -215,7 +213,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
             background.shutdown(wait=False)
 
 
-def http_server(host: str, port: int) -> Granian:
+def http_server(host: str, port: int) -> Any:
     """The HTTP server of ``pilot serve``: Granian, HTTP/1.1, one worker process (started
     again if it dies). It closes a connection whose request line and headers take longer than
     ``header_timeout_seconds`` (an idle kept-alive connection too) and serves at most
