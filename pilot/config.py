@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -62,6 +63,20 @@ class Settings(BaseSettings):
     graphiql: bool = True
     introspection: bool = True
 
+    # Serving (`pilot serve`; documented in the README and SECURITY.md)
+    # A client must send its request line and headers within this time, else the
+    # connection is closed; a kept-alive connection waiting for its next request is closed
+    # after the same time (1 ms steps, at most 60 s: the HTTP server's own bounds).
+    header_timeout_seconds: float = Field(default=10, ge=0.001, le=60)
+    # A request's whole body must arrive within this time after its headers, else 408.
+    body_timeout_seconds: float = Field(default=120, gt=0)
+    keep_alive: bool = True  # false: every connection is closed after its response
+    # Connections served at once; the next ones wait in the listen backlog for a place.
+    max_connections: int = Field(default=1_000, ge=1)
+    # Addresses or networks (comma-separated) of the reverse proxies whose X-Forwarded-For
+    # and Forwarded headers are believed; none by default: the peer address is the client.
+    trusted_proxies: str = ""
+
     # Scheduler
     inbox_interval_seconds: int = Field(default=60, ge=1)
     publish_interval_seconds: int = Field(default=0, ge=0)  # 0: draft republishing off
@@ -69,6 +84,16 @@ class Settings(BaseSettings):
 
     # Reporting period: a project with no report for this many days is "stale"
     reporting_period_days: int = Field(default=183, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        _networks(value)  # refuses a value that is not a list of addresses at start
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'pilot.db'}"
@@ -84,6 +109,14 @@ class Settings(BaseSettings):
     @property
     def site_path(self) -> Path:
         return self.site_dir or self.var_dir / "site"
+
+
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False)
+        for part in value.split(",")
+        if part.strip()
+    )
 
 
 @lru_cache

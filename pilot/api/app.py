@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc, text
 
 from pilot import __version__
@@ -18,6 +17,8 @@ from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
 from pilot.api.routes import workbook as workbook_routes
+from pilot.api.serving import BodyTimeout, ForwardedClient
+from pilot.api.site import PublishedSite
 from pilot.api.turns import ImportTurns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
@@ -102,5 +103,9 @@ def create_app() -> FastAPI:
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.mount("/panorama", StaticFiles(directory=settings.site_path, html=True, check_dir=False))
+    # Added last, so run first: the body's deadline covers BodySizeLimit's reading, and the
+    # client address is settled before the failed-authentication limit counts it.
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
+    app.add_middleware(ForwardedClient, trusted=settings.trusted_proxy_networks)
+    app.mount("/panorama", PublishedSite(settings.site_path))
     return app

@@ -5,8 +5,9 @@ After ``auth_max_failures`` failed authentications (401) from one address within
 429 with ``Retry-After`` before their token is even looked at; anonymous (public) reads go
 on. The counts live in this process: behind several workers, each keeps its own, so the
 effective limit is multiplied by the number of workers; a shared store (PostgreSQL or
-Redis) would be needed to make it exact. Behind a reverse proxy, run uvicorn with
-``--proxy-headers --forwarded-allow-ips=<proxy>`` so that the client address is the real one.
+Redis) would be needed to make it exact. The client address is the connection's peer;
+behind a reverse proxy, name it in ``PILOT_TRUSTED_PROXIES`` so that the address its
+forwarding headers give is used instead (``pilot/api/serving.py``: never from anyone else).
 """
 
 from __future__ import annotations

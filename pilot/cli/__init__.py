@@ -200,8 +200,6 @@ def _fr(value: Any) -> str | None:
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the API (GraphQL at /graphql, health at /healthz)."""
-    import uvicorn
-
     background = None
     if get_settings().scheduler_in_serve:  # embedded default; production: `pilot scheduler`
         from pilot.scheduler import build_scheduler
@@ -209,12 +207,38 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         background = build_scheduler(get_settings())
         background.start()
     try:
-        uvicorn.run(
-            "pilot.api.app:create_app", factory=True, host=host, port=port, log_level="info"
-        )
+        http_server(host, port).serve()
     finally:
         if background is not None:
             background.shutdown(wait=False)
+
+
+def http_server(host: str, port: int) -> Any:
+    """The HTTP server of ``pilot serve``: Granian, HTTP/1.1, one worker process (started
+    again if it dies). It closes a connection whose request line and headers take longer than
+    ``header_timeout_seconds`` (an idle kept-alive connection too) and serves at most
+    ``max_connections`` at once, the next ones waiting in the listen backlog; the body's
+    deadline and the forwarded headers are the application's (pilot/api/serving.py)."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+
+    settings = get_settings()
+    return Granian(
+        "pilot.api.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000)),
+            keep_alive=settings.keep_alive,
+        ),
+        backpressure=settings.max_connections,
+        respawn_failed_workers=True,
+        log_access=True,
+    )
 
 
 @app.command("demo")
