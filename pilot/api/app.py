@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc, text
 
+from importers.isolation import Limits, warm_up
 from pilot import __version__
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.errors import REFUSED_VALUE
@@ -46,6 +48,9 @@ async def _serving(app: FastAPI) -> AsyncIterator[None]:
     time: about a fifth of the response time."""
     gc.collect()
     gc.freeze()
+    # the isolated reader's fork server, started now rather than by the first upload
+    limits = Limits.from_settings(get_settings())
+    threading.Thread(target=warm_up, args=(limits,), name="reader-warm-up", daemon=True).start()
     yield
 
 
