@@ -1,4 +1,4 @@
-"""The dependency direction of DESIGN.md: the domain core imports nothing from the API,
+"""The dependency direction of the README's "Layout" section: the domain core imports nothing
 the CLI, the scheduler, the importers or the scorecards."""
 
 from __future__ import annotations
