@@ -1,5 +1,5 @@
-"""The dependency direction of the README's "Layout" section: the domain core imports nothing
-the CLI, the scheduler, the importers or the scorecards."""
+"""The dependency direction of the README's "Layout" section: the domain core imports
+nothing from the API, the CLI, the scheduler, the importers or the scorecards."""
 
 from __future__ import annotations
 
