@@ -18,7 +18,9 @@ from typing import Any
 from importers.parsing import ParseError, is_unknown, parse_bool, parse_date, parse_decimal
 from importers.workbook.columns import (
     BUDGET,
+    MAX_YEAR,
     MILESTONES,
+    MIN_YEAR,
     PROJECTS,
     RISKS,
     SHEETS,
@@ -42,7 +44,6 @@ from pilot.money import format_decimal_fr
 from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
 from pilot.text import clean_text, non_latin_letters, normalize_key
 
-MIN_YEAR, MAX_YEAR = 1990, 2100
 ProjectKey = int | str  # an existing project's id, or the name key of a new project
 
 
