@@ -45,7 +45,7 @@ def test_cli_template_import_and_imports(engine: Engine, seed: Seed, tmp_path: P
     assert result.exit_code == 0 and "importé" in result.output, result.output
     assert "<table>" in report.read_text(encoding="utf-8")
     result = runner.invoke(app, ["imports"])
-    assert result.exit_code == 0 and "applied" in result.output and "validated" in result.output
+    assert result.exit_code == 0 and "appliqué" in result.output and "validé" in result.output
 
 
 def test_generate_writes_a_workbook_that_imports(
