@@ -232,12 +232,12 @@ def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
                     column.example,
                 ]
             )
-            lines = 1
+            needed = 1  # lines of the tallest cell, wrapped in its column
             for cell in ws[ws.max_row]:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 room = README_WIDTHS[cell.column_letter]
-                lines = max(lines, -(-len(str(cell.value or "")) // room))
-            ws.row_dimensions[ws.max_row].height = LINE_HEIGHT * lines
+                needed = max(needed, -(-len(str(cell.value or "")) // room))
+            ws.row_dimensions[ws.max_row].height = LINE_HEIGHT * needed
 
 
 def write_workbook(rows: Mapping[str, Iterable[Row]], ministry: Ministry | None = None) -> bytes:

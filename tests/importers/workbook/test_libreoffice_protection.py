@@ -237,6 +237,7 @@ def test_every_editable_column_is_edited_in_libreoffice_and_imported(
             "Extension aux services déconcentrés.",
         )
         new = s.scalars(select(Project).where(col(Project.name) == NEW)).one()
+        assert new.id is not None
         assert (new.programmes, new.phase, new.functional_zone_label) == (
             "216",
             "Cadrage",
