@@ -53,8 +53,9 @@ def import_workbook(
         typer.Option(help="Écrire le rapport de l'import dans ce fichier (.xlsx ou .html)."),
     ] = None,
 ) -> None:
-    """Importer le classeur d'un ministère : tout est vérifié, puis tout est enregistré,
-    ou rien s'il reste une erreur."""
+    """Importer le classeur d'un ministère (.xlsx, .xlsm, .ods) : tout ou rien.
+
+    Tout est vérifié, puis tout est enregistré, ou rien s'il reste une erreur."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from importers.intake import submit
@@ -215,8 +216,7 @@ def generate(
     projects: Annotated[int, typer.Option(min=1, max=100_000, help="Nombre de projets.")] = 100,
     seed: Annotated[int, typer.Option(help="Graine du tirage aléatoire.")] = 0,
 ) -> None:
-    """Écrire un classeur fictif : N nouveaux projets × 10 jalons × 10 risques (mesures de
-    performance)."""
+    """Écrire un classeur fictif de N projets × 10 jalons × 10 risques (mesures)."""
     from importers.generate import generate_workbook
 
     data = generate_workbook(projects, seed)
@@ -225,8 +225,7 @@ def generate(
 
 
 def scheduler() -> None:
-    """Lancer les tâches planifiées (dossiers de dépôt, panorama provisoire) dans ce
-    processus, jusqu'à interruption."""
+    """Lancer les tâches planifiées (dépôts, panorama provisoire), jusqu'à interruption."""
     import logging
 
     from pilot.scheduler import build_scheduler
