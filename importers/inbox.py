@@ -1,4 +1,5 @@
-"""The inbox: ``<inbox>/<MINISTRY_CODE>/`` folders scanned on a schedule.
+"""The inbox: ``<inbox>/<MINISTRY_CODE>/`` folders scanned on a schedule, one per
+ministry, created by ``ensure_folders`` when the scheduler starts.
 
 A file is picked up once it has not changed for ``SETTLE_SECONDS`` (a file still being
 written is left alone), then claimed by an atomic rename into ``.processing/`` — of two
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import col, select
 
 from importers.intake import STALE_IMPORT_SECONDS, ImportOutcome, fail_interrupted_imports, submit
 from importers.workbook.report import issues_of, report_workbook
@@ -34,6 +36,7 @@ from pilot import db
 from pilot.config import Settings, get_settings
 from pilot.db import is_unavailable
 from pilot.imports.models import ImportStatus
+from pilot.ministries.models import Ministry
 from pilot.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,34 @@ def process_file(claimed: Path, ministry_code: str, engine: Engine) -> InboxResu
     except Exception:  # the import is recorded; a missing report must not stop the scan
         log.exception("could not write the report of import %s", outcome.import_id)
     return InboxResult(target, outcome)
+
+
+def ensure_folders(settings: Settings | None = None, engine: Engine | None = None) -> list[Path]:
+    """Create the inbox and one folder per ministry (``<inbox>/<CODE>/``) where missing, so
+    that each ministry finds its folder before its first file; returns the folders created.
+    Called by the scheduler at start (and on each run: a new ministry gets its folder)."""
+    settings = settings or get_settings()
+    engine = engine or db.get_engine()
+    root = settings.inbox_path
+    try:
+        with db.session_scope(engine) as session:
+            codes = [m.code for m in session.exec(select(Ministry).order_by(col(Ministry.code)))]
+    except DBAPIError as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("inbox: ministry folders not checked: %s", error)
+        return []
+    created = []
+    for code in codes:
+        if not code or code.startswith(".") or "/" in code or os.sep in code:
+            continue  # not a folder name (codes are letters: never expected)
+        folder = root / code
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            created.append(folder)
+    if created:
+        log.info("inbox: folders created for %s", ", ".join(p.name for p in created))
+    return created
 
 
 def scan_inbox(

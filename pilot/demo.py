@@ -4,7 +4,8 @@ The two real editions carry no milestones, risks or météo. ``add_demo_follow_u
 each project in the panorama a few milestones, risks and a report dated today, drawn
 from a generator seeded by the project's identifier (the same every time). Every
 report it writes says in its comment that the data is fictitious. It does nothing when
-follow-up data already exists.
+follow-up data already exists. The data keeps the ministry workbook's rules, so that each
+demo ministry's workbook imports as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, func, select
 
 from pilot.indicators import service as indicators
+from pilot.indicators.steering import CRITICAL_FROM, criticality
 from pilot.projects import service as projects
 from pilot.projects.models import Milestone, Risk, RiskStatus, Weather
 
@@ -56,6 +58,9 @@ def add_demo_follow_up(session: Session, *, today: date) -> int:
             )
         for title, category in rng.sample(RISKS, k=rng.randint(1, 3)):
             probability, impact = rng.randint(1, 4), rng.randint(1, 4)
+            # About a third of the minor risks have no mitigation yet; a critical open risk
+            # always has one (the ministry workbook refuses it otherwise).
+            unmitigated = rng.random() < 0.3 and criticality(probability, impact) < CRITICAL_FROM
             session.add(
                 Risk(
                     project_id=project.id,
@@ -64,7 +69,7 @@ def add_demo_follow_up(session: Session, *, today: date) -> int:
                     probability=probability,
                     impact=impact,
                     owner="Directeur de projet",
-                    mitigation=None if rng.random() < 0.3 else "Plan d'action suivi en comité.",
+                    mitigation=None if unmitigated else "Plan d'action suivi en comité.",
                     status=RiskStatus.OUVERT.value,
                     opened_on=start,
                 )

@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def inbox_job() -> None:
-    from importers.inbox import scan_inbox
+    from importers.inbox import ensure_folders, scan_inbox
 
+    ensure_folders()  # at start (the job's first run), then for each new ministry
     for result in scan_inbox():
         log.info(
             "inbox: %s → %s (import %s)",

@@ -305,6 +305,7 @@ def _project_fields(values: ValidRow, present: set[str]) -> dict[str, Any]:
         elif name == "programmes":
             numbers = parse_programmes(value)
             fields["programmes"] = ",".join(str(n) for n in numbers) or value
+            fields["financing_label"] = value  # the published "Financement", as declared
         elif name == "interministerial":
             fields[name] = bool(value)
         else:
@@ -543,6 +544,8 @@ class Writer:
                 fields["name_key"] = key(name)
                 if fields["name_key"] not in self.state.names:
                     renamed.append(self._name_row(pid, name))
+            if fields.get("programmes") == current.programmes:
+                fields.pop("financing_label", None)  # keep the label of unchanged programmes
             diff = {k: v for k, v in fields.items() if getattr(current, k) != v}
             if diff:
                 changes.append((pid, diff))

@@ -35,6 +35,8 @@ class Column:
     choices: tuple[str, ...] = ()
     max_length: int | None = None
     width: int = 18
+    example: str = ""  # shown in the Lisez-moi sheet, as an agent would type it
+    locked: bool = False  # owned by PILOT: protected in the template, grey
 
     @property
     def key(self) -> str:
@@ -66,6 +68,7 @@ RISK_STATUSES = tuple(s.value for s in RiskStatus)
 RISK_TRENDS = tuple(t.value for t in RiskTrend)
 BUDGET_KINDS = tuple(k.value for k in BudgetKind)
 SCORES = ("1", "2", "3", "4")
+MIN_YEAR, MAX_YEAR = 1990, 2100  # years and dates outside are refused
 
 PILOT_ID = Column(
     "pilot_id",
@@ -73,6 +76,8 @@ PILOT_ID = Column(
     Kind.PILOT_ID,
     "Attribué par PILOT (PRJ-00042). Ne le modifiez pas ; laissez-le vide pour un nouveau projet.",
     width=16,
+    example="PRJ-00042",
+    locked=True,
 )
 
 
@@ -86,6 +91,7 @@ def _project_ref(sheet: str) -> tuple[Column, Column]:
             "nouveau projet, qui n'a pas encore d'identifiant, laissez-le vide et "
             "indiquez le nom du projet.",
             width=16,
+            example="PRJ-00042",
         ),
         Column(
             "project_name",
@@ -95,6 +101,7 @@ def _project_ref(sheet: str) -> tuple[Column, Column]:
             "l'identifiant PILOT est vide.",
             max_length=300,
             width=36,
+            example="Réseau Radio du Futur",
         ),
     )
 
@@ -104,10 +111,32 @@ PROJECTS = Sheet(
     "Une ligne par projet du ministère.",
     (
         PILOT_ID,
-        Column("name", "Nom du projet", Kind.TEXT, "Le nom usuel du projet.", True, (), 300, 36),
-        Column("description", "Description", Kind.TEXT, "Objectifs du projet.", width=40),
         Column(
-            "link", "Lien", Kind.TEXT, "Adresse d'une page présentant le projet.", max_length=1000
+            "name",
+            "Nom du projet",
+            Kind.TEXT,
+            "Le nom usuel du projet.",
+            True,
+            max_length=300,
+            width=36,
+            example="Réseau Radio du Futur",
+        ),
+        Column(
+            "description",
+            "Description",
+            Kind.TEXT,
+            "Objectifs du projet.",
+            width=40,
+            example="Doter les forces de sécurité d'un réseau radio à haut débit.",
+        ),
+        Column(
+            "link",
+            "Lien",
+            Kind.TEXT,
+            "Adresse d'une page présentant le projet.",
+            max_length=1000,
+            width=30,
+            example="https://www.interieur.gouv.fr/rrf",
         ),
         Column(
             "interministerial",
@@ -115,7 +144,8 @@ PROJECTS = Sheet(
             Kind.BOOL,
             "« Oui » si le projet concerne plusieurs ministères, sinon « Non ».",
             choices=(YES, NO),
-            width=14,
+            width=20,
+            example=YES,
         ),
         Column(
             "functional_zone",
@@ -123,6 +153,8 @@ PROJECTS = Sheet(
             Kind.TEXT,
             "Le domaine fonctionnel du projet (par exemple « Ressources humaines »).",
             max_length=300,
+            width=22,
+            example="Ressources humaines",
         ),
         Column(
             "programmes",
@@ -130,11 +162,25 @@ PROJECTS = Sheet(
             Kind.TEXT,
             "Le ou les numéros de programme qui financent le projet (« 129 » ou « 156, 218 »).",
             max_length=200,
-            width=14,
+            width=16,
+            example="156, 218",
         ),
-        Column("phase", "Phase", Kind.CHOICE, "La phase actuelle du projet (liste).", True, PHASES),
         Column(
-            "start_date", "Date de début", Kind.DATE, "Date de lancement du projet (JJ/MM/AAAA)."
+            "phase",
+            "Phase",
+            Kind.CHOICE,
+            "La phase actuelle du projet (liste).",
+            True,
+            PHASES,
+            width=24,
+            example=Phase.CONCEPTION.value,
+        ),
+        Column(
+            "start_date",
+            "Date de début",
+            Kind.DATE,
+            "Date de lancement du projet (JJ/MM/AAAA).",
+            example="01/03/2021",
         ),
         Column(
             "baseline_cost",
@@ -142,18 +188,21 @@ PROJECTS = Sheet(
             Kind.MONEY,
             "Coût complet approuvé, en euros (construction, personnel interne et deux ans de "
             "fonctionnement). Fixé une fois : le modifier est un rebasage, qui exige un motif.",
+            example="12 500 000",
         ),
         Column(
             "baseline_start",
             "Début de référence",
             Kind.DATE,
             "Date de début approuvée. Fixée une fois (voir le motif du rebasage).",
+            example="01/03/2021",
         ),
         Column(
             "baseline_end",
             "Fin de référence",
             Kind.DATE,
             "Date de fin approuvée. Fixée une fois (voir le motif du rebasage).",
+            example="31/12/2025",
         ),
         Column(
             "rebaseline_reason",
@@ -162,18 +211,21 @@ PROJECTS = Sheet(
             "À remplir uniquement pour changer la référence (coût, début ou fin de "
             "référence) : la raison du rebasage. La référence initiale reste conservée.",
             width=30,
+            example="Extension du projet aux services déconcentrés, décidée en comité.",
         ),
         Column(
             "current_cost",
             "Coût actualisé (€)",
             Kind.MONEY,
             "Votre estimation actuelle du coût complet, en euros.",
+            example="13 200 000",
         ),
         Column(
             "forecast_end",
             "Fin prévisionnelle",
             Kind.DATE,
             "Date de fin que vous prévoyez aujourd'hui (JJ/MM/AAAA).",
+            example="30/06/2026",
         ),
         Column(
             "weather",
@@ -182,6 +234,7 @@ PROJECTS = Sheet(
             "Votre appréciation de la situation : soleil, nuageux ou orage.",
             choices=WEATHERS,
             width=12,
+            example=Weather.NUAGEUX.value,
         ),
         Column(
             "comment",
@@ -189,6 +242,7 @@ PROJECTS = Sheet(
             Kind.TEXT,
             "Tout commentaire utile ; obligatoire pour expliquer une baisse du coût actualisé.",
             width=40,
+            example="Coût revu à la baisse après la renégociation du marché.",
         ),
     ),
     unique=("pilot_id",),
@@ -199,14 +253,36 @@ MILESTONES = Sheet(
     "Une ligne par jalon d'un projet. Une ligne absente du classeur n'est pas supprimée.",
     (
         *_project_ref("Jalons"),
-        Column("name", "Jalon", Kind.TEXT, "Le nom du jalon.", True, (), 300, 36),
-        Column("baseline_date", "Date de référence", Kind.DATE, "Date prévue à l'origine."),
-        Column("forecast_date", "Date prévisionnelle", Kind.DATE, "Date prévue aujourd'hui."),
+        Column(
+            "name",
+            "Jalon",
+            Kind.TEXT,
+            "Le nom du jalon.",
+            True,
+            max_length=300,
+            width=36,
+            example="Mise en service pilote",
+        ),
+        Column(
+            "baseline_date",
+            "Date de référence",
+            Kind.DATE,
+            "Date prévue à l'origine.",
+            example="01/09/2023",
+        ),
+        Column(
+            "forecast_date",
+            "Date prévisionnelle",
+            Kind.DATE,
+            "Date prévue aujourd'hui.",
+            example="15/01/2024",
+        ),
         Column(
             "actual_date",
             "Date réelle",
             Kind.DATE,
             "Date à laquelle le jalon a été atteint (pas dans le futur).",
+            example="22/01/2024",
         ),
     ),
     unique=("project", "name"),
@@ -217,13 +293,23 @@ RISKS = Sheet(
     "Une ligne par risque d'un projet. Pour clore un risque, passez son statut à « clos ».",
     (
         *_project_ref("Risques"),
-        Column("title", "Risque", Kind.TEXT, "L'intitulé du risque.", True, (), 300, 36),
+        Column(
+            "title",
+            "Risque",
+            Kind.TEXT,
+            "L'intitulé du risque.",
+            True,
+            max_length=300,
+            width=36,
+            example="Retard du titulaire du marché",
+        ),
         Column(
             "category",
             "Catégorie",
             Kind.TEXT,
             "Par exemple : technique, achats, RH.",
             max_length=100,
+            example="achats",
         ),
         Column(
             "probability",
@@ -232,7 +318,8 @@ RISKS = Sheet(
             "1 : peu probable … 4 : quasi certain.",
             True,
             SCORES,
-            width=12,
+            width=14,
+            example="3",
         ),
         Column(
             "impact",
@@ -241,15 +328,24 @@ RISKS = Sheet(
             "1 : faible … 4 : majeur. La criticité est probabilité × impact.",
             True,
             SCORES,
-            width=12,
+            width=14,
+            example="4",
         ),
-        Column("owner", "Responsable", Kind.TEXT, "Qui suit ce risque.", max_length=200),
+        Column(
+            "owner",
+            "Responsable",
+            Kind.TEXT,
+            "Qui suit ce risque.",
+            max_length=200,
+            example="Directrice de projet",
+        ),
         Column(
             "mitigation",
             "Mesures de réduction",
             Kind.TEXT,
             "Obligatoire pour un risque ouvert dont la criticité atteint 9 ou plus.",
             width=40,
+            example="Pénalités de retard ; point hebdomadaire avec le titulaire.",
         ),
         Column(
             "status",
@@ -257,7 +353,8 @@ RISKS = Sheet(
             Kind.CHOICE,
             "ouvert ou clos (vide : ouvert).",
             choices=RISK_STATUSES,
-            width=10,
+            width=12,
+            example=RiskStatus.OUVERT.value,
         ),
         Column(
             "trend",
@@ -265,16 +362,22 @@ RISKS = Sheet(
             Kind.CHOICE,
             "hausse, stable ou baisse.",
             choices=RISK_TRENDS,
-            width=10,
+            width=12,
+            example=RiskTrend.HAUSSE.value,
         ),
         Column(
-            "opened_on", "Date d'ouverture", Kind.DATE, "Date à laquelle le risque a été identifié."
+            "opened_on",
+            "Date d'ouverture",
+            Kind.DATE,
+            "Date à laquelle le risque a été identifié.",
+            example="15/02/2023",
         ),
         Column(
             "closed_on",
             "Date de clôture",
             Kind.DATE,
             "Date de clôture d'un risque clos (vide : la date de l'import).",
+            example="30/06/2024",
         ),
     ),
     unique=("project", "title"),
@@ -286,7 +389,13 @@ BUDGET = Sheet(
     (
         *_project_ref("Budget"),
         Column(
-            "year", "Année", Kind.YEAR, "L'exercice budgétaire (par exemple 2024).", True, width=10
+            "year",
+            "Année",
+            Kind.YEAR,
+            "L'exercice budgétaire (par exemple 2024).",
+            True,
+            width=10,
+            example="2024",
         ),
         Column(
             "kind",
@@ -296,11 +405,22 @@ BUDGET = Sheet(
             True,
             BUDGET_KINDS,
             width=10,
+            example=BudgetKind.BUILD.value,
         ),
         Column(
-            "planned", "Montant prévu (€)", Kind.MONEY, "Crédits prévus pour l'année, en euros."
+            "planned",
+            "Montant prévu (€)",
+            Kind.MONEY,
+            "Crédits prévus pour l'année, en euros.",
+            example="2 000 000",
         ),
-        Column("consumed", "Montant consommé (€)", Kind.MONEY, "Crédits consommés, en euros."),
+        Column(
+            "consumed",
+            "Montant consommé (€)",
+            Kind.MONEY,
+            "Crédits consommés, en euros.",
+            example="1 750 000",
+        ),
     ),
     unique=("project", "year", "kind"),
 )

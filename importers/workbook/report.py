@@ -12,9 +12,9 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from sqlmodel import Session, col, select
 
-from importers.workbook.columns import SHEET_BY_KEY
+from importers.workbook.columns import SHEET_BY_KEY, SHEETS
 from importers.workbook.findings import Issue, count_errors
-from pilot.imports.models import Finding, ImportFile, Severity
+from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
 from pilot.text import normalize_key
 
 ERROR_FILL = PatternFill("solid", fgColor="FFB3B3")
@@ -22,11 +22,44 @@ WARNING_FILL = PatternFill("solid", fgColor="FFE9A8")
 HEADERS = ["Gravité", "Onglet", "Ligne", "Colonne", "Valeur trouvée", "Message"]
 
 
+# What an agent reads for an import's status (``ImportStatus``), in the CLI and reports.
+STATUS_LABELS = {
+    ImportStatus.RECEIVED.value: "reçu",
+    ImportStatus.VALIDATED.value: "validé",
+    ImportStatus.REJECTED.value: "rejeté",
+    ImportStatus.APPLIED.value: "appliqué",
+    ImportStatus.FAILED.value: "échoué",
+    ImportStatus.DUPLICATE.value: "doublon",
+}
+_SHEET_ORDER = {s.name: n for n, s in enumerate(SHEETS, start=1)}
+
+
+def status_label(status: str) -> str:
+    """An import's status in French (``applied`` → ``appliqué``)."""
+    return STATUS_LABELS.get(status, status)
+
+
+def _reading_order(issue: Issue) -> tuple[int, str, int, int, str]:
+    """The workbook's findings first, then by sheet (in the workbook's order), row, column."""
+    if issue.sheet is None:
+        return (0, "", 0, 0, "")
+    sheet = SHEET_BY_KEY.get(normalize_key(issue.sheet))
+    order = _SHEET_ORDER[sheet.name] if sheet else len(_SHEET_ORDER) + 1
+    column = issue.column or ""
+    return (order, normalize_key(issue.sheet), issue.row or 0, len(column), column)
+
+
+def in_reading_order(issues: Iterable[Issue]) -> list[Issue]:
+    """Findings sorted by sheet, row and column (stable: a cell's findings keep their order)."""
+    return sorted(issues, key=_reading_order)
+
+
 def issues_of(session: Session, import_id: int) -> list[Issue]:
+    """An import's findings, in reading order."""
     rows = session.exec(
         select(Finding).where(Finding.import_id == import_id).order_by(col(Finding.id))
     )
-    return [
+    return in_reading_order(
         Issue(
             f.code,
             f.message,
@@ -38,7 +71,7 @@ def issues_of(session: Session, import_id: int) -> list[Issue]:
             value=f.value,
         )
         for f in rows
-    ]
+    )
 
 
 def _label(issue: Issue) -> str:
@@ -48,7 +81,7 @@ def _label(issue: Issue) -> str:
 def report_workbook(data: bytes | None, issues: Iterable[Issue]) -> bytes:
     """The sent .xlsx with faulty cells marked, plus an Anomalies sheet (a new workbook
     holding only that sheet when the original cannot be annotated, e.g. an .ods)."""
-    issues = list(issues)
+    issues = in_reading_order(issues)
     book: openpyxl.Workbook | None = None
     if data is not None:
         try:
@@ -92,7 +125,7 @@ def report_workbook(data: bytes | None, issues: Iterable[Issue]) -> bytes:
 
 def report_html(record: ImportFile, issues: Iterable[Issue]) -> str:
     """A self-contained French HTML page listing the findings of an import."""
-    issues = list(issues)
+    issues = in_reading_order(issues)
     lines = "".join(
         "<tr>"
         + "".join(
@@ -107,7 +140,7 @@ def report_html(record: ImportFile, issues: Iterable[Issue]) -> str:
     return (
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
         f"<title>{title}</title></head><body><h1>{title}</h1>"
-        f"<p>Statut : {html.escape(record.status)}. {errors} erreur(s), "
+        f"<p>Statut : {html.escape(status_label(record.status))}. {errors} erreur(s), "
         f"{len(issues) - errors} avertissement(s).</p>"
         "<table><thead><tr>"
         + "".join(f'<th scope="col">{h}</th>' for h in HEADERS)

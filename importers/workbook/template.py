@@ -17,10 +17,13 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from importers.workbook.columns import (
+    MAX_YEAR,
+    MIN_YEAR,
     NO,
     README_SHEET,
     SHEETS,
     YES,
+    Column,
     Kind,
     Sheet,
     column_letter,
@@ -35,7 +38,12 @@ MONEY_FORMAT = "#,##0"
 HEADER_FILL = PatternFill("solid", fgColor="000091")  # DSFR "bleu France"
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 LOCKED_FILL = PatternFill("solid", fgColor="E5E5E5")
-VALIDATED_ROWS = 5_000  # drop-down lists and formats reach this many rows below the data
+NUMBER_FORMATS = {Kind.DATE: DATE_FORMAT, Kind.MONEY: MONEY_FORMAT}
+# Below the prefilled rows, this many empty rows are prepared for new lines: unlocked,
+# formatted, with their drop-down lists, inside the autofilter (README, "Ministry workbooks").
+EMPTY_ROWS = 300
+LINE_HEIGHT = 15.0  # points per line of the bold 11 pt header
+HEADER_CHARS_PER_WIDTH = 0.85  # bold characters per unit of column width
 
 Row = Mapping[str, Any]
 
@@ -58,80 +66,59 @@ def _choices(kind: Kind, choices: tuple[str, ...]) -> str | None:
     return None
 
 
+def header_height(sheet: Sheet) -> float:
+    """The height of the header row (points) that shows every header whole once wrapped
+    in its column's width (Excel and Calc do not grow a row on opening)."""
+    lines = 1
+    for column in sheet.columns:
+        room = max(int(column.width * HEADER_CHARS_PER_WIDTH), 1)
+        count, used = 1, 0
+        for word in column.header.split():
+            if used and used + 1 + len(word) > room:
+                count, used = count + 1, len(word)
+            else:
+                used += len(word) + (1 if used else 0)
+        lines = max(lines, count)
+    return LINE_HEIGHT * lines + 6
+
+
 def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Iterable[Row]) -> None:
+    """The sheet's header, its rows, then ``EMPTY_ROWS`` prepared rows: formats, drop-down
+    lists and protection cover the whole table; only PILOT's columns stay locked."""
     ws.append([c.header for c in sheet.columns])
-    for index, column in enumerate(sheet.columns):
-        letter = column_letter(index)
-        cell = ws.cell(row=1, column=index + 1)
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        dimension = ws.column_dimensions[letter]
-        dimension.width = column.width
-        locked = column.kind == Kind.PILOT_ID and sheet.name == "Projets"
-        dimension.protection = Protection(locked=locked)
-        if column.kind == Kind.DATE:
-            dimension.number_format = DATE_FORMAT
-        elif column.kind == Kind.MONEY:
-            dimension.number_format = MONEY_FORMAT
-    count = 0
     kinds = [c.kind for c in sheet.columns]
+    count = 0
     for row in rows:
         ws.append(
             [_cell_value(k, row.get(c.field)) for k, c in zip(kinds, sheet.columns, strict=True)]
         )
         count += 1
-    last = count + VALIDATED_ROWS + 1
+    last = count + EMPTY_ROWS + 1  # the table's last row
+    ws.row_dimensions[1].height = header_height(sheet)
     for index, column in enumerate(sheet.columns):
         letter = column_letter(index)
-        area = f"{letter}2:{letter}{last}"
-        formula = _choices(column.kind, column.choices)
-        if formula is not None:
-            validation = DataValidation(
-                type="list",
-                formula1=formula,
-                allow_blank=not column.required,
-                showErrorMessage=True,
-                errorTitle="Valeur non permise",
-                error="Choisissez une valeur de la liste (voir l'onglet Lisez-moi).",
-                promptTitle=column.header[:32],
-                prompt=column.help[:255],
-                showInputMessage=True,
-            )
-            validation.add(area)
+        header = ws.cell(row=1, column=index + 1)
+        header.fill, header.font = HEADER_FILL, HEADER_FONT
+        header.alignment = Alignment(wrap_text=True, vertical="center")
+        protection = Protection(locked=column.locked)
+        number_format = NUMBER_FORMATS.get(column.kind)
+        dimension = ws.column_dimensions[letter]
+        dimension.width = column.width
+        dimension.protection = protection  # the rows beyond the table too, in Excel
+        if number_format is not None:
+            dimension.number_format = number_format
+        for (cell,) in ws.iter_rows(min_row=2, max_row=last, min_col=index + 1, max_col=index + 1):
+            cell.protection = protection
+            if number_format is not None:
+                cell.number_format = number_format
+            if column.locked:
+                cell.fill = LOCKED_FILL
+        validation = _validation(column)
+        if validation is not None:
+            validation.add(f"{letter}2:{letter}{last}")
             ws.add_data_validation(validation)
-        elif column.kind == Kind.YEAR:
-            validation = DataValidation(
-                type="whole",
-                operator="between",
-                formula1="1990",
-                formula2="2100",
-                showErrorMessage=True,
-                error="Indiquez une année entre 1990 et 2100.",
-            )
-            validation.add(area)
-            ws.add_data_validation(validation)
-        if column.kind in (Kind.DATE, Kind.MONEY) or (
-            column.kind == Kind.PILOT_ID and sheet.name == "Projets"
-        ):
-            for (cell,) in ws.iter_rows(
-                min_row=2, max_row=count + 1, min_col=index + 1, max_col=index + 1
-            ):
-                if column.kind == Kind.DATE:
-                    cell.number_format = DATE_FORMAT
-                elif column.kind == Kind.MONEY:
-                    cell.number_format = MONEY_FORMAT
-                else:
-                    cell.fill = LOCKED_FILL
-                    cell.protection = Protection(locked=True)
-            if column.kind != Kind.PILOT_ID:
-                continue
-        for (cell,) in ws.iter_rows(
-            min_row=2, max_row=count + 1, min_col=index + 1, max_col=index + 1
-        ):
-            if column.kind != Kind.PILOT_ID or sheet.name != "Projets":
-                cell.protection = Protection(locked=False)
-    ws.freeze_panes = "B2" if sheet.name == "Projets" else "A2"
-    ws.auto_filter.ref = f"A1:{column_letter(len(sheet.columns) - 1)}{count + 1}"
+    ws.freeze_panes = "C2"  # the header, the identifier and the project's name stay in view
+    ws.auto_filter.ref = f"A1:{column_letter(len(sheet.columns) - 1)}{last}"
     ws.protection.sheet = True  # no password: it prevents mistakes, not people
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
@@ -142,12 +129,59 @@ def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Iterable[Row]) -> None:
     ws.protection.autoFilter = False
 
 
+def _validation(column: Column) -> DataValidation | None:
+    """The drop-down list or the bounds of a column, if it has any."""
+    formula = _choices(column.kind, column.choices)
+    if formula is not None:
+        return DataValidation(
+            type="list",
+            formula1=formula,
+            allow_blank=not column.required,
+            showErrorMessage=True,
+            errorTitle="Valeur non permise",
+            error="Choisissez une valeur de la liste (voir l'onglet Lisez-moi).",
+            promptTitle=column.header[:32],
+            prompt=column.help[:255],
+            showInputMessage=True,
+        )
+    if column.kind == Kind.YEAR:
+        return DataValidation(
+            type="whole",
+            operator="between",
+            formula1=str(MIN_YEAR),
+            formula2=str(MAX_YEAR),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Année non permise",
+            error=f"Indiquez une année entre {MIN_YEAR} et {MAX_YEAR}.",
+        )
+    return None
+
+
+README_WIDTHS = {"A": 12, "B": 26, "C": 12, "D": 70, "E": 34, "F": 30}
+
+
+def _allowed(column: Column) -> str:
+    if column.kind == Kind.BOOL:
+        return f"{YES}, {NO}"
+    if column.choices:
+        return ", ".join(column.choices)
+    if column.kind == Kind.DATE:
+        return "une date (JJ/MM/AAAA)"
+    if column.kind == Kind.MONEY:
+        return "un montant en euros, sans décimales"
+    if column.kind == Kind.YEAR:
+        return f"une année, de {MIN_YEAR} à {MAX_YEAR}"
+    if column.kind == Kind.PILOT_ID:
+        return "PRJ- suivi de cinq chiffres"
+    if column.max_length:
+        return f"un texte d'au plus {column.max_length} caractères"
+    return "un texte"
+
+
 def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
-    ws.column_dimensions["A"].width = 14
-    ws.column_dimensions["B"].width = 30
-    ws.column_dimensions["C"].width = 12
-    ws.column_dimensions["D"].width = 80
-    ws.column_dimensions["E"].width = 40
+    for letter, width in README_WIDTHS.items():
+        ws.column_dimensions[letter].width = width
     title = "Classeur PILOT des grands projets numériques"
     if ministry is not None:
         title += f" — {ministry.name} ({ministry.code})"
@@ -159,9 +193,14 @@ def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
         "déposez le classeur dans PILOT (envoi en ligne ou dossier de dépôt).",
         "Chaque envoi est vérifié en entier : PILOT renvoie la liste de toutes les anomalies, "
         "cellule par cellule, et n'enregistre rien tant qu'il reste une erreur.",
-        "L'identifiant PILOT (colonne grisée et protégée) ne doit pas être modifié. Pour un "
-        "nouveau projet, ajoutez une ligne sans identifiant ; dans les autres onglets, "
-        "rattachez ses lignes par le nom du projet.",
+        "Les onglets sont protégés contre les fausses manipulations, sans mot de passe : "
+        "toutes les cellules à remplir sont modifiables sans retirer la protection. Seul "
+        "l'identifiant PILOT de l'onglet Projets (colonne grisée) est verrouillé : il est "
+        "attribué par PILOT et ne doit pas être modifié.",
+        f"Sous les lignes préremplies, {EMPTY_ROWS} lignes vides sont prêtes pour de nouvelles "
+        "lignes (formats, listes déroulantes et filtre compris). Pour un nouveau projet, "
+        "remplissez une ligne sans identifiant ; dans les autres onglets, rattachez ses "
+        "lignes par le nom du projet.",
         "La référence (coût, début et fin de référence) est fixée une fois. Pour la changer, "
         "remplissez la colonne « Motif du rebasage » : la référence initiale reste conservée.",
         "Une baisse du coût actualisé doit être expliquée dans la colonne « Commentaire ».",
@@ -171,27 +210,34 @@ def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
     ]
     for line in lines:
         ws.append([line])
+        if line:
+            ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=6)
+            ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+            room = sum(README_WIDTHS.values())
+            ws.row_dimensions[ws.max_row].height = LINE_HEIGHT * -(-len(line) // room)
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["Onglet", "Colonne", "Obligatoire", "Explication", "Valeurs permises"])
+    ws.row_dimensions[1].height = 22
+    ws.append(["Onglet", "Colonne", "Obligatoire", "Explication", "Valeurs permises", "Exemple"])
     for cell in ws[ws.max_row]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
     for sheet in SHEETS:
         for column in sheet.columns:
-            allowed = ""
-            if column.kind == Kind.BOOL:
-                allowed = f"{YES}, {NO}"
-            elif column.choices:
-                allowed = ", ".join(column.choices)
-            elif column.kind == Kind.DATE:
-                allowed = "une date (JJ/MM/AAAA)"
-            elif column.kind == Kind.MONEY:
-                allowed = "un montant en euros (1 234 567)"
-            elif column.kind == Kind.YEAR:
-                allowed = "une année (2024)"
             ws.append(
-                [sheet.name, column.header, YES if column.required else NO, column.help, allowed]
+                [
+                    sheet.name,
+                    column.header,
+                    YES if column.required else NO,
+                    column.help,
+                    _allowed(column),
+                    column.example,
+                ]
             )
-            ws.cell(row=ws.max_row, column=4).alignment = Alignment(wrap_text=True)
+            needed = 1  # lines of the tallest cell, wrapped in its column
+            for cell in ws[ws.max_row]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                room = README_WIDTHS[cell.column_letter]
+                needed = max(needed, -(-len(str(cell.value or "")) // room))
+            ws.row_dimensions[ws.max_row].height = LINE_HEIGHT * needed
 
 
 def write_workbook(rows: Mapping[str, Iterable[Row]], ministry: Ministry | None = None) -> bytes:

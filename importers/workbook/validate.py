@@ -18,7 +18,9 @@ from typing import Any
 from importers.parsing import ParseError, is_unknown, parse_bool, parse_date, parse_decimal
 from importers.workbook.columns import (
     BUDGET,
+    MAX_YEAR,
     MILESTONES,
+    MIN_YEAR,
     PROJECTS,
     RISKS,
     SHEETS,
@@ -42,7 +44,6 @@ from pilot.money import format_decimal_fr
 from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
 from pilot.text import clean_text, non_latin_letters, normalize_key
 
-MIN_YEAR, MAX_YEAR = 1990, 2100
 ProjectKey = int | str  # an existing project's id, or the name key of a new project
 
 
@@ -141,15 +142,21 @@ def _date(value: Any) -> date | None:
     return parsed
 
 
-def _whole(value: Any, low: int, high: int, what: str) -> int | None:
+def _whole(value: Any, low: int, high: int, what: str, example: int) -> int | None:
+    """A whole number from ``low`` to ``high``; the message says which, with an example
+    of its own (an amount's "1 234,5" would mislead)."""
+    wanted = f"Indiquez {what} de {low} à {high} (exemple : {example})."
     if isinstance(value, int) and not isinstance(value, bool):
         number: Decimal | None = Decimal(value)
     else:
-        number = parse_decimal(value)
+        try:
+            number = parse_decimal(value)
+        except ParseError:
+            raise ParseError(f"« {shown(value)} » n'est pas un nombre. {wanted}") from None
     if number is None:
         return None
     if number != number.to_integral_value() or not low <= number <= high:
-        raise ParseError(f"Indiquez {what} entier de {low} à {high}.")
+        raise ParseError(wanted)
     return int(number)
 
 
@@ -179,9 +186,9 @@ def parse_cell(column: Column, value: Any) -> Any:
             return None
         raise ParseError("Valeur non permise : choisissez parmi " + ", ".join(column.choices) + ".")
     if kind == Kind.SCORE:
-        return _whole(value, 1, 4, "un nombre")
+        return _whole(value, 1, 4, "un nombre entier", 3)
     if kind == Kind.YEAR:
-        return _whole(value, MIN_YEAR, MAX_YEAR, "une année")
+        return _whole(value, MIN_YEAR, MAX_YEAR, "une année", 2024)
     if kind == Kind.BOOL:
         return parse_bool(value)
     if kind == Kind.PILOT_ID:
@@ -497,24 +504,14 @@ class Checker:
                         format_pilot_id(pid),
                     )
                     usable = False
-                elif pid in self.state.foreign:
+                elif pid not in self.state.projects:  # another ministry's: the same answer
                     self.issue(
                         data,
                         row.row,
                         "pilot_id",
-                        f"Le projet {format_pilot_id(pid)} relève d'un autre ministère : vous ne "
-                        "pouvez mettre à jour que les projets de votre ministère.",
-                        "other_ministry",
-                        format_pilot_id(pid),
-                    )
-                    usable = False
-                elif pid not in self.state.projects:
-                    self.issue(
-                        data,
-                        row.row,
-                        "pilot_id",
-                        f"L'identifiant {format_pilot_id(pid)} est inconnu de PILOT : recopiez-le "
-                        "depuis le modèle, ou laissez-le vide pour un nouveau projet.",
+                        f"L'identifiant {format_pilot_id(pid)} ne correspond à aucun projet de "
+                        "votre ministère : recopiez-le depuis le modèle, ou laissez-le vide pour "
+                        "un nouveau projet.",
                         "unknown_project",
                         format_pilot_id(pid),
                     )
@@ -664,24 +661,13 @@ class Checker:
         pid = row.get("pilot_id")
         name = row.get("project_name")
         if pid is not None:
-            if pid in self.state.foreign:
+            if pid not in self.state.projects:  # another ministry's: the same answer
                 self.issue(
                     data,
                     row.row,
                     "pilot_id",
-                    f"Le projet {format_pilot_id(pid)} relève d'un autre ministère : vous ne "
-                    "pouvez mettre à jour que les projets de votre ministère.",
-                    "other_ministry",
-                    format_pilot_id(pid),
-                )
-                return None
-            if pid not in self.state.projects:
-                self.issue(
-                    data,
-                    row.row,
-                    "pilot_id",
-                    f"L'identifiant {format_pilot_id(pid)} est inconnu de PILOT : recopiez-le "
-                    "depuis l'onglet Projets.",
+                    f"L'identifiant {format_pilot_id(pid)} ne correspond à aucun projet de "
+                    "votre ministère : recopiez-le depuis l'onglet Projets.",
                     "unknown_project",
                     format_pilot_id(pid),
                 )

@@ -13,6 +13,7 @@ from sqlalchemy import exc, text
 
 from importers.isolation import Limits, warm_up
 from pilot import __version__
+from pilot.api import errors_fr
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.errors import REFUSED_VALUE
 from pilot.api.graphql.router import graphql_router
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
         settings.import_max_concurrency, settings.import_wait_seconds
     )
     app.middleware("http")(failed_auth_middleware(limiter))
+    errors_fr.install(app)
 
     @app.exception_handler(exc.DBAPIError)
     async def database_error(request: Request, error: exc.DBAPIError) -> JSONResponse:

@@ -22,8 +22,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens (the plaintext is shown once).", no_args_is_help=True)
+db_app = typer.Typer(help="Entretien de la base de données.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Jetons d'accès à l'API (la valeur n'est affichée qu'une fois).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 
@@ -45,7 +47,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Migrate the database to the latest schema (creates it if needed)."""
+    """Mettre la base de données au dernier schéma (la crée au besoin)."""
     from pilot import migrations
     from pilot.db import get_engine
 
@@ -59,20 +61,29 @@ class _DryRun(Exception):
 
 @app.command("import-panorama")
 def import_panorama(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    edition: Annotated[int | None, typer.Option(help="Edition number (default: by date)")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="Le fichier du panorama (CSV ou XLSX)."
+        ),
+    ],
+    edition: Annotated[
+        int | None, typer.Option(help="Numéro de l'édition (par défaut : selon la date).")
+    ] = None,
     published_on: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Publication date")
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Date de publication (AAAA-MM-JJ)."),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be matched; store nothing")
+        bool, typer.Option("--dry-run", help="Montrer les rapprochements ; ne rien enregistrer.")
     ] = False,
 ) -> None:
-    """Load an edition of DINUM's open-data panorama (CSV or XLSX) as a published edition.
+    """Charger une édition du panorama open data de la DINUM (CSV ou XLSX).
 
-    Loading the same file (or the same edition in another format) again changes nothing.
-    Projects that match no project of earlier editions are listed as "non rapprochés":
-    if one is a renamed project, declare an alias (pilot projects alias) before loading."""
+    Elle devient une édition publiée. Charger de nouveau le même fichier (ou la même
+    édition dans un autre format) ne change rien. Les projets qui ne correspondent à aucun
+    projet des éditions précédentes sont listés comme « non rapprochés » : si l'un d'eux
+    est un projet renommé, déclarez un alias (pilot projects alias) avant le chargement."""
     from importers.panorama import PanoramaError, import_panorama_file
     from pilot.db import session_scope
     from pilot.projects.service import DomainError
@@ -149,9 +160,11 @@ def _load_report(filename: str, result: LoadResult, dry_run: bool) -> list[str]:
 
 @app.command("figures")
 def figures(
-    edition: Annotated[str, typer.Option(help="Edition number, or 'latest'")] = "latest",
+    edition: Annotated[
+        str, typer.Option(help="Numéro de l'édition, ou « latest » (la dernière).")
+    ] = "latest",
 ) -> None:
-    """Print an edition's key figures, distributions, entrants and exits as JSON."""
+    """Afficher en JSON les chiffres clés d'une édition (répartitions, entrées, sorties)."""
     from pilot.db import session_scope
     from pilot.editions import service as editions
     from pilot.projects.models import format_pilot_id
@@ -199,7 +212,7 @@ def _fr(value: Any) -> str | None:
 
 @app.command("serve")
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the API (GraphQL at /graphql, health at /healthz)."""
+    """Servir l'API (GraphQL sur /graphql, état de santé sur /healthz)."""
     background = None
     if get_settings().scheduler_in_serve:  # embedded default; production: `pilot scheduler`
         from pilot.scheduler import build_scheduler
@@ -247,8 +260,10 @@ def demo(
     port: int = 8000,
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
-    """Migrate the embedded database, load the two real editions, add fictitious follow-up
-    data (milestones, risks, météo; marked as such), and serve the API."""
+    """Préparer la base intégrée et les données de démonstration, puis servir l'API.
+
+    Charge les deux éditions réelles et ajoute un suivi fictif (jalons, risques, météo ;
+    signalé comme tel)."""
     from pilot.db import session_scope
     from pilot.demo import add_demo_follow_up
     from pilot.timeutil import today
@@ -271,12 +286,12 @@ def demo(
 
 @token_app.command("create")
 def token_create(
-    name: Annotated[str, typer.Option(help="Who or what uses it")],
-    role: Annotated[str, typer.Option(help="ministry, dinum or admin")],
-    ministry: Annotated[str | None, typer.Option(help="Ministry code (role ministry)")] = None,
+    name: Annotated[str, typer.Option(help="Qui ou quoi l'utilise.")],
+    role: Annotated[str, typer.Option(help="ministry, dinum ou admin.")],
+    ministry: Annotated[str | None, typer.Option(help="Code du ministère (rôle ministry).")] = None,
     expires: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
 ) -> None:
-    """Create a token and print it once."""
+    """Créer un jeton et l'afficher, une seule fois."""
     from pilot.auth import service as auth
     from pilot.auth.models import Role
     from pilot.db import session_scope
@@ -307,7 +322,7 @@ def token_create(
 
 @token_app.command("list")
 def token_list() -> None:
-    """List tokens (never their value)."""
+    """Lister les jetons (jamais leur valeur)."""
     from pilot.auth import service as auth
     from pilot.db import session_scope
 
@@ -330,7 +345,7 @@ def token_list() -> None:
 
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
-    """Revoke a token: it stops working at once."""
+    """Révoquer un jeton : il cesse aussitôt de fonctionner."""
     from pilot.auth import service as auth
     from pilot.db import session_scope
 

@@ -15,11 +15,11 @@ SCHEMA_FILE = ROOT / "graphql" / "schema.graphql"
 @app.command("graphql-schema")
 def graphql_schema(
     check: Annotated[
-        bool, typer.Option("--check", help="Fail if the file differs from the code")
+        bool, typer.Option("--check", help="Échouer si le fichier diffère du code.")
     ] = False,
-    output: Annotated[Path, typer.Option(help="Where the SDL goes")] = SCHEMA_FILE,
+    output: Annotated[Path, typer.Option(help="Fichier du schéma (SDL).")] = SCHEMA_FILE,
 ) -> None:
-    """Write the GraphQL schema (SDL) exported from the code to graphql/schema.graphql."""
+    """Écrire le schéma GraphQL (SDL) exporté du code dans graphql/schema.graphql."""
     from pilot.api.graphql.schema import sdl
 
     text = sdl()

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Projects: list, aliases across editions, trajectory.", no_args_is_help=True)
+app = typer.Typer(
+    help="Projets : liste, alias d'une édition à l'autre, trajectoire.", no_args_is_help=True
+)
 
 ACTOR = "cli"
 
@@ -27,12 +29,15 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command("list")
 def list_projects(
-    ministry: Annotated[str | None, typer.Option(help="Ministry code or name")] = None,
+    ministry: Annotated[str | None, typer.Option(help="Code ou nom du ministère.")] = None,
     in_panorama: Annotated[
-        bool | None, typer.Option("--in-panorama/--out-of-panorama", help="Filter")
+        bool | None,
+        typer.Option(
+            "--in-panorama/--out-of-panorama", help="Dans le panorama, ou hors du panorama."
+        ),
     ] = None,
 ) -> None:
-    """List projects (PILOT identifier, ministry, name) as JSON."""
+    """Lister les projets (identifiant PILOT, ministère, nom) en JSON."""
     from pilot.db import session_scope
     from pilot.ministries import service as ministries
     from pilot.projects import service as projects
@@ -56,18 +61,18 @@ def list_projects(
 
 @app.command("alias")
 def alias(
-    project_id: Annotated[str, typer.Argument(help="PILOT identifier, e.g. PRJ-00042")],
-    name: Annotated[str, typer.Argument(help="The other spelling of the project's name")],
+    project_id: Annotated[str, typer.Argument(help="Identifiant PILOT, par exemple PRJ-00042.")],
+    name: Annotated[str, typer.Argument(help="L'autre graphie du nom du projet.")],
     ministry: Annotated[
         str | None,
-        typer.Option(help="Ministry that files this spelling, if not the project's own"),
+        typer.Option(help="Ministère qui emploie cette graphie, s'il n'est pas celui du projet."),
     ] = None,
 ) -> None:
-    """Declare that NAME designates PROJECT_ID, so that later editions match it.
+    """Déclarer que NAME désigne PROJECT_ID, pour les éditions suivantes.
 
-    The alias applies to the loads that follow: an edition already loaded is published
-    and never changes. Declare aliases before loading an edition (see import-panorama
-    --dry-run)."""
+    L'alias vaut pour les chargements qui suivent : une édition déjà chargée est publiée
+    et ne change plus. Déclarez les alias avant de charger une édition (voir
+    import-panorama --dry-run)."""
     from pilot.db import session_scope
     from pilot.ministries import service as ministries
     from pilot.projects import service as projects
@@ -102,9 +107,9 @@ def alias(
 
 @app.command("trajectory")
 def trajectory(
-    project_id: Annotated[str, typer.Argument(help="PILOT identifier, e.g. PRJ-00042")],
+    project_id: Annotated[str, typer.Argument(help="Identifiant PILOT, par exemple PRJ-00042.")],
 ) -> None:
-    """Print a project's cost, duration and phase in each edition it appears in (JSON)."""
+    """Afficher en JSON le coût, la durée et la phase d'un projet à chaque édition."""
     from pilot.db import session_scope
     from pilot.editions import service as editions
     from pilot.money import format_meur

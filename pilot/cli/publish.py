@@ -12,23 +12,26 @@ from pilot.config import get_settings
 
 def publish(
     number: Annotated[
-        int | None, typer.Option(help="Edition number (default: the next one)")
+        int | None, typer.Option(help="Numéro de l'édition (par défaut : la suivante).")
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be published; write nothing")
+        bool, typer.Option("--dry-run", help="Montrer ce qui serait publié ; ne rien écrire.")
     ] = False,
     draft: Annotated[
         bool,
-        typer.Option("--draft", help="Write the draft panorama only (no new edition)"),
+        typer.Option(
+            "--draft", help="Écrire seulement le panorama provisoire (pas de nouvelle édition)."
+        ),
     ] = False,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes drawing the scorecards")
+        int, typer.Option(min=1, help="Processus qui dessinent les fiches projets.")
     ] = 1,
     published_on: Annotated[
-        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Publication date (today)")
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Date de publication (aujourd'hui par défaut)."),
     ] = None,
 ) -> None:
-    """Publish the panorama: edition, site, PDF booklet and open data."""
+    """Publier le panorama : l'édition, le site, le livret PDF et les données ouvertes."""
     from pilot.db import session_scope
     from pilot.editions import service as editions
     from scorecards import publish as publisher

@@ -1,4 +1,6 @@
-"""Ministry workbook commands: template, import, imports, generate, scheduler."""
+"""Ministry workbook commands: template, import, imports, generate, scheduler.
+
+Their ``--help`` texts are for ministry agents and DINUM: in French."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ def _fail(message: str) -> typer.Exit:
 
 
 def template(
-    out: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the .xlsx")],
-    ministry: Annotated[str, typer.Option(help="Ministry code (MI, MJ…)")],
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="Fichier .xlsx à écrire.")],
+    ministry: Annotated[str, typer.Option(help="Code du ministère (MI, MJ…).")],
 ) -> None:
-    """Write a ministry's workbook, prefilled with its projects."""
+    """Écrire le classeur d'un ministère, prérempli avec ses projets."""
     from importers.workbook.template import build_template
     from pilot.db import session_scope
     from pilot.ministries import service as ministries
@@ -36,14 +38,24 @@ def template(
 
 
 def import_workbook(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    ministry: Annotated[str, typer.Option(help="Ministry code (MI, MJ…)")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only")] = False,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="Le classeur (.xlsx, .xlsm, .ods)."
+        ),
+    ],
+    ministry: Annotated[str, typer.Option(help="Code du ministère (MI, MJ…).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Vérifier seulement : ne rien enregistrer.")
+    ] = False,
     report: Annotated[
-        Path | None, typer.Option(help="Write the import report (.xlsx or .html) there")
+        Path | None,
+        typer.Option(help="Écrire le rapport de l'import dans ce fichier (.xlsx ou .html)."),
     ] = None,
 ) -> None:
-    """Import a ministry workbook (.xlsx, .xlsm, .ods): validate, then apply all or nothing."""
+    """Importer le classeur d'un ministère (.xlsx, .xlsm, .ods) : tout ou rien.
+
+    Tout est vérifié, puis tout est enregistré, ou rien s'il reste une erreur."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from importers.intake import submit
@@ -97,6 +109,34 @@ def _print_findings(import_id: int, limit: int = 200) -> None:
         typer.echo(f"  … et {len(issues) - limit} autres (voir le rapport : --report).")
 
 
+def _print_import(import_id: int) -> None:
+    """One import: a line saying what it is and how it went (even when it found nothing),
+    then its findings in reading order."""
+    from importers.workbook.report import status_label
+    from pilot.db import session_scope
+    from pilot.imports.models import ImportFile
+    from pilot.ministries.models import Ministry
+
+    with session_scope() as session:
+        record = session.get(ImportFile, import_id)
+        if record is None:
+            raise _fail(f"Aucun import n° {import_id}.")
+        found = session.get(Ministry, record.ministry_id)
+        code = found.code if found is not None else "?"
+        counts = dict(record.counts or {})
+    errors, warnings = counts.get("errors", 0), counts.get("warnings", 0)
+    verdict = (
+        "aucune anomalie"
+        if not errors and not warnings
+        else f"{errors} erreur(s), {warnings} avertissement(s)"
+    )
+    typer.echo(
+        f"Import n° {import_id} — {record.filename} ({code}), reçu le "
+        f"{record.received_at:%d/%m/%Y à %H:%M} : {status_label(record.status)}, {verdict}."
+    )
+    _print_findings(import_id, limit=100_000)
+
+
 def _write_report(import_id: int, out: Path) -> None:
     from importers.workbook.report import issues_of, report_html, report_workbook
     from pilot.db import session_scope
@@ -116,21 +156,33 @@ def _write_report(import_id: int, out: Path) -> None:
 
 
 def imports(
-    ministry: Annotated[str | None, typer.Option(help="Only this ministry")] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
-    show: Annotated[int | None, typer.Option(help="Print the findings of this import")] = None,
-    report: Annotated[Path | None, typer.Option(help="With --show: write its report")] = None,
+    number: Annotated[
+        int | None,
+        typer.Argument(help="Le numéro d'un import : afficher son bilan et ses anomalies."),
+    ] = None,
+    ministry: Annotated[str | None, typer.Option(help="Ce ministère seulement.")] = None,
+    limit: Annotated[
+        int, typer.Option(help="Combien d'imports, du plus récent au plus ancien.")
+    ] = 50,
+    show: Annotated[
+        int | None, typer.Option(help="Afficher le bilan et les anomalies de cet import.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Avec un numéro : écrire son rapport (.xlsx ou .html).")
+    ] = None,
 ) -> None:
-    """List imports with their status and counts (or show one import's findings)."""
+    """Lister les imports (statut, anomalies, changements), ou afficher l'un d'eux."""
     from sqlmodel import col, select
 
+    from importers.workbook.report import status_label
     from pilot.db import session_scope
     from pilot.imports.models import ImportFile
     from pilot.ministries import service as ministries
     from pilot.ministries.models import Ministry
 
+    show = show if show is not None else number
     if show is not None:
-        _print_findings(show, limit=100_000)
+        _print_import(show)
         if report is not None:
             _write_report(show, report)
         return
@@ -154,17 +206,17 @@ def imports(
         )
         typer.echo(
             f"{r.id:>5}  {r.received_at:%d/%m/%Y %H:%M}  {codes.get(r.ministry_id, '?'):6} "
-            f"{r.channel:6} {r.status:10} {counts.get('errors', 0):>5} "
+            f"{r.channel:6} {status_label(r.status):10} {counts.get('errors', 0):>5} "
             f"{counts.get('warnings', 0):>6}  {r.filename} ({changed} changements)"
         )
 
 
 def generate(
-    out: Annotated[Path, typer.Argument(dir_okay=False)],
-    projects: Annotated[int, typer.Option(min=1, max=100_000, help="Number of projects")] = 100,
-    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="Fichier .xlsx à écrire.")],
+    projects: Annotated[int, typer.Option(min=1, max=100_000, help="Nombre de projets.")] = 100,
+    seed: Annotated[int, typer.Option(help="Graine du tirage aléatoire.")] = 0,
 ) -> None:
-    """Write a synthetic workbook: N new projects × 10 milestones × 10 risks (benchmarks)."""
+    """Écrire un classeur fictif de N projets × 10 jalons × 10 risques (mesures)."""
     from importers.generate import generate_workbook
 
     data = generate_workbook(projects, seed)
@@ -173,7 +225,7 @@ def generate(
 
 
 def scheduler() -> None:
-    """Run the scheduled jobs (inbox scan) in this process, until interrupted."""
+    """Lancer les tâches planifiées (dépôts, panorama provisoire), jusqu'à interruption."""
     import logging
 
     from pilot.scheduler import build_scheduler

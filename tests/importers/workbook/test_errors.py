@@ -77,7 +77,7 @@ def test_errors_in_every_sheet_are_all_reported_and_nothing_changes(
     assert {
         ("Projets", "J", 2, "baseline_changed"),
         ("Projets", "P", 2, "invalid_value"),
-        ("Projets", "A", 3, "other_ministry"),
+        ("Projets", "A", 3, "unknown_project"),
         ("Projets", "A", 4, "unknown_project"),
         ("Projets", "H", 5, "required"),
         ("Projets", "I", 5, "invalid_value"),
