@@ -530,6 +530,8 @@ class Writer:
                 self.event("create", "project", pid, pid, new=name_row[2])
             self._insert(ProjectName, NAME_COLUMNS, names)
             self._insert(ProjectMinistry, ("project_id", "ministry_id", "since"), ministries)
+        else:  # a dry run counts the creation events the import would write
+            self.audit_count += len(creations)
         changes: list[tuple[int, dict[str, Any]]] = []
         renamed: list[list[Any]] = []
         for r in rows:
@@ -634,6 +636,7 @@ class Writer:
         self.counts["reports"] = len(reports)
         self.counts["baselines"] = len(baselines)
         if not self.write:
+            self.audit_count += len(reports) + len(baselines)  # the events it would write
             return
         # The events describe the values as read (before the driver's conversion).
         report_events = [
@@ -734,6 +737,7 @@ class Writer:
         self.counts[f"{counter}_created"] = created
         self.counts[f"{counter}_updated"] = len(changes)
         if not self.write:
+            self.audit_count += created  # the creation events it would write
             return
         self._insert_children(model, entity, columns, label, inserts)
         self._update(model, changes)

@@ -39,6 +39,41 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+# count key → (singular, plural), in the order an agent reads them
+SUMMARY_WORDS = {
+    "projects_created": ("projet créé", "projets créés"),
+    "projects_updated": ("projet modifié", "projets modifiés"),
+    "reports": ("point de situation enregistré", "points de situation enregistrés"),
+    "baselines": ("référence enregistrée", "références enregistrées"),
+    "milestones_created": ("jalon ajouté", "jalons ajoutés"),
+    "milestones_updated": ("jalon modifié", "jalons modifiés"),
+    "risks_created": ("risque ajouté", "risques ajoutés"),
+    "risks_updated": ("risque modifié", "risques modifiés"),
+    "budget_lines_created": ("ligne budgétaire ajoutée", "lignes budgétaires ajoutées"),
+    "budget_lines_updated": ("ligne budgétaire modifiée", "lignes budgétaires modifiées"),
+}
+
+
+def summary(counts: dict[str, int], status: str) -> str:
+    """What an import changed (or, for a dry run, would change), in French: « 1 projet
+    créé, 12 points de situation enregistrés, 1 jalon modifié »."""
+    if status in ("rejected", "failed"):
+        errors = counts.get("errors", 0)
+        plural = "s" if errors > 1 else ""
+        return f"Rien n'a été modifié : {errors} erreur{plural} à corriger."
+    if status == "duplicate":
+        return "Rien n'a été modifié : ce fichier avait déjà été importé."
+    parts = [
+        f"{counts[key]} {one if counts[key] == 1 else many}"
+        for key, (one, many) in SUMMARY_WORDS.items()
+        if counts.get(key)
+    ]
+    if not parts:
+        return "Aucun changement."
+    text = ", ".join(parts)
+    return ("Ce classeur donnerait : " if status == "validated" else "") + text + "."
+
+
 def _reading_order(issue: Issue) -> tuple[int, str, int, int, str]:
     """The workbook's findings first, then by sheet (in the workbook's order), row, column."""
     if issue.sheet is None:

@@ -59,6 +59,7 @@ def import_workbook(
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from importers.intake import submit
+    from importers.workbook.report import summary
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
         task = bar.add_task("archivage", total=None)
@@ -75,7 +76,6 @@ def import_workbook(
         except StorageError as error:
             typer.secho(str(error.strerror), err=True, fg=typer.colors.RED)
             raise typer.Exit(1) from error
-    _print_findings(outcome.import_id)
     labels = {
         "applied": "importé",
         "validated": "valide (essai à blanc : rien n'a été enregistré)",
@@ -87,9 +87,8 @@ def import_workbook(
         f"{file.name} : import n° {outcome.import_id} {labels.get(outcome.status, outcome.status)}"
         f" — {outcome.errors} erreur(s), {outcome.warnings} avertissement(s)."
     )
-    changes = {k: v for k, v in outcome.counts.items() if v and not k.endswith("_ms")}
-    if changes:
-        typer.echo("  " + ", ".join(f"{k} = {v}" for k, v in sorted(changes.items())))
+    typer.echo("  " + summary(outcome.counts, outcome.status))
+    _print_findings(outcome.import_id)
     if report is not None:
         _write_report(outcome.import_id, report)
     if outcome.status in ("rejected", "failed"):
@@ -174,7 +173,7 @@ def imports(
     """Lister les imports (statut, anomalies, changements), ou afficher l'un d'eux."""
     from sqlmodel import col, select
 
-    from importers.workbook.report import status_label
+    from importers.workbook.report import status_label, summary
     from pilot.db import session_scope
     from pilot.imports.models import ImportFile
     from pilot.ministries import service as ministries
@@ -201,13 +200,10 @@ def imports(
     )
     for r in rows:
         counts = r.counts or {}
-        changed = sum(
-            v for k, v in counts.items() if k.endswith(("_created", "_updated")) or k == "reports"
-        )
         typer.echo(
             f"{r.id:>5}  {r.received_at:%d/%m/%Y %H:%M}  {codes.get(r.ministry_id, '?'):6} "
             f"{r.channel:6} {status_label(r.status):10} {counts.get('errors', 0):>5} "
-            f"{counts.get('warnings', 0):>6}  {r.filename} ({changed} changements)"
+            f"{counts.get('warnings', 0):>6}  {r.filename} ({summary(counts, r.status)})"
         )
 
 

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from importers.intake import ImportOutcome, submit
-from importers.workbook.report import issues_of, report_html, report_workbook
+from importers.workbook.report import issues_of, report_html, report_workbook, summary
 from importers.workbook.template import build_template, template_filename
 from pilot.api.deps import PrincipalDep, SessionDep
 from pilot.api.turns import RETRY_AFTER_SECONDS as BUSY_RETRY_AFTER
@@ -172,6 +172,7 @@ async def upload(
         "errors": outcome.errors,
         "warnings": outcome.warnings,
         "counts": outcome.counts,
+        "summary": summary(outcome.counts, outcome.status),
         "findings": findings,
     }
 

@@ -55,7 +55,7 @@ def test_generate_writes_a_workbook_that_imports(
     assert runner.invoke(app, ["generate", "--projects", "3", str(out)]).exit_code == 0
     result = runner.invoke(app, ["import", str(out), "--ministry", "MI"])
     assert result.exit_code == 0, result.output
-    assert "milestones_created = 30" in result.output and "risks_created = 30" in result.output
+    assert "30 jalons ajoutés" in result.output and "30 risques ajoutés" in result.output
 
 
 def test_http_template_download_and_upload_with_a_ministry_token(
