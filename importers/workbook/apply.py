@@ -10,17 +10,12 @@ change. With ``write=False`` nothing is written and the counts say what would ch
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime
-from functools import partial
-from itertools import chain
 from operator import itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
@@ -28,6 +23,7 @@ from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS, SHEE
 from importers.workbook.state import MinistryState
 from importers.workbook.validate import ProjectKey, Validated, ValidRow, field_index, key
 from pilot.audit.models import AuditEvent
+from pilot.projects.bulk import insert_rows, update_rows
 from pilot.projects.models import (
     Baseline,
     BaselineKind,
@@ -45,9 +41,6 @@ from pilot.timeutil import utcnow
 
 BASELINE_SOURCE = "classeur ministériel"
 BATCH = 10_000  # rows (and audit events) inserted at a time, in the one transaction
-SQLITE_VARIABLES = 32_766  # bound values per multi-row INSERT (SQLite's default limit)
-ROWS_PER_STATEMENT = 2048  # rows per multi-row INSERT at most (SQLite)
-T = TypeVar("T")
 PROJECT_FIELDS = (
     "description",
     "link",
@@ -70,227 +63,6 @@ RISK_FIELDS = (
     "closed_on",
 )
 BUDGET_FIELDS = {"planned": "planned_eur", "consumed": "consumed_eur"}
-
-
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-def _allocate_ids(session: Session, table: Table, count: int) -> list[int]:
-    """``count`` fresh primary keys for ``table``, in one query and without inserting.
-
-    PostgreSQL draws them from the column's sequence (safe under concurrent writers).
-    SQLite has one writer at a time (the import runs in a ``BEGIN IMMEDIATE``
-    transaction), so the ids follow the largest one ever used (``sqlite_sequence`` for
-    AUTOINCREMENT tables, where deleted ids are never reused)."""
-    if count <= 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        drawn = session.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                "FROM generate_series(1, :count)"
-            ),
-            {"table": table.name, "count": count},
-        )
-        return [row[0] for row in drawn]
-    last = session.execute(select(func.max(table.c.id))).scalar() or 0
-    if table.dialect_options["sqlite"].get("autoincrement"):
-        used = session.execute(
-            text("SELECT seq FROM sqlite_sequence WHERE name = :table"), {"table": table.name}
-        ).scalar()
-        last = max(last, used or 0)
-    return list(range(last + 1, last + 1 + count))
-
-
-_first = itemgetter(0)
-
-
-class Database(Protocol):
-    """Where the import's database work runs: ``run`` hands a piece of work over (its
-    failure surfaces at the latest in ``drain``), ``call`` waits for its result."""
-
-    def run(self, work: Callable[[], object]) -> None: ...
-
-    def call(self, work: Callable[[], T]) -> T: ...
-
-    def drain(self) -> None: ...
-
-
-class Inline:
-    """Every piece of work at once, in the calling thread (PostgreSQL, dry runs)."""
-
-    def __enter__(self) -> Inline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def run(self, work: Callable[[], object]) -> None:
-        work()
-
-    def call(self, work: Callable[[], T]) -> T:
-        return work()
-
-    def drain(self) -> None:
-        pass
-
-
-class _Ids:
-    """Fresh primary keys (``_allocate_ids``). On SQLite the largest id of each table is
-    read once, when the writer is created (no other connection writes while the import
-    holds the write lock), then counted on: no wait for the writer thread."""
-
-    def __init__(self, session: Session, database: Database, tables: Iterable[Table]) -> None:
-        self.session = session
-        self.database = database
-        self.next: dict[str, int] | None = None
-        if session.get_bind().dialect.name == "sqlite":
-            self.next = {t.name: _allocate_ids(session, t, 1)[0] for t in tables}
-
-    def allocate(self, table: Table, count: int) -> list[int]:
-        if self.next is None:
-            return self.database.call(partial(_allocate_ids, self.session, table, count))
-        if count <= 0:
-            return []
-        first = self.next[table.name]
-        self.next[table.name] = first + count
-        return list(range(first, first + count))
-
-
-class _Converter(dict[Any, Any]):
-    """A column's bind processor (SQLAlchemy's, for the dialect), memoised by value: the
-    same dates and timestamps repeat across hundreds of thousands of rows."""
-
-    def __init__(self, processor: Any) -> None:
-        super().__init__({None: None})
-        self.processor = processor
-
-    def __missing__(self, value: Any) -> Any:
-        converted = self[value] = self.processor(value)
-        return converted
-
-
-class _Bulk:
-    """Inserts on the driver's own connection (sqlite3 or psycopg), inside the session's
-    transaction, with no SQLAlchemy statement compilation or parameter processing per
-    row. Values go through the same bind processors SQLAlchemy would apply (dates and
-    timestamps as SQLite text, booleans), memoised by value.
-
-    PostgreSQL: one ``executemany`` per batch. SQLite: multi-row statements (up to
-    ``ROWS_PER_STATEMENT`` rows, ``SQLITE_VARIABLES`` bound values), each run in one
-    ``sqlite3_step`` without Python's lock: an ``executemany`` in the writer thread would
-    need the lock back for every row, while the thread reading the workbook holds it (it
-    gets it only every switch interval, 5 ms). The values are bound one by one, exactly
-    as ``executemany`` binds them (a JSON array of rows expanded by ``json_each`` was
-    measured 3.7 times slower, and it cut strings at a NUL character)."""
-
-    def __init__(self, session: Session, database: Database) -> None:
-        connection = session.connection()
-        self.database = database
-        self.dialect = connection.dialect
-        self.driver: Any = connection.connection.driver_connection
-        self.multirow = self.dialect.name == "sqlite"
-        self.variables = SQLITE_VARIABLES
-        if self.multirow and isinstance(self.driver, sqlite3.Connection):
-            self.variables = min(
-                self.variables, self.driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-            )
-        self.marker = "?" if self.dialect.paramstyle in ("qmark", "numeric") else "%s"
-        self.quote = self.dialect.identifier_preparer.quote
-        self.converters: dict[tuple[str, str], _Converter | None] = {}
-        self.statements: dict[tuple[str, tuple[str, ...], int], str] = {}
-
-    def converter(self, table: Table, column: str) -> _Converter | None:
-        if (table.name, column) not in self.converters:
-            type_ = table.c[column].type
-            processor = type_.dialect_impl(self.dialect).bind_processor(self.dialect)
-            found = _Converter(processor) if processor is not None else None
-            self.converters[(table.name, column)] = found
-        return self.converters[(table.name, column)]
-
-    def insert(self, table: Table, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
-        """Insert ``rows`` (lists of values in ``columns`` order, converted in place; the
-        list may be reused once this returns)."""
-        if not rows:
-            return
-        converters = [
-            (i, c) for i, name in enumerate(columns) if (c := self.converter(table, name))
-        ]
-        for row in rows:
-            for i, c in converters:
-                row[i] = c[row[i]]
-        if not self.multirow:
-            statement = self._statement(table, columns, 1)
-            self.database.run(partial(self._execute, statement, rows))
-            return
-        if None in map(_first, rows):  # the padding rows of NULLs are told apart by it
-            raise ValueError(f"{table.name}: a row to insert has no {columns[0]}")
-        width = len(columns)
-        most = self.rows_per_statement(width)
-        for start in range(0, len(rows), most):
-            chunk = rows[start : start + most]
-            size = min(most, 1 << (len(chunk) - 1).bit_length())
-            values = list(chain.from_iterable(chunk))
-            values.extend([None] * ((size - len(chunk)) * width))
-            statement = self._statement(table, columns, size)
-            self.database.run(partial(self._execute, statement, values, many=False))
-
-    def rows_per_statement(self, width: int) -> int:
-        """The rows of one multi-row statement: a power of two, within SQLite's limit."""
-        most = min(ROWS_PER_STATEMENT, self.variables // width)
-        return 1 << (most.bit_length() - 1)
-
-    def _statement(self, table: Table, columns: tuple[str, ...], count: int) -> str:
-        """``INSERT ... VALUES`` for one row (``executemany``); for SQLite, ``INSERT ...
-        SELECT`` of ``count`` rows (a power of two) from a ``VALUES`` list, the rows of
-        NULLs that pad it skipped (the first column is never NULL): a handful of distinct
-        statements per table, each compiled once (SQLite keeps each compiled statement,
-        about 1 kB per row, in the connection's cache)."""
-        found = self.statements.get((table.name, columns, count))
-        if found is None:
-            one = f"({', '.join([self.marker] * len(columns))})"
-            into = f"INSERT INTO {self.quote(table.name)} ({', '.join(map(self.quote, columns))})"
-            if self.multirow:
-                found = (
-                    f"{into} SELECT * FROM (VALUES {', '.join([one] * count)}) "
-                    "WHERE column1 IS NOT NULL"
-                )
-            else:
-                found = f"{into} VALUES {one}"
-            self.statements[(table.name, columns, count)] = found
-        return found
-
-    def _execute(self, statement: str, values: list[Any], *, many: bool = True) -> None:
-        cursor = self.driver.cursor()
-        try:
-            if many:
-                cursor.executemany(statement, values)
-            else:
-                cursor.execute(statement, values)
-        except self.dialect.loaded_dbapi.Error as error:  # as SQLAlchemy would raise it
-            raise DBAPIError.instance(
-                statement[:2000], None, error, self.dialect.loaded_dbapi.Error
-            ) from error
-        finally:
-            cursor.close()
-
-
-def _update(session: Session, model: Any, changes: list[tuple[int, dict[str, Any]]]) -> None:
-    """Update rows by id, grouped by the set of columns that change."""
-    table = _table(model)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row_id, values in changes:
-        keys = tuple(sorted(values))
-        groups[keys].append({"_id": row_id, **{f"v_{k}": values[k] for k in keys}})
-    for keys, params in groups.items():
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({k: bindparam(f"v_{k}") for k in keys})
-        )
-        session.execute(statement, params)
 
 
 def _project_fields(values: ValidRow, present: set[str]) -> dict[str, Any]:
@@ -389,14 +161,10 @@ def _audit_text(value: Any) -> str | None:
     return str(value)
 
 
-_WITH_IDS = (Project, Report, Baseline, Milestone, Risk, BudgetLine)
-
-
 class Writer:
     """Writes a validated workbook sheet by sheet (``sheet``, Projets first, then
-    ``finish``), or all at once (``run``). Every database call goes through ``database``
-    (``Inline`` by default); the writer must be created before any work is handed over to
-    the database (it reads the tables' largest ids)."""
+    ``finish``), or all at once (``run``), through the domain's bulk functions
+    (``pilot.projects.bulk``) in the caller's transaction."""
 
     def __init__(
         self,
@@ -408,7 +176,6 @@ class Writer:
         import_id: int | None,
         today: date,
         write: bool,
-        database: Database | None = None,
     ) -> None:
         self.session = session
         self.state = state
@@ -417,9 +184,6 @@ class Writer:
         self.import_id = import_id
         self.today = today
         self.write = write
-        self.database: Database = database or Inline()
-        self.bulk = _Bulk(session, self.database) if write else None
-        self.ids = _Ids(session, self.database, (_table(m) for m in _WITH_IDS)) if write else None
         self.now: datetime = utcnow()
         self.audit: list[list[Any]] = []  # events not inserted yet, in AUDIT_COLUMNS order
         self.audit_count = 0
@@ -461,25 +225,17 @@ class Writer:
     def _insert(
         self, model: Any, columns: tuple[str, ...], rows: list[list[Any]], *, ids: bool = False
     ) -> list[int]:
-        """Insert rows (lists in ``columns`` order) in one executemany, without RETURNING;
-        with ``ids`` (``columns[0]`` is ``id``), allocate their primary keys first and
-        return them, in order."""
-        if not rows:
-            return []
-        assert self.bulk is not None
-        table = _table(model)
-        allocated: list[int] = []
-        if ids:
-            assert self.ids is not None
-            allocated = self.ids.allocate(table, len(rows))
-            for row, row_id in zip(rows, allocated, strict=True):
-                row[0] = row_id
-        self.bulk.insert(table, columns, rows)
-        return allocated
+        """Insert rows (lists in ``columns`` order) through the domain's bulk insert; with
+        ``ids`` (``columns[0]`` is ``id``, a placeholder), return their new primary keys,
+        in order."""
+        if not ids:
+            return insert_rows(self.session, model, columns, rows)
+        return insert_rows(
+            self.session, model, columns[1:], [row[1:] for row in rows], returning_ids=True
+        )
 
     def _update(self, model: Any, changes: list[tuple[int, dict[str, Any]]]) -> None:
-        if changes:
-            self.database.run(partial(_update, self.session, model, changes))
+        update_rows(self.session, model, changes)
 
     def project_id(self, key: ProjectKey | None) -> int | None:
         if isinstance(key, int):

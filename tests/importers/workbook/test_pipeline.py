@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from importers.generate import generate_workbook
 from importers.intake import ImportOutcome, submit
 from importers.workbook import apply as apply_module
-from importers.workbook.apply import Writer, _Bulk, apply
+from importers.workbook.apply import Writer, apply
 from importers.workbook.columns import BUDGET, Sheet
 from importers.workbook.reader import WorkbookError, read_workbook
 from importers.workbook.state import load_state
@@ -280,15 +280,15 @@ def test_a_failed_insert_rolls_everything_back(
     engine: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = [0]
-    execute = _Bulk._execute
+    insert_rows = apply_module.insert_rows
 
-    def failing(self: _Bulk, statement: str, values: list[Any], *, many: bool = True) -> None:
+    def failing(*args: Any, **kwargs: Any) -> list[int]:
         calls[0] += 1
         if calls[0] == 4:
             raise RuntimeError("disque plein")
-        execute(self, statement, values, many=many)
+        return insert_rows(*args, **kwargs)
 
-    monkeypatch.setattr(_Bulk, "_execute", failing)
+    monkeypatch.setattr(apply_module, "insert_rows", failing)
     before = _dump_now(engine)
     outcome = _submit(generate_workbook(25))
     assert (outcome.status, outcome.errors) == ("failed", 1)
@@ -332,67 +332,3 @@ def test_a_sheet_too_long_to_read_rejects_the_file_with_the_first_sheet_in_file_
 
 def _table(name: str) -> Table:
     return metadata.tables[name]
-
-
-def test_multi_row_inserts_store_every_value_as_executemany_does(
-    engine: Engine, seed: Seed
-) -> None:
-    """Booleans, dates, timestamps, NULLs, big numbers, any text (NUL, accents, emoji):
-    the writer's statements store exactly what a plain ``executemany`` stores."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the multi-row statements are SQLite's")
-    with engine.connect() as conn:
-        ministry_id = conn.execute(text("SELECT id FROM ministry WHERE code = 'MI'")).scalar()
-    events = _table("audit_event")
-    event_columns = ("at", "actor", "action", "entity", "entity_id", "field", "new_value")
-    texts = ["", "a\x00b", "é’«»", "😀 \U0010ffff", "'; DROP TABLE x; --", '\\"', " ", "\n\t"]
-    event_rows = [
-        [
-            NOW if n % 3 else datetime(1999, 12, 31, 23, 59, 59),
-            texts[n % len(texts)],
-            "create",
-            "milestone",
-            (2**62 + n) if n % 5 == 0 else n,
-            None if n % 2 else "field",
-            None if n % 7 == 0 else f"{n} {texts[(n + 1) % len(texts)]}",
-        ]
-        for n in range(1, 5000)
-    ]
-    projects = _table("project")
-    project_columns = (
-        "id",
-        "name",
-        "name_key",
-        "ministry_id",
-        "interministerial",
-        "start_date",
-        "in_panorama",
-        "confidential",
-        "created_at",
-    )
-    project_rows = [
-        [
-            1000 + n,
-            f"P {n}",
-            f"p {n}",
-            ministry_id,
-            n % 2 == 0,
-            date(2020, 1, n % 28 + 1),
-            True,
-            False,
-            NOW,
-        ]
-        for n in range(1, 40)
-    ]
-
-    def stored(multirow: bool) -> Dump:
-        with engine.connect() as conn, Session(bind=conn) as session:
-            bulk = _Bulk(session, apply_module.Inline())
-            bulk.multirow = multirow
-            bulk.insert(projects, project_columns, [list(r) for r in project_rows])
-            bulk.insert(events, event_columns, [list(r) for r in event_rows])
-            found = _dump(session.connection())
-            session.rollback()
-        return {k: found[k] for k in ("audit_event", "project", "sqlite_sequence")}
-
-    assert stored(True) == stored(False)
