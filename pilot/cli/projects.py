@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Projects: list, aliases across editions, trajectory.", no_args_is_help=True)
+app = typer.Typer(
+    help="Projects: list, aliases across editions, trajectory, confidentiality.",
+    no_args_is_help=True,
+)
 
 ACTOR = "cli"
 
@@ -138,3 +141,71 @@ def trajectory(
             ],
         }
     _echo_json(data)
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"Date illisible : « {value} » (attendu : AAAA-MM-JJ).") from None
+
+
+@app.command("confidential")
+def confidential(
+    project_id: Annotated[str, typer.Argument(help="PILOT identifier, e.g. PRJ-00042")],
+    reason: Annotated[str, typer.Option(help="Why its figures are withheld (required)")],
+    until: Annotated[
+        str | None, typer.Option(help="Last day of the decision, AAAA-MM-JJ (optional)")
+    ] = None,
+) -> None:
+    """Mark a project confidential (DINUM's decision, audited): the editions published
+    while it holds show its identity only, never its figures."""
+    from pilot.db import session_scope
+    from pilot.projects import confidentiality
+    from pilot.projects import service as projects
+
+    end = _parse_day(until)
+    with session_scope(write=True) as session:
+        project = projects.get_project(session, project_id)
+        if project is None:
+            raise _fail(f"Aucun projet « {project_id} ».")
+        try:
+            changed = confidentiality.mark_confidential(
+                session, project, reason=reason, until=end, actor=ACTOR, today=date.today()
+            )
+        except confidentiality.ConfidentialityError as error:
+            raise _fail(str(error)) from error
+        label = f"{project.pilot_id} « {project.name} »"
+    if not changed:
+        typer.echo(f"{label} est déjà confidentiel pour ce motif : rien de nouveau.")
+        return
+    ending = f" jusqu'au {end.strftime('%d/%m/%Y')} inclus" if end else ""
+    typer.echo(
+        f"{label} est confidentiel{ending}. Les prochaines éditions ne publieront que son "
+        "identité (ministère, nom, description, phase)."
+    )
+
+
+@app.command("unconfidential")
+def unconfidential(
+    project_id: Annotated[str, typer.Argument(help="PILOT identifier, e.g. PRJ-00042")],
+) -> None:
+    """Lift a project's confidentiality (audited): the next editions publish its figures."""
+    from pilot.db import session_scope
+    from pilot.projects import confidentiality
+    from pilot.projects import service as projects
+
+    with session_scope(write=True) as session:
+        project = projects.get_project(session, project_id)
+        if project is None:
+            raise _fail(f"Aucun projet « {project_id} ».")
+        changed = confidentiality.lift_confidentiality(session, project, actor=ACTOR)
+        label = f"{project.pilot_id} « {project.name} »"
+    if not changed:
+        typer.echo(f"{label} n'est pas confidentiel : rien de nouveau.")
+        return
+    typer.echo(
+        f"{label} n'est plus confidentiel : les prochaines éditions publieront ses chiffres."
+    )

@@ -20,6 +20,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from sqlmodel import Session
+
+from pilot.audit import service as audit
+from pilot.projects.models import Project
+
 # The values (as an edition freezes them) a confidential project still shows.
 IDENTITY_VALUES = frozenset(
     {
@@ -57,6 +62,7 @@ IDENTITY_COLUMNS = frozenset(
     }
 )
 WITHHELD_CELL = "NA"  # what DINUM printed for a figure it did not publish
+WITHHELD_CELLS = {"Début": ""}  # a date column: "NA" would not be a date
 WITHHELD_BRACKET = "Non communiqué"
 # What a reader is told in place of a withheld value.
 WITHHELD_TEXT = "non communiqué (confidentiel)"
@@ -95,4 +101,52 @@ def public_columns(data: Mapping[str, Any], confidential: bool) -> dict[str, Any
     """The historical open-data columns as the public may read them (withheld: "NA")."""
     if not confidential:
         return dict(data)
-    return {k: (v if k in IDENTITY_COLUMNS else WITHHELD_CELL) for k, v in data.items()}
+    return {
+        k: (v if k in IDENTITY_COLUMNS else WITHHELD_CELLS.get(k, WITHHELD_CELL))
+        for k, v in data.items()
+    }
+
+
+# --- DINUM's decision ---------------------------------------------------------------------
+
+
+class ConfidentialityError(ValueError):
+    """A decision that cannot be recorded (French message)."""
+
+
+def mark_confidential(
+    session: Session,
+    project: Project,
+    *,
+    reason: str,
+    until: date | None,
+    actor: str,
+    today: date,
+) -> int:
+    """Mark ``project`` confidential (DINUM's decision): its figures are withheld from
+    every edition published while the decision holds. Returns the audit events written
+    (0 when the project already was, for the same reason and end)."""
+    reason = reason.strip()
+    if not reason:
+        raise ConfidentialityError("Indiquez le motif de la confidentialité.")
+    if until is not None and until < today:
+        raise ConfidentialityError(
+            f"La date de fin ({until.strftime('%d/%m/%Y')}) est déjà passée."
+        )
+    changes = {"confidential": True, "confidential_reason": reason, "confidential_until": until}
+    return _decide(session, project, changes, actor)
+
+
+def lift_confidentiality(session: Session, project: Project, *, actor: str) -> int:
+    """Lift the decision: the next editions publish the project's figures again (the
+    editions published meanwhile keep them withheld)."""
+    changes = {"confidential": False, "confidential_reason": None, "confidential_until": None}
+    return _decide(session, project, changes, actor)
+
+
+def _decide(session: Session, project: Project, changes: dict[str, Any], actor: str) -> int:
+    count = audit.record_changes(
+        session, actor=actor, obj=project, project_id=project.id, changes=changes
+    )
+    session.flush()
+    return count

@@ -24,6 +24,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pilot.money import format_meur
+from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
 from scorecards.view import PUBLICATION_DATE, EditionSummary, EditionView, ProjectView
 
@@ -143,7 +144,24 @@ def _drift_lines(figures: dict[str, Any]) -> list[str]:
 def _table_row(row: ProjectView) -> dict[str, Any]:
     budget, schedule = row.decimal("budget_drift_initial"), row.decimal("schedule_drift_initial")
     cost = row.get("cost_eur")
+    if row.confidential:
+        return {
+            "pilot_id": row.pilot_id,
+            "name": row.name,
+            "ministry": row.ministry,
+            "phase": row.get("phase") or "non renseignée",
+            "confidential": True,
+            "cost": WITHHELD_TEXT,
+            "cost_value": "",
+            "budget": WITHHELD_TEXT,
+            "budget_value": "",
+            "schedule": WITHHELD_TEXT,
+            "schedule_value": "",
+            "health": None,
+            "weather": WITHHELD_TEXT,
+        }
     return {
+        "confidential": False,
         "pilot_id": row.pilot_id,
         "name": row.name,
         "ministry": row.ministry,
@@ -197,14 +215,16 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
         "ministry_name": v.get("ministry_name") or row.ministry,
         "interministerial": v.get("interministerial"),
         "phase": v.get("phase"),
-        "start": _fr_date_text(v.get("start")),
+        "start": WITHHELD_TEXT if row.confidential else _fr_date_text(v.get("start")),
         "zone": v.get("functional_zone"),
         "financing": v.get("financing"),
         "description": v.get("description"),
         "link": _safe_link(v.get("link")),
         "pap_link": _safe_link(v.get("pap_link")),
         "health": v.get("health"),
-        "weather": WEATHER_LABELS.get(v.get("weather"), v.get("weather")),
+        "weather": WITHHELD_TEXT
+        if row.confidential
+        else WEATHER_LABELS.get(v.get("weather"), v.get("weather")),
         "weather_rosier": v.get("weather_rosier"),
         "confidential": row.confidential,
         "milestones": [

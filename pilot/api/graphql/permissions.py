@@ -12,6 +12,7 @@ Resolvers never test roles themselves; they call :func:`require` (raises), :func
 | read risks, audit trail, imports, live portfolio | — | own | all | all |
 | write project data (report, risk, milestone, re-baseline, upload) | — | own | all | — |
 | publish an edition | — | — | yes | — |
+| mark a project confidential, lift it | — | — | yes | — |
 | manage tokens and ministries | — | — | — | yes |
 
 A ministry token asking for another ministry's project or import gets NOT_FOUND, the
@@ -41,6 +42,7 @@ class Action(StrEnum):
     READ_LIVE_PORTFOLIO = "read_live_portfolio"
     WRITE_PROJECT = "write_project"
     PUBLISH_EDITION = "publish_edition"
+    DECIDE_CONFIDENTIALITY = "decide_confidentiality"
     ADMINISTER = "manage_tokens"
 
 
@@ -56,7 +58,13 @@ GRANTS: dict[Role, set[Action]] = {
     # The public reads only what was published: editions are frozen, nothing live.
     Role.PUBLIC: {Action.READ_PUBLISHED},
     Role.MINISTRY: _READ | {Action.READ_PUBLISHED, Action.WRITE_PROJECT},
-    Role.DINUM: _READ | {Action.READ_PUBLISHED, Action.WRITE_PROJECT, Action.PUBLISH_EDITION},
+    Role.DINUM: _READ
+    | {
+        Action.READ_PUBLISHED,
+        Action.WRITE_PROJECT,
+        Action.PUBLISH_EDITION,
+        Action.DECIDE_CONFIDENTIALITY,
+    },
     Role.ADMIN: _READ | {Action.READ_PUBLISHED, Action.ADMINISTER},
 }
 # Actions a ministry token may only perform on its own ministry's data.

@@ -193,3 +193,42 @@ def test_published_edition_withholds_confidential_figures(demo: Demo) -> None:
         "withheld": True,
         "costBracket": "Non communiqué",
     }
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(None, "UNAUTHENTICATED"), ("ministry", "FORBIDDEN"), ("dinum", "ok"), ("admin", "FORBIDDEN")],
+)
+def test_only_dinum_decides_confidentiality(demo: Demo, role: str | None, expected: str) -> None:
+    mark = (
+        'mutation($id: ID!) { markConfidential(projectId: $id, reason: "Appel d\'offres", '
+        'until: "2099-12-31") { projectId confidential reason until } }'
+    )
+    body = demo.gql(mark, {"id": demo.drifting}, role=role)
+    assert (_code(body) or "ok") == expected, body
+    if expected != "ok":
+        return
+    assert body["data"]["markConfidential"] == {
+        "projectId": demo.drifting,
+        "confidential": True,
+        "reason": "Appel d'offres",
+        "until": "2099-12-31",
+    }
+    lifted = demo.gql(
+        "mutation($id: ID!) { liftConfidentiality(projectId: $id) { confidential reason } }",
+        {"id": demo.drifting},
+        role="dinum",
+    )
+    assert lifted["data"]["liftConfidentiality"] == {"confidential": False, "reason": None}
+    trail = demo.gql(
+        "query($id: ID!) { project(id: $id) { auditTrail(first: 6) { field newValue } } }",
+        {"id": demo.drifting},
+        role="dinum",
+    )["data"]["project"]["auditTrail"]
+    assert {"field": "confidential_reason", "newValue": "Appel d'offres"} in trail
+    blank = demo.gql(
+        'mutation($id: ID!) { markConfidential(projectId: $id, reason: " ") { confidential } }',
+        {"id": demo.drifting},
+        role="dinum",
+    )
+    assert _code(blank) == "BAD_USER_INPUT"
