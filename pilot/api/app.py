@@ -17,6 +17,7 @@ from pilot.api.graphql.errors import REFUSED_VALUE
 from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
+from pilot.api.routes import draft as draft_routes
 from pilot.api.routes import workbook as workbook_routes
 from pilot.api.turns import ImportTurns
 from pilot.config import get_settings
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
 
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
+    app.include_router(draft_routes.router)  # before the public mount: DINUM only
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.mount("/panorama", StaticFiles(directory=settings.site_path, html=True, check_dir=False))
     return app

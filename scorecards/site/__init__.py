@@ -8,7 +8,7 @@ Layout of ``settings.site_path``::
     assets/                    panorama.css, panorama.js
     editions/<N>/              one folder per edition (see ``edition_folder``)
         index.html  projets/<PRJ-…>.html  graphiques/  fiches/  donnees/  panorama-<N>.pdf
-    brouillon/                 the draft panorama (same layout), not linked from the site
+    (the draft panorama, same layout, is written outside: PILOT_DRAFT_DIR, DINUM's only)
 """
 
 from __future__ import annotations
