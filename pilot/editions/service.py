@@ -428,6 +428,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         "health": {h.value: sum(1 for _, _, v in rows if v["health"] == h.value) for h in Health},
         "weather_rosier": sum(1 for _, _, v in rows if v["weather_rosier"]),
         "withheld": sum(1 for _, _, v in rows if v["confidential"]),
+        "no_health": no_health_reasons([v for _, _, v in rows]),
         "previous_edition": previous.number if previous else None,
         "entrants": [v["pilot_id"] for _, _, v in rows if v["entrant"]],
         "exits": [format_pilot_id(p) for p in sorted(before - after)] if previous else [],
@@ -439,6 +440,32 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         extra=extra,
         rows=rows,
     )
+
+
+NO_HEALTH_REASONS = {
+    "confidential": "non communiqué (confidentiel)",
+    "no_cost": "pas encore chiffré",
+    "no_baseline": "référence initiale inconnue",
+    "no_drift": "dérive non calculable (durée ou coût de référence manquant)",
+}
+
+
+def no_health_reasons(values: list[dict[str, Any]]) -> dict[str, int]:
+    """How many published projects have no computed health, by reason (keys of
+    ``NO_HEALTH_REASONS``), from the values an edition froze."""
+    counts = dict.fromkeys(NO_HEALTH_REASONS, 0)
+    for v in values:
+        if v.get("health") is not None:
+            continue
+        if v.get("confidential"):
+            counts["confidential"] += 1
+        elif v.get("cost_eur") is None:
+            counts["no_cost"] += 1
+        elif v.get("initial_cost_eur") is None:
+            counts["no_baseline"] += 1
+        else:
+            counts["no_drift"] += 1
+    return counts
 
 
 FROZEN_TABLES = ("project", "baseline", "report", "milestone", "risk", "budget_line")

@@ -23,6 +23,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pilot.editions.service import NO_HEALTH_REASONS
 from pilot.money import format_meur
 from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
@@ -138,6 +139,10 @@ def _drift_lines(figures: dict[str, Any]) -> list[str]:
         )
     if figures.get("withheld"):
         lines.append(f"Chiffres non communiqués pour {figures['withheld']} projet(s).")
+    missing = {k: n for k, n in (figures.get("no_health") or {}).items() if n}
+    if missing:
+        reasons = ", ".join(f"{n} {NO_HEALTH_REASONS[k]}" for k, n in missing.items())
+        lines.append(f"Santé non calculée pour {sum(missing.values())} projet(s) : {reasons}.")
     return lines
 
 

@@ -147,6 +147,8 @@ def test_a_confidential_project_shows_no_withheld_value_in_any_channel(
     page = texts[edition / "projets" / f"{vitam.pilot_id}.html"]
     assert all(value in page for value in SHOWN)
     assert "non communiqué (confidentiel)" in page
+    home = texts[edition / "index.html"]
+    assert "Santé non calculée pour" in home and "1 non communiqué (confidentiel)" in home
     row = next(
         p
         for p in json.loads(texts[edition / "donnees" / "panorama.json"])["projets"]
