@@ -21,8 +21,6 @@ class Settings(BaseSettings):
     inbox_dir: Path | None = None  # one sub-folder per ministry code
     site_dir: Path | None = None  # the published static panorama
     draft_dir: Path | None = None  # the draft panorama: DINUM's, never under site_dir
-    # Publishing an edition less than this many days after the last one asks for --force.
-    min_days_between_editions: int = Field(default=30, ge=0)
 
     # Limits (documented in the README)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
