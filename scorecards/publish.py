@@ -376,6 +376,22 @@ def publish_edition(
     return edition.number, build(view, site_root, workers=workers)
 
 
+def render_edition(
+    session: Session, number: int, site_root: Path, *, workers: int = 1
+) -> PublishReport:
+    """Write (again) the site, PDF and open data of published edition ``number`` from its
+    frozen rows, outside any write transaction: the same rows give the same files. It
+    becomes the site's home page when it is the latest published edition."""
+    from pilot.editions import service as editions
+
+    edition = editions.get_edition(session, number)
+    if edition.status != "published":
+        raise editions.EditionNotFound(f"L'édition « {number} » n'est pas publiée.")
+    latest = editions.get_edition(session, "latest")
+    view = edition_view(session, edition)
+    return build(view, site_root, workers=workers, root_index=latest.id == edition.id)
+
+
 def publish_draft(
     session: Session,
     site_root: Path,
