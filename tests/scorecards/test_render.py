@@ -1,5 +1,6 @@
 """``pilot render --edition N``: any published edition written again from its frozen rows,
-the same bytes (but for the XLSX's and the PDF's timestamps); editions loaded from DINUM's open data get their pages too."""
+the same bytes (but for the XLSX's and the PDF's timestamps); editions loaded from DINUM's
+open data get their pages too."""
 
 from __future__ import annotations
 
