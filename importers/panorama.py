@@ -601,9 +601,10 @@ def load_panorama(
                 "apparaît deux fois."
             )
         seen[project.id] = row.line
-        if projects.initial_baseline(session, project.id) is None and (
-            row.cost_eur is not None or row.start is not None
-        ):
+        # A project first published "en cadrage" (no cost) gets its initial baseline from
+        # the first edition that gives its cost: a baseline without a cost would measure
+        # nothing, and its first known cost needs no re-baseline reason.
+        if projects.initial_baseline(session, project.id) is None and row.cost_eur is not None:
             projects.set_initial_baseline(
                 session,
                 project,

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     uploads_dir: Path | None = None  # archive of every file received, unchanged
     inbox_dir: Path | None = None  # one sub-folder per ministry code
     site_dir: Path | None = None  # the published static panorama
+    draft_dir: Path | None = None  # the draft panorama: DINUM's, never under site_dir
 
     # Limits (documented in the README)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
@@ -109,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def site_path(self) -> Path:
         return self.site_dir or self.var_dir / "site"
+
+    @property
+    def draft_path(self) -> Path:
+        return self.draft_dir or self.var_dir / "brouillon"
 
 
 def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -42,6 +42,7 @@ from zlib_ng import zlib_ng
 
 from pilot.indicators.figures import COST_BRACKETS
 from pilot.money import MILLION, format_decimal_fr, format_meur
+from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards import text_cache
 from scorecards.view import EditionSummary, EditionView, ProjectView
 
@@ -889,11 +890,17 @@ def _risk_matrix_frame(ax: Axes) -> list[Text]:
 def _scorecard_facts(row: ProjectView) -> dict[str, Any]:
     v = row.get
     health = v("health")
+    weather = v("weather")
     return {
         "health": health,
-        "health_text": HEALTH_LABELS.get(health, "non calculée"),
-        "weather": v("weather"),
-        "weather_text": WEATHER_LABELS.get(v("weather"), str(v("weather"))),
+        "health_text": WITHHELD_TEXT
+        if row.confidential
+        else HEALTH_LABELS.get(health, "non calculée"),
+        "weather": weather,
+        "weather_text": WITHHELD_TEXT
+        if row.confidential
+        else ("non déclarée" if weather is None else WEATHER_LABELS.get(weather, str(weather))),
+        "start_text": WITHHELD_TEXT if row.confidential else _fr_date(v("start")),
         "phase": v("phase") or "non renseignée",
         "costs": [_meur(v("initial_cost_eur")), _meur(v("latest_cost_eur")), _meur(v("cost_eur"))],
         "durations": [
@@ -949,6 +956,7 @@ def scorecard_text(row: ProjectView) -> Chart:
         ["Risques ouverts (dont criticité 9 ou plus)", f"{len(risks)} ({critical})"],
     ]
     if row.confidential:
+        rows = [rows[0], *[[label, WITHHELD_TEXT] for label, _ in rows[1:]]]
         alt = (
             f"Fiche du projet {row.name} ({row.ministry}), phase {phase} : chiffres non "
             "communiqués (projet confidentiel)."
@@ -1082,7 +1090,7 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
             line += "   ·   la météo déclarée est plus favorable que la santé calculée"
         heading = [
             _short(f"{row.name} ({row.ministry})", 80),
-            f"{row.pilot_id} · phase : {phase} · début : {_fr_date(v('start'))}",
+            f"{row.pilot_id} · phase : {phase} · début : {facts['start_text']}",
             line,
         ]
         for text, string in zip(frame.heading, heading, strict=True):

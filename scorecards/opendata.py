@@ -57,6 +57,11 @@ def _yes_no(key: str) -> Callable[[ProjectView], str]:
     return lambda row: "Oui" if row.get(key) else "Non"
 
 
+def _figure_yes_no(key: str) -> Callable[[ProjectView], str | None]:
+    """Oui/Non, left empty for a confidential project (withheld, not "Non")."""
+    return lambda row: None if row.confidential else ("Oui" if row.get(key) else "Non")
+
+
 HISTORICAL_DESCRIPTIONS = {
     "Ministère porteur": "Code du ministère qui porte le projet",
     "Ministère nom complet": "Nom complet du ministère porteur",
@@ -155,7 +160,7 @@ PILOT_COLUMNS = [
         "Rebasé",
         "string",
         "Oui si le projet a changé de référence depuis l'initiale",
-        _yes_no("rebaselined"),
+        _figure_yes_no("rebaselined"),
     ),
     Column(
         "Nouveau dans cette édition",

@@ -34,7 +34,7 @@ from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, ed
 log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
-RENDER_VERSION = "7"
+RENDER_VERSION = "8"
 SCORECARD_FORMATS = ("png", "svg", "pdf")
 MANIFEST = "manifest.json"
 MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
@@ -56,8 +56,18 @@ class PublishReport:
         return sum(self.seconds.values())
 
 
-def edition_folder(site_root: Path, view: EditionView) -> Path:
-    return site_root / DRAFT_SLUG if view.slug == DRAFT_SLUG else site_root / "editions" / view.slug
+def default_draft_root() -> Path:
+    from pilot.config import get_settings
+
+    return get_settings().draft_path
+
+
+def edition_folder(site_root: Path, view: EditionView, draft_root: Path | None = None) -> Path:
+    """Where an edition is written; the draft is DINUM's, outside the public site (served
+    at ``/panorama/brouillon/`` to DINUM only)."""
+    if view.slug == DRAFT_SLUG:
+        return draft_root or default_draft_root()
+    return site_root / "editions" / view.slug
 
 
 def _hash(row: ProjectView) -> str:
@@ -208,6 +218,7 @@ def build(
     workers: int = 1,
     root_index: bool | None = None,
     booklet: bool | None = None,
+    draft_root: Path | None = None,
 ) -> PublishReport:
     """Write everything an edition (or the draft) publishes, redrawing only what changed.
 
@@ -217,7 +228,11 @@ def build(
     can spare).
     """
     booklet = (not view.draft) if booklet is None else booklet
-    folder = edition_folder(site_root, view)
+    draft_root = draft_root or default_draft_root()
+    folder = edition_folder(site_root, view, draft_root)
+    legacy = site_root / DRAFT_SLUG  # where the draft was, before it left the public site
+    if legacy.resolve() != draft_root.resolve():
+        shutil.rmtree(legacy, ignore_errors=True)
     report = PublishReport(folder=folder, projects=len(view.rows))
     clock = time.perf_counter()
 
@@ -325,15 +340,15 @@ def build(
     site.write_if_changed(
         folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     )
-    _prune_cache(site_root, cache)
+    _prune_cache(site_root, cache, draft_root)
     lap("manifeste")
     return report
 
 
-def _prune_cache(site_root: Path, cache: Path) -> None:
+def _prune_cache(site_root: Path, cache: Path, draft_root: Path) -> None:
     """Drop cached scorecards that no edition's manifest refers to any more."""
     used: set[str] = set()
-    folders = [site_root / DRAFT_SLUG, *(site_root / "editions").glob("*")]
+    folders = [draft_root, *(site_root / "editions").glob("*")]
     for folder in folders:
         used.update(_load_manifest(folder).get("projects", {}).values())
     for path in cache.glob("*.*"):
@@ -361,11 +376,35 @@ def publish_edition(
     return edition.number, build(view, site_root, workers=workers)
 
 
-def publish_draft(
-    session: Session, site_root: Path, *, today: date, workers: int = 1
+def render_edition(
+    session: Session, number: int, site_root: Path, *, workers: int = 1
 ) -> PublishReport:
-    """Write the draft panorama (the live portfolio, no edition is created)."""
-    return build(draft_view(session, today=today), site_root, workers=workers)
+    """Write (again) the site, PDF and open data of published edition ``number`` from its
+    frozen rows, outside any write transaction: the same rows give the same files. It
+    becomes the site's home page when it is the latest published edition."""
+    from pilot.editions import service as editions
+
+    edition = editions.get_edition(session, number)
+    if edition.status != "published":
+        raise editions.EditionNotFound(f"L'édition « {number} » n'est pas publiée.")
+    latest = editions.get_edition(session, "latest")
+    view = edition_view(session, edition)
+    return build(view, site_root, workers=workers, root_index=latest.id == edition.id)
+
+
+def publish_draft(
+    session: Session,
+    site_root: Path,
+    *,
+    today: date,
+    workers: int = 1,
+    draft_root: Path | None = None,
+) -> PublishReport:
+    """Write the draft panorama (the live portfolio, no edition is created) in
+    ``draft_root`` (default: the ``draft_path`` setting), outside the public site."""
+    return build(
+        draft_view(session, today=today), site_root, workers=workers, draft_root=draft_root
+    )
 
 
 def republish_draft_if_changed(
@@ -374,6 +413,7 @@ def republish_draft_if_changed(
     *,
     today: date | None = None,
     workers: int = 1,
+    draft_root: Path | None = None,
 ) -> PublishReport | None:
     """The scheduled job: rewrite the draft panorama when the data changed since the last
     time, else do nothing. Returns the report, or ``None`` when nothing changed.
@@ -387,10 +427,11 @@ def republish_draft_if_changed(
     site_root = site_root or get_settings().site_path
     with session_scope(engine) as session:
         view = draft_view(session, today=today or date.today())
-    manifest = _load_manifest(site_root / DRAFT_SLUG)
+    draft_root = draft_root or get_settings().draft_path
+    manifest = _load_manifest(draft_root)
     if manifest.get("content_hash") == view.content_hash():
         return None
-    report = build(view, site_root, workers=workers)
+    report = build(view, site_root, workers=workers, draft_root=draft_root)
     log.info(
         "Brouillon du panorama republié : %d fiches redessinées, %d réutilisées.",
         report.drawn,

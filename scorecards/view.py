@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from pilot.editions import service as editions
 from pilot.editions.models import Edition
+from pilot.projects import confidentiality
 from pilot.projects.models import format_pilot_id
 
 DRAFT_SLUG = "brouillon"
@@ -90,6 +91,17 @@ class EditionView:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def public_row(pilot_id: str, data: dict[str, Any], values: dict[str, Any]) -> ProjectView:
+    """A frozen row as every publisher reads it: the confidentiality rule applied (again:
+    rows frozen before the rule withheld fewer values)."""
+    confidential = confidentiality.is_confidential(values)
+    return ProjectView(
+        pilot_id=pilot_id,
+        data=confidentiality.public_columns(data, confidential),
+        values=confidentiality.public_values(values),
+    )
+
+
 def _history(session: Session, until: date | None = None) -> list[EditionSummary]:
     found = [
         EditionSummary(e.number, e.published_on, e.title, dict(e.figures))
@@ -119,7 +131,7 @@ def edition_view(session: Session, edition: Edition) -> EditionView:
         pilot_id = values.get("pilot_id") or (
             format_pilot_id(row.project_id) if row.project_id else f"L{row.position:05d}"
         )
-        rows.append(ProjectView(pilot_id=pilot_id, data=dict(row.data), values=values))
+        rows.append(public_row(pilot_id, row.data, values))
     return EditionView(
         slug=str(edition.number),
         number=edition.number,
@@ -135,7 +147,7 @@ def edition_view(session: Session, edition: Edition) -> EditionView:
 def draft_view(session: Session, *, today: date) -> EditionView:
     """The live portfolio as the next edition would show it (nothing is written)."""
     prepared = editions.prepare_publication(session, published_on=today)
-    rows = [ProjectView(v["pilot_id"], data, v) for _, data, v in prepared.rows]
+    rows = [public_row(v["pilot_id"], data, v) for _, data, v in prepared.rows]
     return EditionView(
         slug=DRAFT_SLUG,
         number=None,

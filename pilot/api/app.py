@@ -19,6 +19,7 @@ from pilot.api.graphql.errors import REFUSED_VALUE
 from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
 from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
+from pilot.api.routes import draft as draft_routes
 from pilot.api.routes import workbook as workbook_routes
 from pilot.api.serving import BodyTimeout, ForwardedClient
 from pilot.api.site import PublishedSite
@@ -109,6 +110,7 @@ def create_app() -> FastAPI:
 
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
+    app.include_router(draft_routes.router)  # before the public mount: DINUM only
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     # Added last, so run first: the body's deadline covers BodySizeLimit's reading, and the
     # client address is settled before the failed-authentication limit counts it.

@@ -365,8 +365,10 @@ _workbook.register(app)
 
 from pilot.cli import api as _api  # noqa: E402,F401  (pilot graphql-schema)
 from pilot.cli.publish import publish as _publish  # noqa: E402
+from pilot.cli.publish import render as _render  # noqa: E402
 
 app.command("publish")(_publish)
+app.command("render")(_render)
 
 if __name__ == "__main__":
     app()

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="Projets : liste, alias d'une édition à l'autre, trajectoire.", no_args_is_help=True
+    help="Projets : liste, alias d'une édition à l'autre, trajectoire, confidentialité.",
+    no_args_is_help=True,
 )
 
 ACTOR = "cli"
@@ -143,3 +144,72 @@ def trajectory(
             ],
         }
     _echo_json(data)
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"Date illisible : « {value} » (attendu : AAAA-MM-JJ).") from None
+
+
+@app.command("confidential")
+def confidential(
+    project_id: Annotated[str, typer.Argument(help="Identifiant PILOT, par exemple PRJ-00042.")],
+    reason: Annotated[str, typer.Option(help="Motif de la décision (obligatoire).")],
+    until: Annotated[
+        str | None, typer.Option(help="Dernier jour de la décision, AAAA-MM-JJ (facultatif).")
+    ] = None,
+) -> None:
+    """Rendre un projet confidentiel (décision de la DINUM, tracée) : les éditions publiées
+    pendant ce temps ne montrent que son identité, jamais ses chiffres."""
+    from pilot.db import session_scope
+    from pilot.projects import confidentiality
+    from pilot.projects import service as projects
+
+    end = _parse_day(until)
+    with session_scope(write=True) as session:
+        project = projects.get_project(session, project_id)
+        if project is None:
+            raise _fail(f"Aucun projet « {project_id} ».")
+        try:
+            changed = confidentiality.mark_confidential(
+                session, project, reason=reason, until=end, actor=ACTOR, today=date.today()
+            )
+        except confidentiality.ConfidentialityError as error:
+            raise _fail(str(error)) from error
+        label = f"{project.pilot_id} « {project.name} »"
+    if not changed:
+        typer.echo(f"{label} est déjà confidentiel pour ce motif : rien de nouveau.")
+        return
+    ending = f" jusqu'au {end.strftime('%d/%m/%Y')} inclus" if end else ""
+    typer.echo(
+        f"{label} est confidentiel{ending}. Les prochaines éditions ne publieront que son "
+        "identité (ministère, nom, description, phase)."
+    )
+
+
+@app.command("unconfidential")
+def unconfidential(
+    project_id: Annotated[str, typer.Argument(help="Identifiant PILOT, par exemple PRJ-00042.")],
+) -> None:
+    """Lever la confidentialité d'un projet (tracé) : les éditions suivantes publient ses
+    chiffres."""
+    from pilot.db import session_scope
+    from pilot.projects import confidentiality
+    from pilot.projects import service as projects
+
+    with session_scope(write=True) as session:
+        project = projects.get_project(session, project_id)
+        if project is None:
+            raise _fail(f"Aucun projet « {project_id} ».")
+        changed = confidentiality.lift_confidentiality(session, project, actor=ACTOR)
+        label = f"{project.pilot_id} « {project.name} »"
+    if not changed:
+        typer.echo(f"{label} n'est pas confidentiel : rien de nouveau.")
+        return
+    typer.echo(
+        f"{label} n'est plus confidentiel : les prochaines éditions publieront ses chiffres."
+    )

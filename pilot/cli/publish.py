@@ -1,4 +1,5 @@
-"""``pilot publish``: freeze the current portfolio as the next edition and write the panorama."""
+"""``pilot publish``: freeze the current portfolio as the next edition, commit, then write the
+panorama; ``pilot render``: write (again) any published edition from its frozen rows."""
 
 from __future__ import annotations
 
@@ -58,10 +59,12 @@ def publish(
                 report = publisher.publish_draft(session, site_root, today=on, workers=workers)
             label = "Brouillon du panorama"
         else:
+            # Freeze and commit first; then render the frozen edition outside the write
+            # transaction (imports are not held up while the site is drawn).
             with session_scope(write=True) as session:
-                n, report = publisher.publish_edition(
-                    session, site_root, published_on=on, number=number, workers=workers
-                )
+                n = editions.publish_current(session, published_on=on, number=number).number
+            with session_scope() as session:
+                report = publisher.render_edition(session, n, site_root, workers=workers)
             label = f"Édition n° {n} publiée"
     except (editions.PublicationError, SiteError) as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
@@ -73,3 +76,30 @@ def publish(
     )
     for path in report.files:
         typer.echo(f"  {path}")
+
+
+def render(
+    edition: Annotated[int, typer.Option(help="Numéro de l'édition publiée.")],
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processus qui dessinent les fiches projets.")
+    ] = 1,
+) -> None:
+    """(Ré)écrire le site, le livret PDF et les données ouvertes d'une édition publiée à
+    partir de ses lignes figées (y compris les éditions chargées des données ouvertes)."""
+    from pilot.db import session_scope
+    from pilot.editions import service as editions
+    from scorecards import publish as publisher
+    from scorecards.site import SiteError
+
+    try:
+        with session_scope() as session:
+            report = publisher.render_edition(
+                session, edition, get_settings().site_path, workers=workers
+            )
+    except (editions.EditionNotFound, SiteError) as error:
+        typer.secho(str(error), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"Édition n° {edition} écrite dans {report.folder} : {report.projects} projets, "
+        f"{report.drawn} fiches dessinées, {report.reused} réutilisées."
+    )

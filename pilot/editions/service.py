@@ -15,7 +15,6 @@ from pilot.audit import service as audit
 from pilot.editions.models import Edition, EditionRow
 from pilot.indicators.drift import DriftMeans, drift_means, duration_years
 from pilot.indicators.figures import (
-    BRACKET_UNKNOWN,
     Figures,
     PortfolioRow,
     compute_figures,
@@ -25,6 +24,7 @@ from pilot.indicators.health import Health
 from pilot.indicators.service import ProjectStatus, project_statuses
 from pilot.ministries.models import Ministry
 from pilot.money import eur_to_meur, round_half_up
+from pilot.projects import confidentiality
 from pilot.projects import service as projects_service
 from pilot.projects.models import (
     Baseline,
@@ -296,7 +296,7 @@ HISTORICAL_HEADERS = [
     "Lien vers les Projets Annuels de Performances",
     "Date de publication",
 ]
-WITHHELD = "NA"  # what DINUM printed for a figure it did not publish
+WITHHELD = confidentiality.WITHHELD_CELL  # what DINUM printed for a figure it did not publish
 PUBLISH_SOURCE = "publish"
 
 
@@ -395,6 +395,9 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
             milestones=milestones.get(project.id, []),
             risks=risks.get(project.id, []),
             entrant=previous is not None and project.id not in before,
+            confidential=confidentiality.in_force(
+                project.confidential, project.confidential_until, published_on
+            ),
         )
         duration = None if values["duration_years"] is None else Decimal(values["duration_years"])
         portfolio.append(
@@ -408,14 +411,24 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
                 cost_bracket=values["cost_bracket"],
             )
         )
-        rows.append((project.id, _historical_columns(values, published_on), values))
+        columns = _historical_columns(values, published_on)
+        rows.append(
+            (project.id, confidentiality.public_columns(columns, values["confidential"]), values)
+        )
     figures = compute_figures(portfolio)
     after = {pid for pid, _, _ in rows}
     extra = {
-        "drift": _drift_json(drift_means(s.drift for s in statuses if not s.project.confidential)),
+        "drift": _drift_json(
+            drift_means(
+                s.drift
+                for s, (_, _, v) in zip(statuses, rows, strict=True)
+                if not v["confidential"]
+            )
+        ),
         "health": {h.value: sum(1 for _, _, v in rows if v["health"] == h.value) for h in Health},
         "weather_rosier": sum(1 for _, _, v in rows if v["weather_rosier"]),
         "withheld": sum(1 for _, _, v in rows if v["confidential"]),
+        "no_health": no_health_reasons([v for _, _, v in rows]),
         "previous_edition": previous.number if previous else None,
         "entrants": [v["pilot_id"] for _, _, v in rows if v["entrant"]],
         "exits": [format_pilot_id(p) for p in sorted(before - after)] if previous else [],
@@ -427,6 +440,32 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         extra=extra,
         rows=rows,
     )
+
+
+NO_HEALTH_REASONS = {
+    "confidential": "non communiqué (confidentiel)",
+    "no_cost": "pas encore chiffré",
+    "no_baseline": "référence initiale inconnue",
+    "no_drift": "dérive non calculable (durée ou coût de référence manquant)",
+}
+
+
+def no_health_reasons(values: list[dict[str, Any]]) -> dict[str, int]:
+    """How many published projects have no computed health, by reason (keys of
+    ``NO_HEALTH_REASONS``), from the values an edition froze."""
+    counts = dict.fromkeys(NO_HEALTH_REASONS, 0)
+    for v in values:
+        if v.get("health") is not None:
+            continue
+        if v.get("confidential"):
+            counts["confidential"] += 1
+        elif v.get("cost_eur") is None:
+            counts["no_cost"] += 1
+        elif v.get("initial_cost_eur") is None:
+            counts["no_baseline"] += 1
+        else:
+            counts["no_drift"] += 1
+    return counts
 
 
 FROZEN_TABLES = ("project", "baseline", "report", "milestone", "risk", "budget_line")
@@ -549,8 +588,10 @@ def _public_values(
     milestones: list[dict[str, Any]],
     risks: list[dict[str, Any]],
     entrant: bool,
+    confidential: bool,
 ) -> dict[str, Any]:
-    """One project as an edition freezes it (JSON-ready: decimals as strings)."""
+    """One project as an edition freezes it (JSON-ready: decimals as strings), the
+    confidentiality rule applied."""
     project, report, drift = status.project, status.report, status.drift
     initial, latest = baselines
     start = project.start_date or (initial.start_date if initial else None)
@@ -569,12 +610,12 @@ def _public_values(
         "programmes": [int(p) for p in (project.programmes or "").split(",") if p.isdigit()],
         "financing": project.financing_label,
         "pap_link": project.pap_link,
-        "confidential": project.confidential,
+        "confidential": confidential,
         "entrant": entrant,
         "reported_on": _iso(report.reported_on) if report else None,
         "weather": report.weather if report else None,
         "rebaselined": latest is not None and initial is not None and latest.id != initial.id,
-        # Figures (withheld below for a confidential project)
+        # Figures (withheld by the confidentiality rule for a confidential project)
         "cost_eur": status.row.cost_eur,
         "end": _iso(report.forecast_end) if report else None,
         "duration_years": _dec(duration, 1),
@@ -594,35 +635,8 @@ def _public_values(
         "milestones": milestones,
         "risks": risks,
     }
-    if project.confidential:
-        for key in _FIGURES:
-            values[key] = None
-        values["milestones"], values["risks"], values["weather_rosier"] = [], [], False
-    values["cost_bracket"] = (
-        BRACKET_UNKNOWN
-        if project.confidential
-        else cost_bracket(values["cost_eur"], values["phase"])
-    )
-    return values
-
-
-_FIGURES = (
-    "cost_eur",
-    "end",
-    "duration_years",
-    "initial_cost_eur",
-    "latest_cost_eur",
-    "initial_start",
-    "initial_end",
-    "latest_end",
-    "initial_duration_years",
-    "latest_duration_years",
-    "budget_drift_initial",
-    "schedule_drift_initial",
-    "budget_drift_latest",
-    "schedule_drift_latest",
-    "health",
-)
+    values["cost_bracket"] = cost_bracket(values["cost_eur"], values["phase"])
+    return confidentiality.public_values(values)
 
 
 def _historical_columns(values: dict[str, Any], published_on: date) -> dict[str, str]:

@@ -19,7 +19,8 @@ CRITICAL_FROM = 9  # criticality (probability × impact) from which a mitigation
 def milestone_is_late(
     baseline_date: date | None, forecast_date: date | None, actual_date: date | None, today: date
 ) -> bool:
-    """Late = not done, and the forecast (or today) is past the baseline date."""
+    """Late = no actual date, and the forecast is after the baseline date or the baseline
+    date is past. A milestone due later whose forecast has not slipped is not late."""
     if actual_date is not None or baseline_date is None:
         return False
     return (forecast_date is not None and forecast_date > baseline_date) or today > baseline_date

@@ -100,7 +100,10 @@ class Project(SQLModel, table=True):
     phase: str | None = Field(default=None, max_length=40)
     start_date: date | None = None
     in_panorama: bool = True
-    confidential: bool = False  # figures withheld from the public
+    # DINUM's decision: figures withheld from the public (pilot.projects.confidentiality)
+    confidential: bool = False
+    confidential_reason: str | None = Field(default=None, sa_type=Text)
+    confidential_until: date | None = None  # the decision ends after this day
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
     @property

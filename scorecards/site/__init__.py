@@ -8,7 +8,7 @@ Layout of ``settings.site_path``::
     assets/                    panorama.css, panorama.js
     editions/<N>/              one folder per edition (see ``edition_folder``)
         index.html  projets/<PRJ-…>.html  graphiques/  fiches/  donnees/  panorama-<N>.pdf
-    brouillon/                 the draft panorama (same layout), not linked from the site
+    (the draft panorama, same layout, is written outside: PILOT_DRAFT_DIR, DINUM's only)
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pilot.editions.service import NO_HEALTH_REASONS
 from pilot.money import format_meur
+from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
 from scorecards.view import PUBLICATION_DATE, EditionSummary, EditionView, ProjectView
 
@@ -137,13 +139,34 @@ def _drift_lines(figures: dict[str, Any]) -> list[str]:
         )
     if figures.get("withheld"):
         lines.append(f"Chiffres non communiqués pour {figures['withheld']} projet(s).")
+    missing = {k: n for k, n in (figures.get("no_health") or {}).items() if n}
+    if missing:
+        reasons = ", ".join(f"{n} {NO_HEALTH_REASONS[k]}" for k, n in missing.items())
+        lines.append(f"Santé non calculée pour {sum(missing.values())} projet(s) : {reasons}.")
     return lines
 
 
 def _table_row(row: ProjectView) -> dict[str, Any]:
     budget, schedule = row.decimal("budget_drift_initial"), row.decimal("schedule_drift_initial")
     cost = row.get("cost_eur")
+    if row.confidential:
+        return {
+            "pilot_id": row.pilot_id,
+            "name": row.name,
+            "ministry": row.ministry,
+            "phase": row.get("phase") or "non renseignée",
+            "confidential": True,
+            "cost": WITHHELD_TEXT,
+            "cost_value": "",
+            "budget": WITHHELD_TEXT,
+            "budget_value": "",
+            "schedule": WITHHELD_TEXT,
+            "schedule_value": "",
+            "health": None,
+            "weather": WITHHELD_TEXT,
+        }
     return {
+        "confidential": False,
         "pilot_id": row.pilot_id,
         "name": row.name,
         "ministry": row.ministry,
@@ -197,14 +220,16 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
         "ministry_name": v.get("ministry_name") or row.ministry,
         "interministerial": v.get("interministerial"),
         "phase": v.get("phase"),
-        "start": _fr_date_text(v.get("start")),
+        "start": WITHHELD_TEXT if row.confidential else _fr_date_text(v.get("start")),
         "zone": v.get("functional_zone"),
         "financing": v.get("financing"),
         "description": v.get("description"),
         "link": _safe_link(v.get("link")),
         "pap_link": _safe_link(v.get("pap_link")),
         "health": v.get("health"),
-        "weather": WEATHER_LABELS.get(v.get("weather"), v.get("weather")),
+        "weather": WITHHELD_TEXT
+        if row.confidential
+        else WEATHER_LABELS.get(v.get("weather"), v.get("weather")),
         "weather_rosier": v.get("weather_rosier"),
         "confidential": row.confidential,
         "milestones": [

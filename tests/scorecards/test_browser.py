@@ -85,7 +85,9 @@ def test_the_site_is_clean_and_accessible_in_chromium(
 ) -> None:
     site, base = served
     number, _ = publish_edition(demo, site, published_on=PUBLISHED_ON)
-    publish_draft(demo, site, today=date(2026, 11, 3))
+    # The draft is DINUM's (served by the app to DINUM only): here it is laid out where
+    # the app serves it, /panorama/brouillon/, to check its pages too.
+    publish_draft(demo, site, today=date(2026, 11, 3), draft_root=site / "brouillon")
     pnr = demo.exec(select(Project).where(Project.name == "PNR")).one()
     vitam = demo.exec(select(Project).where(Project.name == "VITAM")).one()
     pages = [

@@ -149,7 +149,7 @@ def test_a_confidential_project_is_published_without_its_figures(
 
 @pytest.mark.slow
 def test_the_draft_is_republished_only_when_data_changed(
-    demo: Session, tmp_path: Path, engine: object
+    demo: Session, tmp_path: Path, engine: object, settings: Settings
 ) -> None:
     today = date(2026, 11, 3)
     first = republish_draft_if_changed(site_root=tmp_path, today=today)
@@ -170,10 +170,11 @@ def test_the_draft_is_republished_only_when_data_changed(
     demo.commit()
     again = republish_draft_if_changed(site_root=tmp_path, today=today)
     assert again is not None and again.drawn == 1 and again.reused == again.projects - 1
-    page = (tmp_path / "brouillon" / "projets" / f"{pnr.pilot_id}.html").read_text("utf-8")
+    page = (settings.draft_path / "projets" / f"{pnr.pilot_id}.html").read_text("utf-8")
     assert "80,0\u00a0M€" in page
     assert not (tmp_path / "index.html").exists()  # the draft never becomes the home page
-    assert not list((tmp_path / "brouillon").glob("*.pdf"))  # nor has a booklet
+    assert not (tmp_path / "brouillon").exists()  # nor is it under the public site
+    assert not list(settings.draft_path.glob("*.pdf"))  # nor has a booklet
 
 
 @pytest.mark.slow

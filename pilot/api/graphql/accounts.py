@@ -22,7 +22,7 @@ from pilot.ministries.models import Ministry
 RoleEnum = strawberry.enum(Role, name="Role")
 
 
-@strawberry.type(name="Me")
+@strawberry.type(name="Me", description=permissions.public("Who is asking"))
 class MeType:
     role: RoleEnum  # type: ignore[valid-type]
     name: str
@@ -66,7 +66,9 @@ class CreatedTokenType:
 
 @strawberry.type
 class AccountQuery:
-    @strawberry.field(description="Who the bearer token is (public without one).")
+    @strawberry.field(
+        description=permissions.public("Who the bearer token is (public without one).")
+    )
     def me(self, info: Info) -> MeType:
         c = ctx(info)
         p = c.principal
@@ -78,9 +80,11 @@ class AccountQuery:
             ministry=MinistryType.from_model(m) if m else None,
         )
 
-    @strawberry.field(description="Every ministry, by code.")
+    @strawberry.field(description="Every ministry, by code (needs a token).")
     def ministries(self, info: Info) -> list[MinistryType]:
-        return [MinistryType.from_model(m) for m in ministries.list_ministries(ctx(info).session)]
+        c = ctx(info)
+        permissions.require(c.principal, Action.READ_PROJECT)
+        return [MinistryType.from_model(m) for m in ministries.list_ministries(c.session)]
 
     @strawberry.field(description="API tokens, never their value (admin).")
     def tokens(self, info: Info) -> list[TokenType]:

@@ -17,10 +17,16 @@ from pilot.api.graphql.types import Euros, FiguresType
 from pilot.editions import service as editions
 from pilot.editions.models import Edition, EditionRow
 from pilot.money import format_meur
+from pilot.projects import confidentiality
 from pilot.projects.models import format_pilot_id
 
 
-@strawberry.type(name="EditionProject")
+@strawberry.type(
+    name="EditionProject",
+    description=permissions.public(
+        "A project as an edition published it (frozen; a confidential project's figures withheld)"
+    ),
+)
 class EditionProjectType:
     """A project as an edition published it (frozen: it never changes)."""
 
@@ -40,7 +46,7 @@ class EditionProjectType:
 
     @classmethod
     def from_row(cls, r: EditionRow) -> EditionProjectType:
-        v = r.values
+        v = confidentiality.public_values(r.values)
         cost = v.get("cost_eur")
         return cls(
             position=r.position,
@@ -59,7 +65,10 @@ class EditionProjectType:
         )
 
 
-@strawberry.type(name="EditionChange")
+@strawberry.type(
+    name="EditionChange",
+    description=permissions.public("A project whose published cost or phase changed"),
+)
 class EditionChangeType:
     project_id: strawberry.ID
     name: str
@@ -84,7 +93,10 @@ def _previous(c: Context, edition: Edition) -> Edition | None:
     return max(earlier, key=lambda e: (e.published_on, e.number), default=None)
 
 
-@strawberry.type(name="EditionDiff")
+@strawberry.type(
+    name="EditionDiff",
+    description=permissions.public("Entrants, exits and changes between two editions"),
+)
 class EditionDiffType:
     edition: strawberry.Private[Edition]
     base_edition: strawberry.Private[Edition | None]
@@ -125,7 +137,8 @@ class EditionDiffType:
     async def changed(self, info: Info) -> list[EditionChangeType]:
         out = []
         for old, new in (await self._split(info))[2]:
-            a, b = old.values, new.values
+            a = confidentiality.public_values(old.values)
+            b = confidentiality.public_values(new.values)
             if a.get("cost_eur") != b.get("cost_eur") or a.get("phase") != b.get("phase"):
                 assert new.project_id is not None
                 out.append(
@@ -141,7 +154,7 @@ class EditionDiffType:
         return out
 
 
-@strawberry.type(name="Edition")
+@strawberry.type(name="Edition", description=permissions.public("A published edition (frozen)"))
 class EditionType:
     edition: strawberry.Private[Edition]
 
@@ -176,7 +189,7 @@ class EditionType:
         )
 
 
-@strawberry.type(name="TrendPoint")
+@strawberry.type(name="TrendPoint", description=permissions.public("An edition's key figures"))
 class TrendPointType:
     edition_number: int
     published_on: date
@@ -192,11 +205,13 @@ def _published(c: Context, number: int) -> Edition:
 
 @strawberry.type
 class EditionQuery:
-    @strawberry.field(description="Published editions, oldest first.")
+    @strawberry.field(description=permissions.public("Published editions, oldest first."))
     def editions(self, info: Info) -> list[EditionType]:
         return [EditionType(edition=e) for e in ctx(info).loaders.published_editions()]
 
-    @strawberry.field(description="A published edition by number (the latest without one).")
+    @strawberry.field(
+        description=permissions.public("A published edition by number (the latest without one).")
+    )
     def edition(self, info: Info, number: int | None = None) -> EditionType:
         c = ctx(info)
         if number is None:
@@ -206,12 +221,18 @@ class EditionQuery:
             return EditionType(edition=max(published, key=lambda e: (e.published_on, e.number)))
         return EditionType(edition=_published(c, number))
 
-    @strawberry.field(description="Entrants, exits and changes from edition `base` to `target`.")
+    @strawberry.field(
+        description=permissions.public(
+            "Entrants, exits and changes from edition `base` to `target`."
+        )
+    )
     def edition_diff(self, info: Info, base: int, target: int) -> EditionDiffType:
         c = ctx(info)
         return EditionDiffType(edition=_published(c, target), base_edition=_published(c, base))
 
-    @strawberry.field(description="Key figures of every published edition, oldest first.")
+    @strawberry.field(
+        description=permissions.public("Key figures of every published edition, oldest first.")
+    )
     def trends(self, info: Info) -> list[TrendPointType]:
         return [
             TrendPointType(

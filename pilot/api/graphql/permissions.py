@@ -6,11 +6,13 @@ Resolvers never test roles themselves; they call :func:`require` (raises), :func
 
 | action | public | ministry | dinum | admin |
 |---|---|---|---|---|
-| read a project (identity, description) | in panorama | own ministry | all | all |
-| read its figures (cost, drift, reports…) | not confidential | own | all | all |
+| read published editions (frozen rows, figures, differences, trends) | yes | yes | yes | yes |
+| read a live project (identity, description), the ministries | — | own ministry | all | all |
+| read its figures (cost, drift, reports, milestones…) | — | own | all | all |
 | read risks, audit trail, imports, live portfolio | — | own | all | all |
 | write project data (report, risk, milestone, re-baseline, upload) | — | own | all | — |
 | publish an edition | — | — | yes | — |
+| mark a project confidential, lift it | — | — | yes | — |
 | manage tokens and ministries | — | — | — | yes |
 
 A ministry token asking for another ministry's project or import gets NOT_FOUND, the
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, false, true
 
 from pilot.api.graphql.errors import Forbidden, NotFound, Unauthenticated
 from pilot.auth.models import Role
@@ -31,6 +33,7 @@ from pilot.projects.models import Project
 
 
 class Action(StrEnum):
+    READ_PUBLISHED = "read_published"
     READ_PROJECT = "read_project"
     READ_FIGURES = "read_figures"
     READ_RISKS = "read_risks"
@@ -39,6 +42,7 @@ class Action(StrEnum):
     READ_LIVE_PORTFOLIO = "read_live_portfolio"
     WRITE_PROJECT = "write_project"
     PUBLISH_EDITION = "publish_edition"
+    DECIDE_CONFIDENTIALITY = "decide_confidentiality"
     ADMINISTER = "manage_tokens"
 
 
@@ -51,15 +55,30 @@ _READ = {
     Action.READ_LIVE_PORTFOLIO,
 }
 GRANTS: dict[Role, set[Action]] = {
-    Role.PUBLIC: {Action.READ_PROJECT, Action.READ_FIGURES},
-    Role.MINISTRY: _READ | {Action.WRITE_PROJECT},
-    Role.DINUM: _READ | {Action.WRITE_PROJECT, Action.PUBLISH_EDITION},
-    Role.ADMIN: _READ | {Action.ADMINISTER},
+    # The public reads only what was published: editions are frozen, nothing live.
+    Role.PUBLIC: {Action.READ_PUBLISHED},
+    Role.MINISTRY: _READ | {Action.READ_PUBLISHED, Action.WRITE_PROJECT},
+    Role.DINUM: _READ
+    | {
+        Action.READ_PUBLISHED,
+        Action.WRITE_PROJECT,
+        Action.PUBLISH_EDITION,
+        Action.DECIDE_CONFIDENTIALITY,
+    },
+    Role.ADMIN: _READ | {Action.READ_PUBLISHED, Action.ADMINISTER},
 }
 # Actions a ministry token may only perform on its own ministry's data.
 MINISTRY_SCOPED = _READ | {Action.WRITE_PROJECT}
 
 NOT_FOUND_PROJECT = "Projet introuvable : « {} »."
+
+PUBLIC_MARK = "Public:"
+
+
+def public(description: str) -> str:
+    """The SDL description of a type or field anyone may read without a token: published
+    editions only (a test walks every field so marked and checks it reads frozen data)."""
+    return f"{PUBLIC_MARK} {description}"
 
 
 def is_global(principal: Principal) -> bool:
@@ -92,34 +111,29 @@ def require(
 
 
 def can_see_project(principal: Principal, project: Project) -> bool:
-    if principal.role == Role.PUBLIC:
-        return project.in_panorama
+    """Live projects need a token: the public reads published editions only."""
     return allows(principal, Action.READ_PROJECT, project.ministry_id)
 
 
 def can_see_figures(principal: Principal, project: Project) -> bool:
-    """Figures (costs, dates, drift, reports, milestones) are withheld from the public
-    while a project is confidential."""
-    if principal.role == Role.PUBLIC:
-        return not project.confidential
+    """A live project's figures: its own ministry, DINUM and admin (who may all read a
+    confidential project's figures; only publications withhold them)."""
     return allows(principal, Action.READ_FIGURES, project.ministry_id)
 
 
 def visible_projects(principal: Principal) -> ColumnElement[bool]:
     """The SQL condition selecting the projects ``principal`` may list."""
     if principal.role == Role.PUBLIC:
-        return Project.in_panorama == True  # type: ignore[return-value]  # noqa: E712
+        return false()
     if principal.role == Role.MINISTRY:
         return Project.ministry_id == principal.ministry_id  # type: ignore[return-value]
     return true()
 
 
 def figures_visible(principal: Principal) -> ColumnElement[bool]:
-    """The SQL condition on projects whose figures ``principal`` may filter or sort on:
-    filtering the public list on a confidential project's drift would leak it."""
-    if principal.role == Role.PUBLIC:
-        return Project.confidential == False  # type: ignore[return-value]  # noqa: E712
-    return true()
+    """The SQL condition on projects whose figures ``principal`` may filter or sort on
+    (every project it may list: the public lists none)."""
+    return visible_projects(principal)
 
 
 def scoped_ministry(principal: Principal, requested: int | None) -> int | None:

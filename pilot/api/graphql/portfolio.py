@@ -18,7 +18,9 @@ from pilot.indicators import service as indicators
 from pilot.indicators.drift import DriftMeans
 
 
-@strawberry.type(name="DriftMeans")
+@strawberry.type(
+    name="DriftMeans", description=permissions.public("Drift means (null in an edition)")
+)
 class DriftMeansType:
     """Portfolio means of drift (0.1 = +10 %): plain (each project once) and cost-weighted
     (weighted budget mean = Σcurrent / Σbaseline − 1), against the initial baseline and
@@ -49,7 +51,9 @@ class DriftMeansType:
         )
 
 
-@strawberry.type(name="HealthCounts")
+@strawberry.type(
+    name="HealthCounts", description=permissions.public("Health counts (null in an edition)")
+)
 class HealthCountsType:
     red: int
     amber: int
@@ -60,7 +64,10 @@ class HealthCountsType:
     )
 
 
-@strawberry.type(name="Portfolio")
+@strawberry.type(
+    name="Portfolio",
+    description=permissions.public("Key figures: a published edition's, or live (token)"),
+)
 class PortfolioType:
     source: str = strawberry.field(description="« edition » (published) or « live »")
     edition_number: int | None
@@ -75,8 +82,10 @@ class PortfolioType:
 @strawberry.type
 class PortfolioQuery:
     @strawberry.field(
-        description="Key figures of a published edition (the latest by default), or of the "
-        "live portfolio as of a date (`asOf`, needs a token; a ministry sees its own)."
+        description=permissions.public(
+            "Key figures of a published edition (the latest by default), or of the "
+            "live portfolio as of a date (`asOf`, needs a token; a ministry sees its own)."
+        )
     )
     def portfolio(
         self, info: Info, edition: int | None = None, as_of: date | None = None

@@ -23,7 +23,7 @@ from pilot.api.graphql.errors import ErrorPolicy
 from pilot.api.graphql.execution import PilotExecutionContext
 from pilot.api.graphql.imports import ImportMutation, ImportQuery
 from pilot.api.graphql.portfolio import PortfolioQuery
-from pilot.api.graphql.projects.mutations import ProjectMutation
+from pilot.api.graphql.projects.mutations import ConfidentialityMutation, ProjectMutation
 from pilot.api.graphql.projects.queries import ProjectQuery
 from pilot.api.graphql.types import EUROS_SCALAR, Euros
 from pilot.config import Settings, get_settings
@@ -32,7 +32,8 @@ Query = merge_types(
     "Query", (ProjectQuery, PortfolioQuery, EditionQuery, ImportQuery, AccountQuery)
 )
 Mutation = merge_types(
-    "Mutation", (ProjectMutation, EditionMutation, ImportMutation, AccountMutation)
+    "Mutation",
+    (ProjectMutation, ConfidentialityMutation, EditionMutation, ImportMutation, AccountMutation),
 )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NewType
 
 import strawberry
 
+from pilot.api.graphql import permissions
 from pilot.api.graphql.errors import BadUserInput
 from pilot.config import Settings
 from pilot.indicators.figures import Figures
@@ -36,7 +37,7 @@ def ratio(value: Decimal | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-@strawberry.type(name="Ministry")
+@strawberry.type(name="Ministry", description=permissions.public("A ministry: code and name"))
 class MinistryType:
     id: strawberry.ID
     code: str
@@ -47,7 +48,7 @@ class MinistryType:
         return cls(id=strawberry.ID(str(m.id)), code=m.code, name=m.name)
 
 
-@strawberry.type(name="Count")
+@strawberry.type(name="Count", description=permissions.public("A count in a distribution"))
 class CountType:
     label: str
     count: int
@@ -57,7 +58,7 @@ def counts(d: dict[str, int]) -> list[CountType]:
     return [CountType(label=k, count=v) for k, v in d.items()]
 
 
-@strawberry.type(name="Figures")
+@strawberry.type(name="Figures", description=permissions.public("Key figures and distributions"))
 class FiguresType:
     projects: int
     interministerial: int

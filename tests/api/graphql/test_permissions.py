@@ -18,12 +18,19 @@ def _code(body: dict[str, Any]) -> str | None:
 
 # (what, expected code by role: public, ministry MI, dinum, admin); "ok" = no error.
 READS = {
-    "own project": ("{ project(id: $id) { id name } }", "drifting", ["ok", "ok", "ok", "ok"]),
+    "own project": (
+        "{ project(id: $id) { id name } }",
+        "drifting",
+        ["UNAUTHENTICATED", "ok", "ok", "ok"],
+    ),
     "other ministry's project": (
         "{ project(id: $id) { id } }",
         "other_ministry",
-        ["ok", "NOT_FOUND", "ok", "ok"],
+        ["UNAUTHENTICATED", "NOT_FOUND", "ok", "ok"],
     ),
+    "live projects": ("{ projects { totalCount } }", None, ["UNAUTHENTICATED", "ok", "ok", "ok"]),
+    "ministries": ("{ ministries { code } }", None, ["UNAUTHENTICATED", "ok", "ok", "ok"]),
+    "published edition": ("{ edition { number } }", None, ["ok"] * 4),
     "audit trail, own": (
         "{ project(id: $id) { auditTrail { action } } }",
         "drifting",
@@ -151,31 +158,17 @@ def test_only_admin_manages_tokens(demo: Demo, role: str | None, expected: str) 
         assert again.status_code == 401
 
 
-def test_public_never_sees_confidential_figures(demo: Demo) -> None:
+def test_public_reads_no_live_project_even_by_filtering(demo: Demo) -> None:
     query = (
         "query($id: ID!) { project(id: $id) { name figuresWithheld currentCostEur drift "
-        "{ budgetInitial } health reports { id } milestones { id } trajectory { costEur } } }"
+        "{ budgetInitial } health risks { title } } }"
     )
-    public = demo.gql(query, {"id": demo.confidential})["data"]["project"]
-    assert public["figuresWithheld"] is True
-    assert [public[k] for k in ("currentCostEur", "drift", "health", "reports", "trajectory")] == [
-        None
-    ] * 5
+    public = demo.gql(query, {"id": demo.confidential})
+    assert _code(public) == "UNAUTHENTICATED" and public["data"] is None
     dinum = demo.gql(query, {"id": demo.confidential}, role="dinum")["data"]["project"]
     assert dinum["figuresWithheld"] is False and dinum["health"] == "RED"
-    # Filtering on drift must not reveal it either.
-    listed = demo.gql("{ projects(filter: {driftAbove: 0.3}, first: 100) { nodes { id } } }")[
-        "data"
-    ]["projects"]["nodes"]
-    assert demo.confidential not in {n["id"] for n in listed}
-    assert demo.drifting in {n["id"] for n in listed}
-
-
-def test_public_risks_are_withheld(demo: Demo) -> None:
-    body = demo.gql(
-        "query($id: ID!) { project(id: $id) { risks { title } } }", {"id": demo.drifting}
-    )
-    assert body["data"]["project"]["risks"] is None
+    listed = demo.gql("{ projects(filter: {driftAbove: 0.3}, first: 100) { nodes { id } } }")
+    assert _code(listed) == "UNAUTHENTICATED" and listed["data"] is None
 
 
 def test_ministry_list_is_its_own_even_when_asking_for_another(demo: Demo) -> None:
@@ -200,3 +193,42 @@ def test_published_edition_withholds_confidential_figures(demo: Demo) -> None:
         "withheld": True,
         "costBracket": "Non communiqué",
     }
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(None, "UNAUTHENTICATED"), ("ministry", "FORBIDDEN"), ("dinum", "ok"), ("admin", "FORBIDDEN")],
+)
+def test_only_dinum_decides_confidentiality(demo: Demo, role: str | None, expected: str) -> None:
+    mark = (
+        'mutation($id: ID!) { markConfidential(projectId: $id, reason: "Appel d\'offres", '
+        'until: "2099-12-31") { projectId confidential reason until } }'
+    )
+    body = demo.gql(mark, {"id": demo.drifting}, role=role)
+    assert (_code(body) or "ok") == expected, body
+    if expected != "ok":
+        return
+    assert body["data"]["markConfidential"] == {
+        "projectId": demo.drifting,
+        "confidential": True,
+        "reason": "Appel d'offres",
+        "until": "2099-12-31",
+    }
+    lifted = demo.gql(
+        "mutation($id: ID!) { liftConfidentiality(projectId: $id) { confidential reason } }",
+        {"id": demo.drifting},
+        role="dinum",
+    )
+    assert lifted["data"]["liftConfidentiality"] == {"confidential": False, "reason": None}
+    trail = demo.gql(
+        "query($id: ID!) { project(id: $id) { auditTrail(first: 6) { field newValue } } }",
+        {"id": demo.drifting},
+        role="dinum",
+    )["data"]["project"]["auditTrail"]
+    assert {"field": "confidential_reason", "newValue": "Appel d'offres"} in trail
+    blank = demo.gql(
+        'mutation($id: ID!) { markConfidential(projectId: $id, reason: " ") { confidential } }',
+        {"id": demo.drifting},
+        role="dinum",
+    )
+    assert _code(blank) == "BAD_USER_INPUT"

@@ -55,7 +55,7 @@ def test_token_limit(demo: Demo) -> None:
 
 def test_page_size_is_capped(demo: Demo) -> None:
     limit = config.get_settings().graphql_max_page_size
-    body = demo.gql(f"{{ projects(first: {limit + 1}) {{ totalCount }} }}")
+    body = demo.gql(f"{{ projects(first: {limit + 1}) {{ totalCount }} }}", role="dinum")
     assert _code(body) == "BAD_USER_INPUT"
     assert str(limit) in body["errors"][0]["message"]
 
@@ -111,7 +111,7 @@ def test_domain_errors_are_shown_with_their_code(demo: Demo) -> None:
 
 
 def test_unknown_project_is_not_found(demo: Demo) -> None:
-    body = demo.gql('{ project(id: "PRJ-99999") { id } }')
+    body = demo.gql('{ project(id: "PRJ-99999") { id } }', role="dinum")
     assert _code(body) == "NOT_FOUND"
     assert body["errors"][0]["message"] == "Projet introuvable : « PRJ-99999 »."
 

@@ -23,8 +23,8 @@ from pilot.api.graphql.projects.types import (
 )
 from pilot.api.graphql.types import Euros
 from pilot.keys import parse_key
+from pilot.projects import confidentiality, steering
 from pilot.projects import service as projects
-from pilot.projects import steering
 from pilot.projects.models import Milestone, Project, Risk, parse_pilot_id
 
 
@@ -194,3 +194,64 @@ class ProjectMutation:
                 actual_date=input.actual_date,
             )
             return MilestoneType.from_model(milestone, c.today)
+
+
+@strawberry.type(name="Confidentiality")
+class ConfidentialityType:
+    """DINUM's decision on a project: while it holds, editions publish its identity only."""
+
+    project_id: strawberry.ID
+    confidential: bool
+    reason: str | None
+    until: date | None = strawberry.field(description="Last day of the decision, if any")
+
+    @classmethod
+    def of(cls, project: Project) -> ConfidentialityType:
+        return cls(
+            project_id=strawberry.ID(project.pilot_id),
+            confidential=project.confidential,
+            reason=project.confidential_reason,
+            until=project.confidential_until,
+        )
+
+
+def _decided(c: Context, session: Session, pilot_id: str) -> Project:
+    permissions.require(c.principal, Action.DECIDE_CONFIDENTIALITY)
+    number = parse_pilot_id(pilot_id)
+    project = session.get(Project, number) if number is not None else None
+    if project is None:
+        raise NotFound(NOT_FOUND_PROJECT.format(pilot_id))
+    return project
+
+
+@strawberry.type
+class ConfidentialityMutation:
+    @strawberry.mutation(
+        description="Mark a project confidential (DINUM, audited): editions published while "
+        "the decision holds show its identity only (ministry, name, description, phase)."
+    )
+    def mark_confidential(
+        self,
+        info: Info,
+        project_id: strawberry.ID,
+        reason: str,
+        until: date | None = None,
+    ) -> ConfidentialityType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            project = _decided(c, session, str(project_id))
+            confidentiality.mark_confidential(
+                session, project, reason=reason, until=until, actor=c.principal.actor, today=c.today
+            )
+            return ConfidentialityType.of(project)
+
+    @strawberry.mutation(
+        description="Lift a project's confidentiality (DINUM, audited): the next editions "
+        "publish its figures."
+    )
+    def lift_confidentiality(self, info: Info, project_id: strawberry.ID) -> ConfidentialityType:
+        c = ctx(info)
+        with c.write() as session, user_input():
+            project = _decided(c, session, str(project_id))
+            confidentiality.lift_confidentiality(session, project, actor=c.principal.actor)
+            return ConfidentialityType.of(project)
