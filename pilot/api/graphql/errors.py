@@ -122,3 +122,12 @@ class ErrorPolicy(MaskErrors):
                 code = VALIDATION if error.original_error is None else INTERNAL
                 error.extensions = {**(error.extensions or {}), "code": code}
         return processed
+
+
+# ``pilot.auth.access.AccessDenied`` kinds as GraphQL errors
+ACCESS_ERRORS: dict[str, type[ApiError]] = {
+    "unauthenticated": Unauthenticated,
+    "forbidden": Forbidden,
+    "not_found": NotFound,
+    "bad_input": BadUserInput,
+}

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import ctx
-from pilot.api.graphql.errors import BadUserInput, Busy, NotFound, StorageFull
+from pilot.api.graphql.errors import ACCESS_ERRORS, BadUserInput, Busy, NotFound, StorageFull
 from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.types import (
     CountType,
@@ -26,11 +26,11 @@ from pilot.api.graphql.types import (
     page_size,
 )
 from pilot.api.turns import ImportsBusy, ImportTurns
+from pilot.auth.access import AccessDenied, workbook_ministry
 from pilot.auth.models import Role
 from pilot.imports.models import Finding, ImportFile
 from pilot.keys import parse_key
 from pilot.ministries import service as ministries
-from pilot.ministries.models import Ministry
 from pilot.storage import StorageError
 
 
@@ -242,20 +242,10 @@ class ImportMutation:
         ] = None,
     ) -> UploadOutcomeType:
         c = ctx(info)
-        permissions.require(c.principal, Action.WRITE_PROJECT)
-        if c.principal.role == Role.MINISTRY:
-            target = c.session.get(Ministry, c.principal.ministry_id)
-            if ministry and (
-                target is None or ministries.get_by_code(c.session, ministry) != target
-            ):
-                raise NotFound(f"Ministère introuvable : « {ministry} ».")
-        else:
-            if not ministry:
-                raise BadUserInput("Indiquez le ministère du classeur (argument « ministry »).")
-            target = ministries.get_by_code(c.session, ministry)
-            if target is None:
-                raise BadUserInput(f"Ministère inconnu : « {ministry} ».")
-        assert target is not None
+        try:  # the one access check of every upload channel
+            target = workbook_ministry(c.session, c.principal, ministry, Action.WRITE_PROJECT)
+        except AccessDenied as denied:
+            raise ACCESS_ERRORS[denied.kind](str(denied)) from denied
         if not callable(getattr(file, "read", None)):  # a string where the file should be
             raise BadUserInput(
                 "Envoyez le classeur comme fichier, en requête multipart (variable « file »)."

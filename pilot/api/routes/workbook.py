@@ -29,13 +29,13 @@ from importers.workbook.template import build_template, template_filename
 from pilot.api.deps import PrincipalDep, SessionDep
 from pilot.api.turns import RETRY_AFTER_SECONDS as BUSY_RETRY_AFTER
 from pilot.api.turns import ImportsBusy, ImportTurns
+from pilot.auth.access import AccessDenied, Action, workbook_ministry
 from pilot.auth.models import Role
 from pilot.auth.service import Principal
 from pilot.config import get_settings
 from pilot.db import session_scope
 from pilot.imports.models import ImportFile
 from pilot.keys import MAX_KEY
-from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
 from pilot.storage import StorageError
 
@@ -67,22 +67,19 @@ router = APIRouter(
 )
 
 
-def _ministry(session: Session, principal: Principal, code: str | None) -> Ministry:
-    if principal.role == Role.MINISTRY:
-        found = session.get(Ministry, principal.ministry_id)
-        if found is None or (code and ministries.get_by_code(session, code) != found):
-            raise HTTPException(403, "Ce jeton ne permet d'agir que pour son propre ministère.")
-        return found
-    if principal.role in (Role.DINUM, Role.ADMIN):
-        found = ministries.get_by_code(session, code) if code else None
-        if found is None:
-            raise HTTPException(404, "Indiquez un ministère connu : ?ministry=CODE.")
-        return found
-    raise HTTPException(401, "Un jeton ministériel est nécessaire.")
+_STATUS = {"unauthenticated": 401, "forbidden": 403, "not_found": 404, "bad_input": 404}
+
+
+def _ministry(session: Session, principal: Principal, code: str | None, action: Action) -> Ministry:
+    """The one access check of every channel (``pilot.auth.access``), as HTTP statuses."""
+    try:
+        return workbook_ministry(session, principal, code, action)
+    except AccessDenied as denied:
+        raise HTTPException(_STATUS[denied.kind], str(denied)) from denied
 
 
 def _ministry_code(session: Session, principal: Principal, code: str | None) -> str:
-    found = _ministry(session, principal, code).code
+    found = _ministry(session, principal, code, Action.WRITE_PROJECT).code
     session.close()  # the connection goes back to the pool for the import's wait
     return found
 
@@ -112,7 +109,7 @@ def _submit(**kwargs: Any) -> tuple[ImportOutcome, list[dict[str, Any]]]:
 def download_template(
     session: SessionDep, principal: PrincipalDep, ministry: str | None = None
 ) -> Response:
-    found = _ministry(session, principal, ministry)
+    found = _ministry(session, principal, ministry, Action.READ_PROJECT)
     data = build_template(session, found)
     name = template_filename(found)
     return Response(
