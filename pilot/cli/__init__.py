@@ -344,6 +344,10 @@ from pilot.cli import projects as _projects  # noqa: E402
 
 app.add_typer(_projects.app, name="projects")
 
+from pilot.cli import accounts as _accounts  # noqa: E402
+
+app.add_typer(_accounts.app, name="account")
+
 from pilot.cli import workbook as _workbook  # noqa: E402
 
 _workbook.register(app)
