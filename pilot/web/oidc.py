@@ -17,10 +17,15 @@ are ``given_name`` and ``usual_name`` (ProConnect's family name claim).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth
+with warnings.catch_warnings():
+    # Authlib 1.9 would rather use httpx2; PILOT (and Starlette's test client) use httpx,
+    # which Authlib still supports: its notice about it is not for the server's log.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.starlette_client import OAuth
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from starlette.requests import Request
