@@ -23,8 +23,8 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed  ## Create .venv and node_modules (DSFR, axe-core) from the lock files
 
-demo: install  ## Migrate var/pilot.db, load the two real editions, serve on :8000
-	$(VENV)/bin/pilot demo
+demo: install  ## Migrate var/pilot.db, load the two real editions, serve on :8000 (demo login)
+	PILOT_DEMO_LOGIN=true $(VENV)/bin/pilot demo
 
 serve: install
 	$(VENV)/bin/pilot serve

@@ -78,6 +78,25 @@ class Settings(BaseSettings):
     # and Forwarded headers are believed; none by default: the peer address is the client.
     trusted_proxies: str = ""
 
+    # Web spaces and login (README "Se connecter avec ProConnect", SECURITY.md)
+    # OpenID Connect provider (ProConnect): its issuer URL (discovery at
+    # <issuer>/.well-known/openid-configuration) and PILOT's client credentials.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email given_name usual_name"
+    # The address people reach PILOT at (https://… in production): redirect URIs are made
+    # from it, and the session cookie is marked Secure when it is https. Empty: the
+    # request's own address (development).
+    public_url: str = ""
+    # Signs the session cookies; the same on every web worker. Empty: a random secret made
+    # once and kept in <var_dir>/session-secret (embedded default).
+    session_secret: str = ""
+    session_lifetime_seconds: int = Field(default=8 * 3600, ge=60)  # fixed, from the login
+    # The demo's login without ProConnect: only when this is true AND the database is SQLite
+    # AND the request comes to and from the loopback address (pilot/web/demo.py).
+    demo_login: bool = False
+
     # Scheduler
     inbox_interval_seconds: int = Field(default=60, ge=1)
     publish_interval_seconds: int = Field(default=0, ge=0)  # 0: draft republishing off

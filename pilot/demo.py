@@ -91,3 +91,28 @@ def add_demo_follow_up(session: Session, *, today: date) -> int:
         done += 1
     session.flush()
     return done
+
+
+DEMO_ACCOUNTS = (
+    ("agent.mi@demo.pilot.local", "ministry", "MI"),
+    ("pilotage@demo.pilot.local", "dinum", None),
+    ("admin@demo.pilot.local", "admin", None),
+)
+
+
+def add_demo_accounts(session: Session) -> list[str]:
+    """The demo's web accounts (a ministry agent of MI, a DINUM officer, an admin), once;
+    returns their addresses. For the demo's login only (pilot/web/demo.py)."""
+    from pilot.auth import accounts
+    from pilot.auth.models import Role
+    from pilot.ministries import service as ministries
+
+    made = []
+    for email, role, code in DEMO_ACCOUNTS:
+        ministry = ministries.get_by_code(session, code) if code else None
+        if accounts.find_account(session, email) is None and (code is None or ministry):
+            accounts.create_account(
+                session, email=email, role=Role(role), ministry=ministry, actor=ACTOR
+            )
+        made.append(email)
+    return made

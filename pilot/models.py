@@ -1,7 +1,7 @@
 """Every table, imported in one place so that ``metadata`` knows them all (Alembic, tests)."""
 
 from pilot.audit.models import AuditEvent
-from pilot.auth.models import Role, Token
+from pilot.auth.models import Account, Role, Token
 from pilot.db import metadata
 from pilot.editions.models import Edition, EditionRow
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
@@ -24,6 +24,7 @@ from pilot.projects.models import (
 )
 
 __all__ = [
+    "Account",
     "AuditEvent",
     "Baseline",
     "BaselineKind",

@@ -26,6 +26,7 @@ from pilot.api.site import PublishedSite
 from pilot.api.turns import ImportTurns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
+from pilot.web import install as install_web
 
 DATABASE_UNAVAILABLE = (
     "La base de données est momentanément indisponible. Réessayez dans quelques instants."
@@ -111,6 +112,7 @@ def create_app() -> FastAPI:
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
     app.include_router(draft_routes.router)  # before the public mount: DINUM only
+    install_web(app, settings)  # the web spaces: pages, login, sessions (pilot/web)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     # Added last, so run first: the body's deadline covers BodySizeLimit's reading, and the
     # client address is settled before the failed-authentication limit counts it.

@@ -262,10 +262,10 @@ def demo(
 ) -> None:
     """Préparer la base intégrée et les données de démonstration, puis servir l'API.
 
-    Charge les deux éditions réelles et ajoute un suivi fictif (jalons, risques, météo ;
-    signalé comme tel)."""
-    from pilot.db import session_scope
-    from pilot.demo import add_demo_follow_up
+    Charge les deux éditions réelles, ajoute un suivi fictif (jalons, risques, météo ;
+    signalé comme tel) et des comptes de démonstration."""
+    from pilot.db import is_sqlite, session_scope
+    from pilot.demo import add_demo_accounts, add_demo_follow_up
     from pilot.timeutil import today
 
     db_upgrade()
@@ -273,8 +273,21 @@ def demo(
         import_panorama(path, edition=None, published_on=None)
     with session_scope(write=True) as session:
         added = add_demo_follow_up(session, today=today())
+        logins = add_demo_accounts(session)
     if added:
         typer.echo(f"Suivi fictif de démonstration ajouté à {added} projets.")
+    settings = get_settings()
+    if settings.demo_login and is_sqlite(settings.resolved_database_url()):
+        typer.echo(
+            f"Espaces web : ouvrez http://{host}:{port}/ puis « Connexion de démonstration », "
+            f"et choisissez un compte : {', '.join(logins)} (sans mot de passe ; connexion "
+            "de démonstration seulement, impossible en production)."
+        )
+    else:
+        typer.echo(
+            "Espaces web : connexion avec ProConnect (PILOT_OIDC_*), ou, pour la "
+            "démonstration sur ce poste, relancez avec PILOT_DEMO_LOGIN=true (make demo)."
+        )
     if serve_api:
         typer.echo(f"PILOT sur http://{host}:{port}/graphql (Ctrl+C pour arrêter)")
         typer.echo(
@@ -358,6 +371,10 @@ def token_revoke(token_id: int) -> None:
 from pilot.cli import projects as _projects  # noqa: E402
 
 app.add_typer(_projects.app, name="projects")
+
+from pilot.cli import accounts as _accounts  # noqa: E402
+
+app.add_typer(_accounts.app, name="account")
 
 from pilot.cli import workbook as _workbook  # noqa: E402
 

@@ -1,0 +1,105 @@
+"""``pilot account``: the people who log in on the web (ProConnect), managed by an admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Web accounts: an e-mail address (ProConnect) mapped to a role.", no_args_is_help=True
+)
+ACTOR = "cli"
+
+
+def _echo_json(data: object) -> None:
+    from pilot.cli import _echo_json as echo  # late: pilot.cli registers this module
+
+    echo(data)
+
+
+def _fail(message: str) -> typer.Exit:
+    from pilot.cli import _fail as fail
+
+    return fail(message)
+
+
+@app.command("create")
+def account_create(
+    email: Annotated[str, typer.Option(help="The person's e-mail address (ProConnect)")],
+    role: Annotated[str, typer.Option(help="ministry, dinum or admin")],
+    ministry: Annotated[str | None, typer.Option(help="Ministry code (role ministry)")] = None,
+) -> None:
+    """Create an account: this person may then log in with ProConnect."""
+    from pilot.auth import accounts
+    from pilot.auth.models import Role
+    from pilot.db import session_scope
+    from pilot.ministries import service as ministries
+
+    try:
+        chosen = Role(role)
+    except ValueError as error:
+        raise _fail(f"Rôle inconnu : {role} (ministry, dinum ou admin).") from error
+    with session_scope(write=True) as session:
+        target = ministries.get_by_code(session, ministry) if ministry else None
+        if ministry and target is None:
+            raise _fail(f"Ministère inconnu : {ministry}.")
+        try:
+            account = accounts.create_account(
+                session, email=email, role=chosen, ministry=target, actor=ACTOR
+            )
+        except accounts.AccountError as error:
+            raise _fail(str(error)) from error
+        address = account.email
+    typer.echo(f"Compte créé : {address} ({chosen.value}{' ' + ministry if ministry else ''}).")
+
+
+@app.command("list")
+def account_list() -> None:
+    """List the accounts."""
+    from sqlmodel import select
+
+    from pilot.auth import accounts
+    from pilot.db import session_scope
+    from pilot.ministries.models import Ministry
+
+    with session_scope() as session:
+        codes = dict(session.exec(select(Ministry.id, Ministry.code)).all())
+        rows = [
+            {
+                "email": a.email,
+                "name": a.name,
+                "role": a.role,
+                "ministry": codes.get(a.ministry_id) if a.ministry_id else None,
+                "disabled": a.disabled,
+                "created_at": a.created_at,
+                "last_login_at": a.last_login_at,
+            }
+            for a in accounts.list_accounts(session)
+        ]
+    _echo_json(rows)
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
+    from pilot.auth import accounts
+    from pilot.db import session_scope
+
+    with session_scope(write=True) as session:
+        account = accounts.find_account(session, email)
+        if account is None:
+            raise _fail(f"Aucun compte pour {email}.")
+        accounts.set_disabled(session, account, disabled=disabled, actor=ACTOR)
+
+
+@app.command("disable")
+def account_disable(email: str) -> None:
+    """Disable an account: it can no longer log in, and its sessions end."""
+    _set_disabled(email, True)
+    typer.echo(f"Compte désactivé : {email.strip().lower()}.")
+
+
+@app.command("enable")
+def account_enable(email: str) -> None:
+    """Enable a disabled account again."""
+    _set_disabled(email, False)
+    typer.echo(f"Compte réactivé : {email.strip().lower()}.")
