@@ -11,7 +11,7 @@ old entries are never hit again and age out of the LRU.
 A query is cacheable when every root field is one of ``CACHEABLE_ROOTS`` (``portfolio``
 only without ``asOf``): these types expose frozen edition data and nothing live.
 
-An entry keeps its response already encoded as JSON (:class:`CachedResult`): a hit costs
+An entry keeps its response already encoded as JSON (:class:`EncodedResult`): a hit costs
 the key's statement and a dictionary look-up, not a new encoding of a thousand rows.
 """
 
@@ -27,7 +27,6 @@ from typing import Any
 from graphql.error import GraphQLError
 from sqlalchemy import func, select
 from sqlmodel import Session, col
-from strawberry.http import process_result
 from strawberry.types import ExecutionResult
 
 from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
@@ -59,16 +58,18 @@ def _root_fields_cacheable(query: str, operation_name: str | None) -> bool:
     return True
 
 
-def encode_json(data: object) -> str:
-    """The encoding Strawberry's views use for a response body."""
-    return json.dumps(data, separators=(",", ":"))
-
-
 @dataclasses.dataclass
-class CachedResult(ExecutionResult):
-    """A cached execution result, with its response body encoded once and for all."""
+class EncodedResult(ExecutionResult):
+    """An execution result with its response body encoded once and for all (in the
+    worker thread that executed it: the event loop only sends it)."""
 
-    encoded: str = ""
+    encoded: str | bytes = ""
+
+    @classmethod
+    def of(cls, result: ExecutionResult, encoded: str | bytes) -> EncodedResult:
+        return cls(
+            data=result.data, errors=result.errors, extensions=result.extensions, encoded=encoded
+        )
 
 
 class EncodedResponse(dict[str, Any]):
@@ -82,7 +83,7 @@ class EncodedResponse(dict[str, Any]):
 class ResponseCache:
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, CachedResult] = OrderedDict()
+        self._entries: OrderedDict[Hashable, EncodedResult] = OrderedDict()
         self._analysis: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -129,7 +130,7 @@ class ResponseCache:
             operation_name,
         )
 
-    def get(self, key: Hashable) -> CachedResult | None:
+    def get(self, key: Hashable) -> EncodedResult | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -139,14 +140,11 @@ class ResponseCache:
             self.hits += 1
             return found
 
-    def put(self, key: Hashable, result: ExecutionResult) -> None:
+    def put(self, key: Hashable, result: EncodedResult) -> None:
         if result.errors:
             return
-        encoded = encode_json(process_result(result))
-        cached = CachedResult(data=result.data, errors=None, extensions=result.extensions)
-        cached.encoded = encoded
         with self._lock:
-            self._entries[key] = cached
+            self._entries[key] = result
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
