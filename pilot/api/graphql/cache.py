@@ -75,7 +75,7 @@ class EncodedResult(ExecutionResult):
 class EncodedResponse(dict[str, Any]):
     """A processed response that carries its own JSON encoding."""
 
-    def __init__(self, data: Mapping[str, object], encoded: str) -> None:
+    def __init__(self, data: Mapping[str, object], encoded: str | bytes) -> None:
         super().__init__(data)
         self.encoded = encoded
 

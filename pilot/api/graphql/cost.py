@@ -50,6 +50,7 @@ from graphql.language import (
 from strawberry.extensions import AddValidationRules
 
 from graphql import (
+    GraphQLArgument,
     GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
@@ -164,6 +165,17 @@ def _field_definition(
     return None  # an unknown field: graphql-core's rules report it
 
 
+def _default(argument: GraphQLArgument) -> object:
+    """An argument's default: ``default`` (a value or a literal, as an SDL gives it) or
+    the older ``default_value`` (as Strawberry gives it)."""
+    default = argument.default
+    if default is None:
+        return argument.default_value
+    if isinstance(default.literal, IntValueNode):
+        return int(default.literal.value)
+    return default.value
+
+
 def _spread_names(selection_set: SelectionSetNode) -> Iterator[str]:
     """The fragments spread anywhere in ``selection_set``."""
     pending = [selection_set]
@@ -213,7 +225,8 @@ class Analysis:
         self.schema = schema
         self.limits = limits
         self.variables = variables
-        self.operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        definitions = document.definitions
+        self.operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
         self.fragments: dict[str, FragmentDefinitionNode] = {}
         for definition in document.definitions:
             if isinstance(definition, FragmentDefinitionNode):
@@ -300,7 +313,7 @@ class Analysis:
             name = given.name.value
             value = self.variables.get(name, self.defaults.get(name))
         elif given is None:
-            value = definition.args["first"].default_value
+            value = _default(definition.args["first"])
         elif not isinstance(given, NullValueNode):
             value = limits.max_page_size  # not a number: refused by the other rules
         if not isinstance(value, int) or isinstance(value, bool):

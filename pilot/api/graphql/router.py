@@ -57,9 +57,7 @@ def _context_getter(
                 # The connection and the token look-up in a worker thread: should the pool
                 # be empty or the database slow, that thread waits, never the event loop.
                 principal = await run_in_threadpool(_principal, session, authorization)
-                yield Context(
-                    session=session, principal=principal, loop=asyncio.get_running_loop()
-                )
+                yield Context(session=session, principal=principal, loop=asyncio.get_running_loop())
 
     return context
 
