@@ -37,9 +37,11 @@ CACHEABLE_ROOTS = frozenset({"editions", "edition", "editionDiff", "trends", "po
 _ANALYSIS_SIZE = 1024
 
 
-def _root_fields_cacheable(query: str, operation_name: str | None) -> bool:
+def _root_fields_cacheable(
+    query: str, operation_name: str | None, max_tokens: int | None = None
+) -> bool:
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -81,8 +83,9 @@ class EncodedResponse(dict[str, Any]):
 
 
 class ResponseCache:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_tokens: int | None = None) -> None:
         self.size = size
+        self.max_tokens = max_tokens  # longer documents are not analysed (nor served)
         self._entries: OrderedDict[Hashable, EncodedResult] = OrderedDict()
         self._analysis: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
         self._lock = threading.Lock()
@@ -98,7 +101,7 @@ class ResponseCache:
         with self._lock:
             known = self._analysis.get(key)
         if known is None:
-            known = _root_fields_cacheable(query, operation_name)
+            known = _root_fields_cacheable(query, operation_name, self.max_tokens)
             with self._lock:
                 self._analysis[key] = known
                 if len(self._analysis) > _ANALYSIS_SIZE:

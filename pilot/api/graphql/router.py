@@ -171,7 +171,7 @@ def graphql_router(settings: Settings) -> PilotGraphQLRouter:
         context_getter=_context_getter(asyncio.Semaphore(settings.graphql_max_concurrency)),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
-        cache=ResponseCache(settings.graphql_cache_size),
+        cache=ResponseCache(settings.graphql_cache_size, settings.graphql_max_tokens),
         errors=ErrorPolicy(mask=not settings.debug),
     )
 
