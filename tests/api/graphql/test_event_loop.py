@@ -9,6 +9,7 @@ the event loop: the waiting mutation froze every request until SQLite's busy tim
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, text
 
+from pilot import config
 from pilot.api.app import create_app
 from tests.api.graphql.conftest import Demo
 
@@ -56,9 +58,9 @@ def serving() -> Iterator[str]:
 
 
 @contextmanager
-def write_lock_held(engine: Engine) -> Iterator[Callable[[], None]]:
+def write_lock_held(engine: Engine, table: str = "risk") -> Iterator[Callable[[], None]]:
     """Another connection holds the write lock (SQLite: ``BEGIN IMMEDIATE`` on the same
-    file; PostgreSQL: an EXCLUSIVE lock on ``risk``, which lets reads through); yields
+    file; PostgreSQL: an EXCLUSIVE lock on ``table``, which lets reads through); yields
     the function that releases it."""
     if engine.dialect.name == "sqlite":
         holder = sqlite3.connect(str(engine.url.database), isolation_level=None)
@@ -74,7 +76,7 @@ def write_lock_held(engine: Engine) -> Iterator[Callable[[], None]]:
     else:
         with engine.connect() as connection:
             transaction = connection.begin()
-            connection.execute(text("LOCK TABLE risk IN EXCLUSIVE MODE"))
+            connection.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
             yield transaction.rollback
 
 
@@ -141,3 +143,48 @@ def test_reads_in_parallel_threads_all_answer_with_their_own_data(demo: Demo, re
             for role, future in rounds:
                 assert future.result() == expected[role]
     assert expected["ministry"] != expected["other"]
+
+
+UPLOAD = "mutation($file: Upload!) { uploadWorkbook(file: $file) { importId status } }"
+
+
+def test_graphql_uploads_waiting_for_their_turn_all_complete(
+    demo: Demo, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One import at a time: while the first waits for the write lock, the others wait for
+    # their turn (the turns live on the server's event loop; the requests execute in
+    # worker threads on loops of their own, and hand the turn back to it).
+    monkeypatch.setenv("PILOT_IMPORT_MAX_CONCURRENCY", "1")
+    config.get_settings.cache_clear()
+    ministry = {"Authorization": f"Bearer {demo.tokens['ministry']}"}
+    operations = json.dumps({"query": UPLOAD, "variables": {"file": None}})
+
+    def upload(client: httpx.Client, n: int) -> httpx.Response:
+        return client.post(
+            "/graphql",
+            data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
+            files={"0": (f"mi-{n}.xlsx", f"pas un classeur {n}".encode(), "application/zip")},
+            headers=ministry,
+        )
+
+    with (
+        serving() as url,
+        httpx.Client(base_url=url, timeout=120) as client,
+        httpx.Client(base_url=url, timeout=ANSWER_WITHIN) as reader,
+        ThreadPoolExecutor(3) as pool,
+        write_lock_held(engine, "import_file") as release,
+    ):
+        uploads = [pool.submit(upload, client, n) for n in range(3)]
+        time.sleep(0.5)  # lets the uploads queue; the checks below never need it
+        assert reader.get("/healthz").status_code == 200
+        assert not any(u.done() for u in uploads)
+        release()
+        answers = [u.result(timeout=120) for u in uploads]
+    ids = set()
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert "errors" not in body, body
+        assert body["data"]["uploadWorkbook"]["status"] == "rejected"  # not a workbook
+        ids.add(body["data"]["uploadWorkbook"]["importId"])
+    assert len(ids) == 3

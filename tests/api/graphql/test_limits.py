@@ -449,5 +449,5 @@ def test_unreadable_or_too_deep_json_is_http_400(served: Served) -> None:
         )
         assert response.status_code == 400, variables[:20]
     # nested within the parser's limit: reaches GraphQL, which ignores unused variables
-    body = served.post("{ me { role } }", {"a": json.loads(_nested(500))})
-    assert body["data"]["me"]["role"] == "PUBLIC"
+    answer = served.post("{ me { role } }", {"a": json.loads(_nested(500))})
+    assert answer["data"]["me"]["role"] == "PUBLIC"
