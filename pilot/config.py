@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5_000, ge=1)
     graphql_max_page_size: int = Field(default=1_000, ge=1)
     graphql_default_page_size: int = Field(default=50, ge=1)
+    # What one GraphQL request may cost (pilot/api/graphql/cost.py): the estimated number
+    # of values in its response, per role; lists without ``first`` are counted as this
+    # long; list arguments (literal or variables) and ``search`` are bounded.
+    graphql_cost_budget_public: int = Field(default=200_000, ge=1)
+    graphql_cost_budget_ministry: int = Field(default=1_000_000, ge=1)
+    graphql_cost_budget_dinum: int = Field(default=2_000_000, ge=1)  # and admin
+    graphql_cost_list_size: int = Field(default=10, ge=1)
+    graphql_max_list_length: int = Field(default=1_000, ge=1)
+    graphql_max_search_length: int = Field(default=200, ge=1)
     graphql_cache_size: int = Field(default=512, ge=0)  # responses of published editions; 0: off
     # GraphQL requests executed at once per process (they hold a database connection);
     # keep it below the connection pool (5 + 10 overflow): the others wait their turn.

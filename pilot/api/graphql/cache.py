@@ -11,7 +11,7 @@ old entries are never hit again and age out of the LRU.
 A query is cacheable when every root field is one of ``CACHEABLE_ROOTS`` (``portfolio``
 only without ``asOf``): these types expose frozen edition data and nothing live.
 
-An entry keeps its response already encoded as JSON (:class:`CachedResult`): a hit costs
+An entry keeps its response already encoded as JSON (:class:`EncodedResult`): a hit costs
 the key's statement and a dictionary look-up, not a new encoding of a thousand rows.
 """
 
@@ -27,7 +27,6 @@ from typing import Any
 from graphql.error import GraphQLError
 from sqlalchemy import func, select
 from sqlmodel import Session, col
-from strawberry.http import process_result
 from strawberry.types import ExecutionResult
 
 from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
@@ -38,9 +37,11 @@ CACHEABLE_ROOTS = frozenset({"editions", "edition", "editionDiff", "trends", "po
 _ANALYSIS_SIZE = 1024
 
 
-def _root_fields_cacheable(query: str, operation_name: str | None) -> bool:
+def _root_fields_cacheable(
+    query: str, operation_name: str | None, max_tokens: int | None = None
+) -> bool:
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -59,30 +60,33 @@ def _root_fields_cacheable(query: str, operation_name: str | None) -> bool:
     return True
 
 
-def encode_json(data: object) -> str:
-    """The encoding Strawberry's views use for a response body."""
-    return json.dumps(data, separators=(",", ":"))
-
-
 @dataclasses.dataclass
-class CachedResult(ExecutionResult):
-    """A cached execution result, with its response body encoded once and for all."""
+class EncodedResult(ExecutionResult):
+    """An execution result with its response body encoded once and for all (in the
+    worker thread that executed it: the event loop only sends it)."""
 
-    encoded: str = ""
+    encoded: str | bytes = ""
+
+    @classmethod
+    def of(cls, result: ExecutionResult, encoded: str | bytes) -> EncodedResult:
+        return cls(
+            data=result.data, errors=result.errors, extensions=result.extensions, encoded=encoded
+        )
 
 
 class EncodedResponse(dict[str, Any]):
     """A processed response that carries its own JSON encoding."""
 
-    def __init__(self, data: Mapping[str, object], encoded: str) -> None:
+    def __init__(self, data: Mapping[str, object], encoded: str | bytes) -> None:
         super().__init__(data)
         self.encoded = encoded
 
 
 class ResponseCache:
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_tokens: int | None = None) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, CachedResult] = OrderedDict()
+        self.max_tokens = max_tokens  # longer documents are not analysed (nor served)
+        self._entries: OrderedDict[Hashable, EncodedResult] = OrderedDict()
         self._analysis: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -97,7 +101,7 @@ class ResponseCache:
         with self._lock:
             known = self._analysis.get(key)
         if known is None:
-            known = _root_fields_cacheable(query, operation_name)
+            known = _root_fields_cacheable(query, operation_name, self.max_tokens)
             with self._lock:
                 self._analysis[key] = known
                 if len(self._analysis) > _ANALYSIS_SIZE:
@@ -129,7 +133,7 @@ class ResponseCache:
             operation_name,
         )
 
-    def get(self, key: Hashable) -> CachedResult | None:
+    def get(self, key: Hashable) -> EncodedResult | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -139,14 +143,11 @@ class ResponseCache:
             self.hits += 1
             return found
 
-    def put(self, key: Hashable, result: ExecutionResult) -> None:
+    def put(self, key: Hashable, result: EncodedResult) -> None:
         if result.errors:
             return
-        encoded = encode_json(process_result(result))
-        cached = CachedResult(data=result.data, errors=None, extensions=result.extensions)
-        cached.encoded = encoded
         with self._lock:
-            self._entries[key] = cached
+            self._entries[key] = result
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)

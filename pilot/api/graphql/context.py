@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 from strawberry.fastapi import BaseContext
@@ -15,6 +17,8 @@ from pilot.api.graphql.loaders import Loaders
 from pilot.auth.service import Principal
 from pilot.config import Settings, get_settings
 
+T = TypeVar("T")
+
 
 @dataclass
 class Context(BaseContext):
@@ -24,6 +28,9 @@ class Context(BaseContext):
     principal: Principal
     settings: Settings = field(default_factory=get_settings)
     today: date = field(default_factory=date.today)
+    # The server's event loop: requests execute in worker threads (router.py), on loops
+    # of their own; what must run on the server's loop is handed to it.
+    loop: asyncio.AbstractEventLoop | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -31,6 +38,13 @@ class Context(BaseContext):
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self.session, today=self.today)
+
+    async def on_server_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs ``work`` on the server's event loop, waiting here for its result (for
+        what lives on that loop: the import turns' semaphore, its thread pool)."""
+        if self.loop is None or self.loop is asyncio.get_running_loop():
+            return await work
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -2,7 +2,8 @@
 
 Resolvers raise these (French messages, for people). Everything else is a bug and is
 masked outside debug mode as ``INTERNAL_SERVER_ERROR``; validation errors (depth, aliases,
-tokens, unknown fields) are shown with ``GRAPHQL_VALIDATION_FAILED``.
+cost, unknown fields and fragments) are shown with ``GRAPHQL_VALIDATION_FAILED``, syntax
+errors (and the token limit) with ``GRAPHQL_PARSE_FAILED``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy import exc
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import SchemaExtension
 
 from pilot.db import is_unavailable
 from pilot.projects.service import DomainError
@@ -63,6 +64,7 @@ class StorageFull(ApiError):
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"  # not GraphQL: a syntax error, too many tokens
 MASKED_MESSAGE = "Erreur interne : l'incident a été enregistré."
 REFUSED_VALUE = (
     "Valeur refusée par la base de données (caractère de contrôle, nombre hors limites) : "
@@ -90,21 +92,28 @@ def _is_shown(error: GraphQLError) -> bool:
     return original is None or isinstance(original, ApiError)
 
 
-class ErrorPolicy(MaskErrors):
+class ErrorPolicy(SchemaExtension):
     """Gives every error a code; masks unexpected ones unless ``mask`` is False (debug)."""
 
     def __init__(self, mask: bool = True) -> None:
-        super().__init__(
-            should_mask_error=lambda e: (
-                (mask and not _is_shown(e))
-                or (e.original_error is not None and is_unavailable(e.original_error))
-                or isinstance(e.original_error, exc.DataError)
-            )
+        self.mask = mask
+
+    def should_mask_error(self, error: GraphQLError) -> bool:
+        original = error.original_error
+        return (
+            (self.mask and not _is_shown(error))
+            or (original is not None and is_unavailable(original))
+            or isinstance(original, exc.DataError)
         )
-        self.error_message = MASKED_MESSAGE
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
+        masked = GraphQLError(
+            MASKED_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+        )
         if error.original_error is not None and is_unavailable(error.original_error):
             masked.message = UNAVAILABLE_MESSAGE
             masked.extensions = {"code": UNAVAILABLE}
@@ -115,13 +124,31 @@ class ErrorPolicy(MaskErrors):
             masked.extensions = {"code": INTERNAL}
         return masked
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
+    def shown(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        """The errors as the client sees them: unexpected ones masked, each with a code.
+
+        Idempotent. The router applies it to every response too, since a few errors
+        never reach this extension's hook: a syntax error or a token limit raised while
+        parsing (``ParserCache`` parses in its own hook), or an exception in validation."""
+        processed = [self.anonymise_error(e) if self.should_mask_error(e) else e for e in errors]
         for error in processed:
             if not (error.extensions or {}).get("code"):
-                code = VALIDATION if error.original_error is None else INTERNAL
+                if isinstance(error, GraphQLSyntaxError):
+                    code = PARSE_FAILED
+                elif error.original_error is None:
+                    code = VALIDATION
+                else:
+                    code = INTERNAL
                 error.extensions = {**(error.extensions or {}), "code": code}
         return processed
+
+    _process_errors = shown  # the name tests/api/test_fuzz_regressions.py uses
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = self.shown(result.errors)
 
 
 # ``pilot.auth.access.AccessDenied`` kinds as GraphQL errors

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import ColumnElement, func
@@ -260,14 +260,14 @@ class ImportMutation:
 
         code = target.code
         c.session.rollback()  # the connection goes back to the pool while the import runs
-        # The import reads, validates and writes for seconds: in a worker thread, so that
-        # the event loop goes on serving every other request meanwhile; imports take turns
-        # (pilot/api/turns.py).
+        # The import reads, validates and writes for seconds, in a worker thread; imports
+        # take turns (pilot/api/turns.py), on the server's event loop where the turns live.
         assert c.request is not None  # set by strawberry's FastAPI router
         turns: ImportTurns = c.request.app.state.import_turns
-        try:
+
+        async def in_turn() -> Any:
             async with turns.turn():
-                outcome = await run_in_threadpool(
+                return await run_in_threadpool(
                     intake.submit,
                     data=data,
                     filename=getattr(file, "filename", None) or "classeur.xlsx",
@@ -276,12 +276,14 @@ class ImportMutation:
                     channel="graphql",
                     dry_run=dry_run,
                 )
+
+        try:
+            outcome = await c.on_server_loop(in_turn())
         except ImportsBusy as error:
             raise Busy(str(error)) from error
         except StorageError as error:  # disk full: refused cleanly, nothing recorded
             raise StorageFull(error.strerror or str(error)) from error
-        c.session.rollback()
-        await run_in_threadpool(c.session.connection)  # off the event loop (router.py)
+        c.session.rollback()  # read what the import wrote (in this worker thread)
         findings = _findings_of(c.session, outcome.import_id)
         return UploadOutcomeType(
             import_id=strawberry.ID(str(outcome.import_id)),

@@ -1,3 +1,14 @@
+"""``/graphql``: Strawberry's FastAPI router, executing each request off the event loop.
+
+Resolvers read the database synchronously (SQLAlchemy sessions), and a mutation may wait
+seconds for SQLite's write lock. So that none of it ever blocks the event loop (and every
+other request with it, ``/healthz`` included), a request is executed whole — cache
+look-up, parsing, validation, resolvers, DataLoaders, encoding of the response — in a
+worker thread, on an event loop of its own (``asyncio.run``): the server's loop only
+reads the request and sends the answer. What needs the server's loop (the import turns,
+``pilot/api/turns.py``) is handed back to it (:meth:`Context.on_server_loop`).
+"""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,16 +19,28 @@ from fastapi import Header, HTTPException
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import process_result as processed_result
 from strawberry.types import ExecutionResult
 
 from pilot import db
 from pilot.api.deps import principal_from_header
-from pilot.api.graphql.cache import CachedResult, EncodedResponse, ResponseCache
+from pilot.api.graphql.cache import EncodedResponse, EncodedResult, ResponseCache
 from pilot.api.graphql.context import Context
-from pilot.api.graphql.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, Busy, StorageFull
+from pilot.api.graphql.errors import (
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    Busy,
+    ErrorPolicy,
+    StorageFull,
+)
 from pilot.api.graphql.schema import build_schema
 from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS
 from pilot.config import Settings
+
+UNREADABLE_BODY = (
+    "Requête illisible : le corps (ou le paramètre « variables ») n'est pas un JSON valide, "
+    "ou il est imbriqué trop profondément."
+)
 
 
 def _context_getter(
@@ -26,32 +49,45 @@ def _context_getter(
     async def context(
         authorization: Annotated[str | None, Header()] = None,
     ) -> AsyncIterator[Context]:
-        # Resolvers run on the event loop and hold the request's connection across
-        # awaits: at most ``graphql_max_concurrency`` requests execute at once, each
-        # closing its session before letting the next one in, so the pool is never
-        # exhausted (waiting for it would block the loop).
+        # At most ``graphql_max_concurrency`` requests execute at once (each holds a
+        # connection and a worker thread), so the pool is never exhausted; the others
+        # wait here, holding neither.
         async with turns:
             with Session(db.get_engine(), expire_on_commit=False) as session:
-                # The connection is taken in a worker thread: should the pool be empty,
-                # that thread waits, never the event loop (and every request with it).
-                await run_in_threadpool(session.connection)
-                yield Context(
-                    session=session, principal=principal_from_header(session, authorization)
-                )
+                # The connection and the token look-up in a worker thread: should the pool
+                # be empty or the database slow, that thread waits, never the event loop.
+                principal = await run_in_threadpool(_principal, session, authorization)
+                yield Context(session=session, principal=principal, loop=asyncio.get_running_loop())
 
     return context
 
 
-class PilotGraphQLRouter(GraphQLRouter[Context, None]):
-    """Strawberry's router, answering queries on published editions from the cache."""
+def _principal(session: Session, authorization: str | None) -> Any:
+    session.connection()
+    return principal_from_header(session, authorization)
 
-    def __init__(self, *args: Any, cache: ResponseCache, **kwargs: Any) -> None:
+
+class PilotGraphQLRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, executing in a worker thread and answering queries on
+    published editions from the cache."""
+
+    def __init__(
+        self, *args: Any, cache: ResponseCache, errors: ErrorPolicy, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.cache = cache
+        self.errors = errors
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Malformed or too deeply nested JSON (body, or ``variables`` of a GET): 400."""
+        try:
+            return self.decode_json(data)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+            raise HTTPException(400, UNREADABLE_BODY) from error
 
     async def process_result(self, request: Any, result: Any) -> Any:
         processed = await super().process_result(request, result)
-        if isinstance(result, CachedResult):  # a hit: its body was encoded when cached
+        if isinstance(result, EncodedResult):  # encoded in the worker thread
             return EncodedResponse(processed, result.encoded)
         return processed
 
@@ -69,6 +105,31 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
+        arguments = {
+            "request": request,
+            "request_adapter": request_adapter,
+            "sub_response": sub_response,
+            "context": context,
+            "root_value": root_value,
+            "request_data": request_data,
+        }
+        result: ExecutionResult = await run_in_threadpool(self._run_in_thread, arguments)
+        return result
+
+    def _run_in_thread(self, arguments: dict[str, Any]) -> ExecutionResult:
+        return asyncio.run(self._execute(**arguments))
+
+    async def _execute(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        """One request, in the worker thread: the cached answer, or Strawberry's
+        execution with every error coded, then the response encoded."""
         key = self.cache.key(
             context.session,
             context.principal,
@@ -88,6 +149,8 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             root_value=root_value,
             request_data=request_data,
         )
+        if result.errors:
+            result.errors = self.errors.shown(result.errors)
         codes = {(e.extensions or {}).get("code") for e in result.errors or []}
         if UNAVAILABLE in codes:
             raise HTTPException(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": "30"})
@@ -96,9 +159,10 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
         for error in result.errors or []:
             if (error.extensions or {}).get("code") == StorageFull.code:
                 raise HTTPException(507, error.message)
+        encoded = EncodedResult.of(result, self.encode_json(processed_result(result)))
         if key is not None:
-            self.cache.put(key, result)
-        return result
+            self.cache.put(key, encoded)
+        return encoded
 
 
 def graphql_router(settings: Settings) -> PilotGraphQLRouter:
@@ -107,5 +171,9 @@ def graphql_router(settings: Settings) -> PilotGraphQLRouter:
         context_getter=_context_getter(asyncio.Semaphore(settings.graphql_max_concurrency)),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
-        cache=ResponseCache(settings.graphql_cache_size),
+        cache=ResponseCache(settings.graphql_cache_size, settings.graphql_max_tokens),
+        errors=ErrorPolicy(mask=not settings.debug),
     )
+
+
+__all__ = ["PilotGraphQLRouter", "graphql_router"]

@@ -8,16 +8,15 @@ from collections.abc import Callable
 import strawberry
 from strawberry.extensions import (
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
+from pilot.api.graphql.cost import RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
 from pilot.api.graphql.execution import PilotExecutionContext
@@ -42,8 +41,8 @@ def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     found: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        # depth, aliases, cost and list lengths, in one pass (cost.py)
+        lambda: RequestLimitsExtension(settings),
         lambda: ErrorPolicy(mask=not settings.debug),
     ]
     if not settings.introspection:

@@ -35,7 +35,7 @@ def test_depth_limit_refuses_deeper_queries(demo: Demo, monkeypatch: pytest.Monk
         "/graphql", json={"query": "{ editions { changes { entrants { name } } } }"}
     ).json()
     assert _code(body) == "GRAPHQL_VALIDATION_FAILED"
-    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    assert "trop imbriquée : profondeur 3, 2 au maximum" in body["errors"][0]["message"]
 
 
 def test_alias_limit(demo: Demo) -> None:
@@ -43,7 +43,7 @@ def test_alias_limit(demo: Demo) -> None:
     query = "{ " + " ".join(f"a{i}: me {{ role }}" for i in range(limit + 1)) + " }"
     body = demo.gql(query)
     assert _code(body) == "GRAPHQL_VALIDATION_FAILED"
-    assert "aliases" in body["errors"][0]["message"]
+    assert "Trop d'alias" in body["errors"][0]["message"]
 
 
 def test_token_limit(demo: Demo) -> None:

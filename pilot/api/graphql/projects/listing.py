@@ -37,10 +37,10 @@ from pilot.indicators import steering
 from pilot.indicators.drift import ProjectDrift
 from pilot.indicators.figures import BRACKET_UNKNOWN, COST_BRACKETS, cost_bracket
 from pilot.indicators.health import health_from_drift
-from pilot.ministries import service as ministries
+from pilot.ministries.models import Ministry, MinistryAlias
 from pilot.projects import service as projects
 from pilot.projects.models import Milestone, Project, Report, Risk
-from pilot.text import normalize_key
+from pilot.text import clean_text, normalize_key
 
 
 @strawberry.input(description="Every criterion given must hold (AND); lists are OR.")
@@ -104,13 +104,7 @@ def _sql_conditions(c: Context, f: ProjectFilter) -> list[ColumnElement[bool]]:
     principal = c.principal
     conds: list[ColumnElement[bool]] = [permissions.visible_projects(principal)]
     if _given(f.ministry):
-        ids = []
-        for code in f.ministry:  # type: ignore[union-attr]
-            m = ministries.get_by_code(c.session, code)
-            if m is None:
-                raise BadUserInput(f"Ministère inconnu : « {code} ».")
-            ids.append(m.id)
-        conds.append(col(Project.ministry_id).in_(ids))
+        conds.append(col(Project.ministry_id).in_(_ministry_ids(c, f.ministry)))  # type: ignore[arg-type]
     if _given(f.phase):
         conds.append(col(Project.phase).in_([p.value for p in f.phase]))  # type: ignore[union-attr]
     if _given(f.functional_zone):
@@ -120,6 +114,12 @@ def _sql_conditions(c: Context, f: ProjectFilter) -> list[ColumnElement[bool]]:
         conds.append(Project.in_panorama == f.in_panorama)  # type: ignore[arg-type]
     if _given(f.search) and f.search.strip():  # type: ignore[union-attr]
         text = f.search.strip()  # type: ignore[union-attr]
+        limit = c.settings.graphql_max_search_length
+        if len(text) > limit:
+            raise BadUserInput(
+                f"Recherche trop longue : {len(text)} caractères, {limit} au maximum. "
+                "Cherchez quelques mots du nom ou de la description."
+            )
         conds.append(
             or_(
                 col(Project.name_key).contains(normalize_key(text), autoescape=True),
@@ -163,6 +163,36 @@ def _sql_conditions(c: Context, f: ProjectFilter) -> list[ColumnElement[bool]]:
         )
         conds.append(~recent if f.stale else recent)
     return conds
+
+
+def _ministry_ids(c: Context, codes: list[str]) -> list[int]:
+    """The ministries of ``codes`` (current codes, former codes or names, as
+    ``ministries.get_by_code`` reads them), in two statements whatever their number
+    (the list's length is bounded by ``graphql_max_list_length``: cost.py)."""
+    keys = {code: normalize_key(code) for code in codes}
+    found: dict[str, int] = {}
+    wanted = {k for k in keys.values() if k}
+    if wanted:
+        rows = c.session.execute(
+            sa_select(col(MinistryAlias.key), col(MinistryAlias.ministry_id)).where(
+                col(MinistryAlias.key).in_(wanted)
+            )
+        )
+        by_key = {key: ministry_id for key, ministry_id in rows}
+        found = {code: by_key[key] for code, key in keys.items() if key in by_key}
+    rest = {clean_text(code) for code in codes if code not in found and keys[code]}
+    if rest:
+        rows = c.session.execute(
+            sa_select(col(Ministry.code), col(Ministry.id)).where(col(Ministry.code).in_(rest))
+        )
+        by_code = {code: ministry_id for code, ministry_id in rows}
+        for code in codes:
+            if code not in found and clean_text(code) in by_code:
+                found[code] = by_code[clean_text(code)]
+    for code in codes:
+        if code not in found:
+            raise BadUserInput(f"Ministère inconnu : « {code} ».")
+    return sorted(set(found.values()))
 
 
 def _needs_figures(f: ProjectFilter, order: ProjectOrder) -> bool:
