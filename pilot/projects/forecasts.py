@@ -40,14 +40,13 @@ class MilestoneForecast(SQLModel, table=True):
 def record_forecasts(session: Session, import_id: int) -> int:
     """Keep the milestones' dates as the reports of import ``import_id`` declared them
     (run once the import is applied; running it again adds nothing). Returns rows added."""
-    reports = session.exec(
-        select(Report.id, Report.project_id, Report.reported_on).where(
-            col(Report.import_id) == import_id
-        )
-    ).all()
+    reports = session.exec(select(Report).where(col(Report.import_id) == import_id)).all()
     if not reports:
         return 0
-    by_project = {project_id: (report_id, on) for report_id, project_id, on in reports}
+    by_project: dict[int, tuple[int, date]] = {}
+    for r in reports:
+        assert r.id is not None
+        by_project[r.project_id] = (r.id, r.reported_on)
     done = set(
         session.exec(
             select(MilestoneForecast.report_id, MilestoneForecast.milestone_id).where(
