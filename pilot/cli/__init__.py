@@ -353,5 +353,9 @@ from pilot.cli.publish import publish as _publish  # noqa: E402
 
 app.command("publish")(_publish)
 
+from pilot.cli import campaign as _campaign  # noqa: E402
+
+app.add_typer(_campaign.app, name="campaign")
+
 if __name__ == "__main__":
     app()
