@@ -30,6 +30,7 @@ from pilot.config import Settings, get_settings
 from pilot.editions import service as editions
 from pilot.editions.models import Edition
 from pilot.imports.models import ImportFile, ImportStatus
+from pilot.indicators import steering
 from pilot.mail import service as mail
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
@@ -196,7 +197,7 @@ def stale_before(session: Session, *, today: date, settings: Settings | None = N
     if campaign is not None:
         return campaign.period_start
     settings = settings or get_settings()
-    return today - timedelta(days=settings.reporting_period_days)
+    return steering.stale_before(today, settings.reporting_period_days)
 
 
 # --- Contacts ------------------------------------------------------------------------
