@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from pilot import db
 
@@ -21,11 +22,16 @@ def after_import(import_id: int, engine: Engine | None = None) -> None:
     from pilot.alerts.service import detect_alerts
     from pilot.mail.service import notify_import
     from pilot.projects.forecasts import record_forecasts
+    from pilot.projects.models import Report
 
     try:
         with db.session_scope(engine or db.get_engine(), write=True) as session:
             record_forecasts(session, import_id)
-            detect_alerts(session)
+            reported = session.exec(
+                select(Report.project_id).where(Report.import_id == import_id)
+            ).all()
+            if reported:
+                detect_alerts(session, sorted(set(reported)))
             notify_import(session, import_id)
     except Exception:
         log.exception("follow-up of import %s failed", import_id)

@@ -65,19 +65,25 @@ def _fr(d: Any) -> str:
     return mail.french_date(d) if d is not None else "sans date"
 
 
-def candidates(session: Session) -> list[Candidate]:
-    """Every event the portfolio shows now (recorded or not)."""
+def candidates(session: Session, project_ids: list[int] | None = None) -> list[Candidate]:
+    """Every event the portfolio (or the projects named) shows now, recorded or not."""
     found: list[Candidate] = []
-    names = {
-        p.id: (p, code)
-        for p, code in session.exec(select(Project, Ministry.code).join(Ministry)).all()
-    }
+    named = select(Project, Ministry.code).join(Ministry)
+    ordered = select(Report).order_by(
+        col(Report.project_id), col(Report.reported_on), col(Report.id)
+    )
+    milestones_query = select(Milestone)
+    risky = select(Risk).where(unmitigated_risk())
+    if project_ids is not None:
+        named = named.where(col(Project.id).in_(project_ids))
+        ordered = ordered.where(col(Report.project_id).in_(project_ids))
+        milestones_query = milestones_query.where(col(Milestone.project_id).in_(project_ids))
+        risky = risky.where(col(Risk.project_id).in_(project_ids))
+    names = {p.id: (p, code) for p, code in session.exec(named).all()}
     reports: dict[int, list[Report]] = {}
-    for r in session.exec(
-        select(Report).order_by(col(Report.project_id), col(Report.reported_on), col(Report.id))
-    ):
+    for r in session.exec(ordered):
         reports.setdefault(r.project_id, []).append(r)
-    baselines = projects.baselines_by_project(session)
+    baselines = projects.baselines_by_project(session, project_ids)
     for pid, history in reports.items():
         project, code = names[pid]
         label = f"« {project.name} » ({code})"
@@ -114,8 +120,8 @@ def candidates(session: Session) -> list[Candidate]:
                     {"since_report_id": rosier.id, "weather": last.weather},
                 )
             )
-    milestones = {m.id: m for m in session.exec(select(Milestone))}
-    for milestone_id, rows in forecast_history(session).items():
+    milestones = {m.id: m for m in session.exec(milestones_query)}
+    for milestone_id, rows in forecast_history(session, project_ids).items():
         if (
             rows[-1].actual_date is not None
             or slipping_in_a_row([r.forecast_date for r in rows]) < 2
@@ -134,7 +140,7 @@ def candidates(session: Session) -> list[Candidate]:
                 {"milestone_id": milestone_id, "forecasts": [r.forecast_date for r in rows[-3:]]},
             )
         )
-    for risk in session.exec(select(Risk).where(unmitigated_risk())):
+    for risk in session.exec(risky):
         project, code = names[risk.project_id]
         found.append(
             Candidate(
@@ -149,10 +155,11 @@ def candidates(session: Session) -> list[Candidate]:
     return found
 
 
-def detect_alerts(session: Session) -> list[Alert]:
-    """Record the new events (see the module docstring) and queue their messages; returns
-    the alerts recorded now. Run after each import and daily by the scheduler."""
-    found = candidates(session)
+def detect_alerts(session: Session, project_ids: list[int] | None = None) -> list[Alert]:
+    """Record the new events (see the module docstring) of the portfolio, or of the
+    projects named, and queue their messages; returns the alerts recorded now. Run after
+    each import (on the projects it reported) and daily by the scheduler (on all)."""
+    found = candidates(session, project_ids)
     if not found:
         return []
     known = set(

@@ -27,6 +27,7 @@ from email.utils import make_msgid
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from pilot import db
@@ -97,12 +98,17 @@ _SIGNATURE = "L'équipe PILOT (DINUM)"
 
 
 def _enqueue(session: Session, message: OutboxMessage) -> bool:
-    """Add ``message`` unless one with its key exists; True when added."""
+    """Add ``message`` unless one with its key exists; True when added. Of two processes
+    queuing the same key at once, one adds it (the other's savepoint is rolled back)."""
     exists = session.exec(select(OutboxMessage.id).where(OutboxMessage.key == message.key)).first()
     if exists is not None:
         return False
-    session.add(message)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        return False
     return True
 
 
@@ -323,12 +329,12 @@ def _plural(n: int, word: str) -> str:
 def notify_import(session: Session, import_id: int) -> int:
     """Queue the findings summary of import ``import_id`` to its ministry's contacts (to
     DINUM's alert subscribers when the ministry is unknown), once per import and address.
-    Call it once the import is finished (any status, inbox files included). Returns the
-    messages queued."""
+    Call it once the import is finished (any status, inbox files included; a dry run is
+    answered on the spot and sends nothing). Returns the messages queued."""
     from pilot.campaigns.service import contacts_of
 
     record = session.get(ImportFile, import_id)
-    if record is None or record.status == ImportStatus.RECEIVED.value:
+    if record is None or record.dry_run or record.status == ImportStatus.RECEIVED.value:
         return 0
     if record.ministry_id is not None:
         recipients: Iterable[str] = contacts_of(session, record.ministry_id)
