@@ -44,6 +44,7 @@ class Candidate:
     project_id: int
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    project: dict[str, Any] = field(default_factory=dict)  # id, name, ministry (webhooks)
 
 
 def _pct(value: Any) -> str:
@@ -152,6 +153,9 @@ def candidates(session: Session, project_ids: list[int] | None = None) -> list[C
                 {"risk_id": risk.id, "criticality": risk.criticality},
             )
         )
+    for c in found:
+        project, code = names[c.project_id]
+        c.project.update(id=project.pilot_id, name=project.name, ministry=code)
     return found
 
 
@@ -159,33 +163,53 @@ def detect_alerts(session: Session, project_ids: list[int] | None = None) -> lis
     """Record the new events (see the module docstring) of the portfolio, or of the
     projects named, and queue their messages; returns the alerts recorded now. Run after
     each import (on the projects it reported) and daily by the scheduler (on all)."""
-    found = candidates(session, project_ids)
+    found = {c.key: c for c in candidates(session, project_ids)}
     if not found:
         return []
-    known = set(
-        session.exec(select(Alert.key).where(col(Alert.key).in_([c.key for c in found]))).all()
-    )
+    known = set(session.exec(select(Alert.key).where(col(Alert.key).in_(list(found)))).all())
+    new = [c for key, c in found.items() if key not in known]
+    try:
+        with session.begin_nested():
+            recorded = [_alert(c) for c in new]
+            session.add_all(recorded)
+            session.flush()
+    except IntegrityError:  # another process recorded some meanwhile: one by one
+        recorded = []
+        for c in new:
+            try:
+                with session.begin_nested():
+                    alert = _alert(c)
+                    session.add(alert)
+                    session.flush()
+                recorded.append(alert)
+            except IntegrityError:
+                continue
     settings = get_settings()
-    recorded = []
-    for c in found:
-        if c.key in known:
-            continue
-        alert = Alert(
-            key=c.key,
-            kind=c.kind,
-            project_id=c.project_id,
-            message=c.message,
-            data=_jsonable(c.data),
+    emails, webhooks = mail.subscribers(settings), mail.split_list(settings.webhooks)
+    messages = []
+    for alert in recorded:
+        c = found[alert.key]
+        content = mail.Content(
+            f"PILOT : alerte, {_SUBJECTS[alert.kind]}",
+            ["Bonjour,", alert.message, "Le détail est dans l'espace DINUM de PILOT."],
         )
-        try:
-            with session.begin_nested():  # another process may record it at the same time
-                session.add(alert)
-                session.flush()
-        except IntegrityError:
-            continue
-        recorded.append(alert)
-        _send(session, alert, settings.webhooks, mail.subscribers(settings))
+        messages += [
+            mail.email_message(key=f"alert:{alert.key}:{to}", to=to, content=content)
+            for to in emails
+        ]
+        body = payload(alert, c.project)
+        messages += [
+            mail.webhook_message(key=f"alert:{alert.key}:{url}", url=url, payload=body)
+            for url in webhooks
+        ]
+    mail.enqueue_all(session, messages)
     return recorded
+
+
+def _alert(c: Candidate) -> Alert:
+    return Alert(
+        key=c.key, kind=c.kind, project_id=c.project_id, message=c.message, data=_jsonable(c.data)
+    )
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -205,35 +229,17 @@ _SUBJECTS = {
 }
 
 
-def payload(session: Session, alert: Alert) -> dict[str, Any]:
-    """The JSON body webhooks receive for ``alert``."""
-    project = session.get(Project, alert.project_id)
-    ministry = session.get(Ministry, project.ministry_id) if project else None
+def payload(alert: Alert, project: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body webhooks receive for ``alert`` (``project``: its id, name, ministry)."""
     return {
         "event": alert.kind,
         "alert_id": alert.id,
         "key": alert.key,
         "message": alert.message,
         "detected_at": alert.detected_at.isoformat(),
-        "project": {
-            "id": project.pilot_id if project else None,
-            "name": project.name if project else None,
-            "ministry": ministry.code if ministry else None,
-        },
+        "project": project,
         "data": alert.data,
     }
-
-
-def _send(session: Session, alert: Alert, webhooks: str, emails: list[str]) -> None:
-    content = mail.Content(
-        f"PILOT : alerte, {_SUBJECTS[alert.kind]}",
-        ["Bonjour,", alert.message, "Le détail est dans l'espace DINUM de PILOT."],
-    )
-    for to in emails:
-        mail.enqueue_email(session, key=f"alert:{alert.id}:{to}", to=to, content=content)
-    body = payload(session, alert)
-    for url in mail.split_list(webhooks):
-        mail.enqueue_webhook(session, key=f"alert:{alert.id}:{url}", url=url, payload=body)
 
 
 def recent_alerts(session: Session, limit: int = 100) -> list[Alert]:

@@ -97,43 +97,62 @@ class Content:
 _SIGNATURE = "L'équipe PILOT (DINUM)"
 
 
-def _enqueue(session: Session, message: OutboxMessage) -> bool:
-    """Add ``message`` unless one with its key exists; True when added. Of two processes
-    queuing the same key at once, one adds it (the other's savepoint is rolled back)."""
-    exists = session.exec(select(OutboxMessage.id).where(OutboxMessage.key == message.key)).first()
-    if exists is not None:
-        return False
+def enqueue_all(session: Session, messages: Iterable[OutboxMessage]) -> int:
+    """Add the messages whose key is not queued yet (in a few statements); returns how
+    many were added. Of two processes queuing the same key at once, one adds it: on a
+    conflict the batch's savepoint is rolled back and the messages are added one by one."""
+    unique = {m.key: m for m in messages}
+    if not unique:
+        return 0
+    queued = set(
+        session.exec(
+            select(OutboxMessage.key).where(col(OutboxMessage.key).in_(list(unique)))
+        ).all()
+    )
+    fresh = [m for key, m in unique.items() if key not in queued]
     try:
         with session.begin_nested():
-            session.add(message)
+            session.add_all(fresh)
             session.flush()
+        return len(fresh)
     except IntegrityError:
-        return False
-    return True
+        pass
+    added = 0
+    for m in fresh:
+        try:
+            with session.begin_nested():
+                session.add(OutboxMessage.model_validate(m.model_dump(exclude={"id"})))
+                session.flush()
+            added += 1
+        except IntegrityError:
+            continue
+    return added
+
+
+def email_message(*, key: str, to: str, content: Content) -> OutboxMessage:
+    return OutboxMessage(
+        key=key[:300],
+        channel="email",
+        recipient=to,
+        subject=content.subject[:300],
+        body_text=content.text(),
+        body_html=content.html(),
+    )
+
+
+def webhook_message(*, key: str, url: str, payload: dict[str, Any]) -> OutboxMessage:
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    return OutboxMessage(key=key[:300], channel="webhook", recipient=url, body_text=body)
 
 
 def enqueue_email(session: Session, *, key: str, to: str, content: Content) -> bool:
     """Queue an e-mail to ``to`` (once per ``key``); True when queued now."""
-    return _enqueue(
-        session,
-        OutboxMessage(
-            key=key[:300],
-            channel="email",
-            recipient=to,
-            subject=content.subject[:300],
-            body_text=content.text(),
-            body_html=content.html(),
-        ),
-    )
+    return enqueue_all(session, [email_message(key=key, to=to, content=content)]) == 1
 
 
 def enqueue_webhook(session: Session, *, key: str, url: str, payload: dict[str, Any]) -> bool:
     """Queue a JSON POST to ``url`` (once per ``key``); True when queued now."""
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
-    return _enqueue(
-        session,
-        OutboxMessage(key=key[:300], channel="webhook", recipient=url, body_text=body),
-    )
+    return enqueue_all(session, [webhook_message(key=key, url=url, payload=payload)]) == 1
 
 
 def sign(body: bytes, secret: str) -> str:

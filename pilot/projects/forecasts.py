@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint, insert
+from sqlalchemy import Column, DateTime, Index, Table, UniqueConstraint, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from pilot.projects.models import Milestone, Report
@@ -54,28 +55,36 @@ def record_forecasts(session: Session, import_id: int) -> int:
             )
         ).all()
     )
-    milestones = session.exec(
-        select(Milestone).where(col(Milestone.project_id).in_(list(by_project)))
+    milestones = session.execute(
+        sa_select(
+            col(Milestone.id),
+            col(Milestone.project_id),
+            col(Milestone.baseline_date),
+            col(Milestone.forecast_date),
+            col(Milestone.actual_date),
+        ).where(col(Milestone.project_id).in_(list(by_project)))
     ).all()
+    now = utcnow()
     rows = []
-    for m in milestones:
-        report_id, on = by_project[m.project_id]
-        if (report_id, m.id) in done:
+    for milestone_id, project_id, baseline, forecast, actual in milestones:
+        report_id, on = by_project[project_id]
+        if (report_id, milestone_id) in done:
             continue
         rows.append(
             {
                 "report_id": report_id,
-                "milestone_id": m.id,
-                "project_id": m.project_id,
+                "milestone_id": milestone_id,
+                "project_id": project_id,
                 "reported_on": on,
-                "baseline_date": m.baseline_date,
-                "forecast_date": m.forecast_date,
-                "actual_date": m.actual_date,
-                "created_at": utcnow(),
+                "baseline_date": baseline,
+                "forecast_date": forecast,
+                "actual_date": actual,
+                "created_at": now,
             }
         )
     if rows:
-        session.execute(insert(MilestoneForecast), rows)
+        table: Table = MilestoneForecast.__table__  # type: ignore[attr-defined]
+        session.execute(insert(table), rows)
     return len(rows)
 
 
