@@ -44,6 +44,7 @@ from importers.workbook.validate import referenced_ids, validate
 from pilot import db
 from pilot.config import Settings, get_settings
 from pilot.db import is_unavailable
+from pilot.followup import after_import
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
@@ -287,7 +288,7 @@ def submit(
     """Import a ministry workbook (see the module docstring); never raises for bad input."""
     engine = engine or db.get_engine()
     try:
-        return _submit(
+        outcome = _submit(
             data=data,
             filename=filename,
             ministry_code=ministry_code,
@@ -298,7 +299,11 @@ def submit(
             progress=progress,
         )
     except _NoLongerReceived as stopped:  # outlived the bound: marked interrupted
-        return _outcome_of(engine, stopped.import_id)
+        outcome = _outcome_of(engine, stopped.import_id)
+    # milestones' forecast history, alerts, the findings summary queued to the ministry:
+    # in a transaction of its own, never changing the outcome (pilot.followup)
+    after_import(outcome.import_id, engine)
+    return outcome
 
 
 def _submit(

@@ -114,6 +114,24 @@ class Settings(BaseSettings):
     # Reporting period: a project with no report for this many days is "stale"
     reporting_period_days: int = Field(default=183, ge=1)
 
+    # Campaigns, e-mail and alerts (README, "Campagnes"). No SMTP host: messages wait
+    # in the outbox until one is configured.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    mail_from: str = "pilot@numerique.gouv.fr"
+    reminder_days: str = "7,2"  # days before the deadline a reminder is sent
+    late_reminder_every_days: int = Field(default=7, ge=1)  # then while late, every N days
+    alert_emails: str = ""  # DINUM's subscribers to alerts, comma-separated
+    webhooks: str = ""  # URLs alerts are posted to, comma-separated
+    webhook_secret: str = ""  # HMAC-SHA256 key of the X-Pilot-Signature header
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    outbox_interval_seconds: int = Field(default=60, ge=1)  # delivery of the outbox
+    outbox_backoff_seconds: int = Field(default=60, ge=1)  # first retry; doubles, up to 6 h
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:

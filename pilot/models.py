@@ -1,11 +1,15 @@
 """Every table, imported in one place so that ``metadata`` knows them all (Alembic, tests)."""
 
+from pilot.alerts.models import Alert
 from pilot.audit.models import AuditEvent
 from pilot.auth.models import Account, Role, Token
+from pilot.campaigns.models import Campaign, CampaignMinistry, Contact
 from pilot.db import metadata
 from pilot.editions.models import Edition, EditionRow
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
+from pilot.mail.models import OutboxMessage
 from pilot.ministries.models import Ministry, MinistryAlias
+from pilot.projects.forecasts import MilestoneForecast
 from pilot.projects.models import (
     Baseline,
     BaselineKind,
@@ -25,19 +29,25 @@ from pilot.projects.models import (
 
 __all__ = [
     "Account",
+    "Alert",
     "AuditEvent",
     "Baseline",
     "BaselineKind",
     "BudgetKind",
     "BudgetLine",
+    "Campaign",
+    "CampaignMinistry",
+    "Contact",
     "Edition",
     "EditionRow",
     "Finding",
     "ImportFile",
     "ImportStatus",
     "Milestone",
+    "MilestoneForecast",
     "Ministry",
     "MinistryAlias",
+    "OutboxMessage",
     "Phase",
     "Project",
     "ProjectMinistry",

@@ -387,5 +387,9 @@ from pilot.cli.publish import render as _render  # noqa: E402
 app.command("publish")(_publish)
 app.command("render")(_render)
 
+from pilot.cli import campaign as _campaign  # noqa: E402
+
+app.add_typer(_campaign.app, name="campaign")
+
 if __name__ == "__main__":
     app()

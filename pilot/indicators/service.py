@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlmodel import Session, col, select
 
@@ -103,6 +103,8 @@ def portfolio_of(statuses: list[ProjectStatus]) -> Portfolio:
     )
 
 
-def is_stale(report: Report | None, *, today: date, period_days: int) -> bool:
-    """No report within the current reporting period."""
-    return report is None or report.reported_on < today - timedelta(days=period_days)
+def is_stale(report: Report | None, *, since: date) -> bool:
+    """No report within the current reporting period, which starts at ``since``: the open
+    campaign's start, else ``PILOT_REPORTING_PERIOD_DAYS`` ago
+    (``pilot.campaigns.service.stale_before``)."""
+    return report is None or report.reported_on < since

@@ -67,5 +67,6 @@ def unmitigated_risk() -> ColumnElement[bool]:
 
 
 def stale_before(today: date, period_days: int) -> date:
-    """Reports dated before this day do not count for the current reporting period."""
+    """Reports dated before this day do not count for a reporting period of ``period_days``
+    days (when no campaign is open: ``pilot.campaigns.service.stale_before``)."""
     return today - timedelta(days=period_days)

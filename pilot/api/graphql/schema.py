@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
+from pilot.api.graphql.campaigns import CampaignQuery
 from pilot.api.graphql.cost import RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
@@ -28,7 +29,7 @@ from pilot.api.graphql.types import EUROS_SCALAR, Euros
 from pilot.config import Settings, get_settings
 
 Query = merge_types(
-    "Query", (ProjectQuery, PortfolioQuery, EditionQuery, ImportQuery, AccountQuery)
+    "Query", (ProjectQuery, PortfolioQuery, EditionQuery, ImportQuery, AccountQuery, CampaignQuery)
 )
 Mutation = merge_types(
     "Mutation",

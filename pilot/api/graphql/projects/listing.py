@@ -33,6 +33,7 @@ from pilot.api.graphql.projects.types import (
     WeatherEnum,
 )
 from pilot.api.graphql.types import PageInfo, decode_cursor, encode_cursor, page_size
+from pilot.campaigns import service as campaigns
 from pilot.indicators import steering
 from pilot.indicators.drift import ProjectDrift
 from pilot.indicators.figures import BRACKET_UNKNOWN, COST_BRACKETS, cost_bracket
@@ -157,7 +158,7 @@ def _sql_conditions(c: Context, f: ProjectFilter) -> list[ColumnElement[bool]]:
         )
         conds.append(unmitigated if f.has_unmitigated_critical_risks else ~unmitigated)
     if _given(f.stale):
-        since = steering.stale_before(c.today, c.settings.reporting_period_days)
+        since = campaigns.stale_before(c.session, today=c.today, settings=c.settings)
         recent = exists().where(
             col(Report.project_id) == col(Project.id), col(Report.reported_on) >= since
         )

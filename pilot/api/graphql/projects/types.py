@@ -11,6 +11,7 @@ from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.projects.related import Related
 from pilot.api.graphql.types import Euros, MinistryType, PageInfo, ratio
 from pilot.audit.models import AuditEvent
+from pilot.campaigns import service as campaigns
 from pilot.editions.service import TrajectoryPoint
 from pilot.indicators import steering
 from pilot.indicators.figures import cost_bracket
@@ -350,7 +351,8 @@ class ProjectNode:
         if not self.figures:
             return None
         c = ctx(info)
-        return is_stale(self._latest(), today=c.today, period_days=c.settings.reporting_period_days)
+        since = campaigns.stale_before(c.session, today=c.today, settings=c.settings)
+        return is_stale(self._latest(), since=since)
 
     @strawberry.field
     def baselines(self) -> list[BaselineType] | None:

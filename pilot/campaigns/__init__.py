@@ -1,0 +1,1 @@
+"""Reporting campaigns: DINUM collects the ministries' reports before each edition."""

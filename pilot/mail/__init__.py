@@ -1,0 +1,1 @@
+"""Outgoing messages (e-mail and webhooks) through a queue: sending never blocks."""
