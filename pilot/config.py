@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # and Forwarded headers are believed; none by default: the peer address is the client.
     trusted_proxies: str = ""
 
+    # Operations (pilot/api/observability.py; README "Production")
+    log_json: bool = False  # log lines as JSON objects (JSON Lines), with the request id
+    # Addresses or networks (comma-separated) allowed to read /metrics; 404 for others.
+    metrics_allowed: str = "127.0.0.1,::1"
+
     # Scheduler
     inbox_interval_seconds: int = Field(default=60, ge=1)
     publish_interval_seconds: int = Field(default=0, ge=0)  # 0: draft republishing off
@@ -85,7 +90,7 @@ class Settings(BaseSettings):
     # Reporting period: a project with no report for this many days is "stale"
     reporting_period_days: int = Field(default=183, ge=1)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
         _networks(value)  # refuses a value that is not a list of addresses at start
@@ -94,6 +99,12 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return _networks(self.trusted_proxies)
+
+    @property
+    def metrics_allowed_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.metrics_allowed)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'pilot.db'}"
