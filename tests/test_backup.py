@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -45,7 +46,7 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _state(url: str, env: dict[str, str]) -> dict[str, object]:
+def _state(url: str, env: dict[str, str]) -> dict[str, Any]:
     """What must be identical after a restore."""
     engine = make_url(url)
     db = make_engine(engine.render_as_string(hide_password=False))
@@ -94,8 +95,8 @@ def test_a_dump_and_the_uploads_restore_an_identical_pilot(tmp_path: Path) -> No
         _pilot(env, "token", "create", "--name", "dinum", "--role", "dinum")
         _pilot(env, "publish", "--published-on", "2027-03-01")
         before = _state(source, env)
-        assert len(before["figures"]) == 3 and len(before["files"]) == 2  # type: ignore[arg-type]
-        assert all(sha == before["files"][i] for i, _, sha in before["imports"])  # type: ignore[index,misc]
+        assert len(before["figures"]) == 3 and len(before["files"]) == 2
+        assert all(sha == before["files"][i] for i, _, sha in before["imports"])
 
         # Backup: the database, then the uploads folder.
         dump = tmp_path / "pilot.dump"

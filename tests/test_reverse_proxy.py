@@ -6,13 +6,10 @@ by nginx itself, /metrics is not reachable through it."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,53 +17,18 @@ import pytest
 from pilot import migrations
 from pilot.db import make_engine, scratch_database
 from tests.conftest import PG_URL
-from tests.production import ROOT, free_port, pilot, pilot_env, serve, wait_for_text
+from tests.production import NGINX, nginx, pilot, pilot_env, serve, wait_for_text
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.nginx,
     pytest.mark.skipif(not PG_URL, reason="PILOT_TEST_DATABASE_URL is not set"),
     pytest.mark.skipif(not NGINX, reason="nginx is not installed (.ci/run installs it)"),
 ]
-SHIPPED = ROOT / "deploy" / "nginx" / "pilot.conf"
-
-
-def derived_config(directory: Path, port: int, workers: list[int], site: Path) -> Path:
-    """The shipped file with its ADJUST lines pointed at this test, inside a minimal main
-    configuration (foreground, files in ``directory``)."""
-    site_conf = SHIPPED.read_text()
-    upstream = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in workers)
-    site_conf, count = re.subn(r"(?m)^    server 127\.0\.0\.1:80\d\d .*\n", "", site_conf)
-    assert count == 2
-    site_conf = site_conf.replace("    keepalive 32;\n", upstream + "    keepalive 32;\n")
-    replacements = {
-        "listen 80;": f"listen 127.0.0.1:{port};",
-        "/var/lib/pilot/var/site/": f"{site}/",
-        "/var/log/nginx/pilot.access.log": str(directory / "access.log"),
-        "/var/log/nginx/pilot.error.log": str(directory / "error.log"),
-    }
-    for old, new in replacements.items():
-        assert old in site_conf, old
-        site_conf = site_conf.replace(old, new)
-    (directory / "pilot.conf").write_text(site_conf)
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    main = directory / "nginx.conf"
-    main.write_text(
-        f"{user}daemon off;\nworker_processes 1;\npid {directory}/nginx.pid;\n"
-        f"error_log {directory}/main-error.log warn;\nevents {{}}\n"
-        "http {\n    include /etc/nginx/mime.types;\n"
-        + "".join(
-            f"    {kind}_temp_path {directory}/{kind}-temp;\n"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        + f"    include {directory}/pilot.conf;\n}}\n"
-    )
-    return main
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     directory = tmp_path_factory.mktemp("proxy")
     site = directory / "site"
     site.mkdir()
@@ -75,7 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
         engine = make_engine(url)
         migrations.upgrade(engine)
         engine.dispose()
-        settings = {
+        settings: dict[str, Any] = {
             "trusted_proxies": "127.0.0.1",
             "log_json": "true",
             "site_dir": site,
@@ -86,39 +48,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
             pilot(["scheduler"], pilot_env(directory, url), directory / "sched.log") as sched,
         ):
             wait_for_text(sched, "planificateur actif")
-            port = free_port()
-            main = derived_config(directory, port, [first.port, second.port], site)
-            check = subprocess.run([NGINX, "-t", "-c", str(main)], capture_output=True)
-            assert check.returncode == 0, check.stderr.decode()
-            with (directory / "nginx.out").open("wb") as out:
-                nginx = subprocess.Popen([NGINX, "-c", str(main)], stdout=out, stderr=out)
-            try:
-                base = f"http://127.0.0.1:{port}"
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    assert time.monotonic() < deadline, (directory / "main-error.log").read_text()
-                    time.sleep(0.2)
+            with nginx(directory, [first.port, second.port], site) as base:
                 yield {"base": base, "workers": [first, second], "dir": directory}
-            finally:
-                nginx.terminate()
-                nginx.wait(timeout=20)
 
 
-def _worker_lines(stack: dict[str, object]) -> list[dict[str, object]]:
+def _worker_lines(stack: dict[str, Any]) -> list[dict[str, Any]]:
     lines = []
-    for worker in stack["workers"]:  # type: ignore[attr-defined]
+    for worker in stack["workers"]:
         for line in worker.output().splitlines():
             if line.startswith("{"):
                 lines.append(json.loads(line))
     return lines
 
 
-def test_requests_reach_both_workers_through_the_proxy(stack: dict[str, object]) -> None:
+def test_requests_reach_both_workers_through_the_proxy(stack: dict[str, Any]) -> None:
     base = stack["base"]
     query = {"query": "{ ministries { code } }"}
     for _ in range(8):
@@ -128,13 +71,13 @@ def test_requests_reach_both_workers_through_the_proxy(stack: dict[str, object])
     time.sleep(0.5)
     served = [
         sum(1 for line in w.output().splitlines() if '"path": "/graphql"' in line)
-        for w in stack["workers"]  # type: ignore[attr-defined]
+        for w in stack["workers"]
     ]
     assert sum(served) == 8 and all(n > 0 for n in served), served
 
 
 def test_the_request_id_is_made_by_nginx_passed_logged_and_returned(
-    stack: dict[str, object],
+    stack: dict[str, Any],
 ) -> None:
     response = httpx.get(f"{stack['base']}/readyz", headers={"X-Request-Id": "chosen-by-me"})
     assert response.status_code == 200
@@ -146,11 +89,11 @@ def test_the_request_id_is_made_by_nginx_passed_logged_and_returned(
         ("pilot.access", "/readyz", 200)
     ]
     assert logged[0]["client"] == "127.0.0.1"
-    access = (stack["dir"] / "access.log").read_text()  # type: ignore[operator]
+    access = (stack["dir"] / "access.log").read_text()
     assert f'"request_id":"{request_id}"' in access
 
 
-def test_the_static_panorama_is_served_by_nginx(stack: dict[str, object]) -> None:
+def test_the_static_panorama_is_served_by_nginx(stack: dict[str, Any]) -> None:
     response = httpx.get(f"{stack['base']}/panorama/")
     assert response.status_code == 200
     assert "servi par nginx" in response.text
@@ -162,9 +105,9 @@ def test_the_static_panorama_is_served_by_nginx(stack: dict[str, object]) -> Non
     assert missing.headers["x-request-id"]
 
 
-def test_metrics_are_not_reachable_through_the_proxy(stack: dict[str, object]) -> None:
+def test_metrics_are_not_reachable_through_the_proxy(stack: dict[str, Any]) -> None:
     assert httpx.get(f"{stack['base']}/metrics").status_code == 404
-    worker = stack["workers"][0]  # type: ignore[index]
+    worker = stack["workers"][0]
     direct = httpx.get(worker.url("/metrics"))  # loopback: allowed by default
     assert direct.status_code == 200
     assert "pilot_graphql_request_seconds_bucket" in direct.text
