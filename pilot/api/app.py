@@ -84,7 +84,7 @@ def create_app() -> FastAPI:
     app.state.import_turns = import_turns(
         engine, settings.import_max_concurrency, settings.import_wait_seconds
     )
-    app.middleware("http")(failed_auth_middleware(limiter))
+    app.middleware("http")(failed_auth_middleware(limiter, _unavailable))
 
     @app.exception_handler(exc.DBAPIError)
     async def database_error(request: Request, error: exc.DBAPIError) -> JSONResponse:

@@ -30,10 +30,12 @@ from typing import Protocol
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from pilot.auth.service import TOKEN_PREFIX
 from pilot.coordination import advisory_key, auth_attempt, is_postgresql, lock_for_transaction
+from pilot.db import is_unavailable
 
 log = logging.getLogger("pilot.auth")
 MAX_TRACKED_CLIENTS = 10_000  # memory bound: the oldest client is forgotten first
@@ -205,8 +207,11 @@ def token_hint(authorization: str) -> str:
 
 
 def failed_auth_middleware(
-    limiter: Limiter,
+    limiter: Limiter, unavailable: Callable[[], Response]
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """The middleware; ``unavailable`` answers when the shared limiter's database cannot
+    be reached (the request could not be authenticated either)."""
+
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -214,7 +219,12 @@ def failed_auth_middleware(
         if not authorization:
             return await call_next(request)
         client = request.client.host if request.client else "inconnu"
-        admission = await limiter.admit(client, authorization)
+        try:
+            admission = await limiter.admit(client, authorization)
+        except DBAPIError as error:
+            if not is_unavailable(error):
+                raise
+            return unavailable()
         if admission.wait is not None:
             log.warning("authentication refused (rate limited): client=%s", client)
             return JSONResponse(
@@ -230,7 +240,13 @@ def failed_auth_middleware(
             response = await call_next(request)
             failed = response.status_code == 401
         finally:
-            count = await limiter.settle(client, admission, failed)
+            try:
+                count = await limiter.settle(client, admission, failed)
+            except DBAPIError as error:  # the answer stands; the attempt ages out
+                if not is_unavailable(error):
+                    raise
+                log.warning("failed-login limiter: database unreachable, attempt not settled")
+                count = 0
         if failed:
             log.warning(
                 "authentication failed: client=%s token=%s path=%s failures=%d",
