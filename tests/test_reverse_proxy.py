@@ -21,6 +21,7 @@ from tests.production import NGINX, nginx, pilot, pilot_env, serve, wait_for_tex
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.nginx,
     pytest.mark.skipif(not PG_URL, reason="PILOT_TEST_DATABASE_URL is not set"),
     pytest.mark.skipif(not NGINX, reason="nginx is not installed (.ci/run installs it)"),

@@ -35,6 +35,7 @@ from tests.production import pilot, pilot_env, serve, wait_for_text
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.skipif(not PG_URL, reason="PILOT_TEST_DATABASE_URL is not set"),
 ]
 QUERY = {"query": "{ ministries { code } }"}

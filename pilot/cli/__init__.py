@@ -214,7 +214,7 @@ def serve(
             "Plusieurs workers demandent PostgreSQL (PILOT_DATABASE_URL) : avec SQLite, "
             "PILOT sert d'un seul processus. Relancez sans --workers ou configurez PostgreSQL."
         )
-    _metrics_dir(settings.var_dir)
+    _metrics_dir(settings.var_dir, port)
     stop_scheduler = None
     if settings.scheduler_in_serve:  # embedded default; production: `pilot scheduler`
         from pilot.scheduler import start_in_background
@@ -227,14 +227,15 @@ def serve(
             stop_scheduler()
 
 
-def _metrics_dir(var_dir: Path) -> None:
+def _metrics_dir(var_dir: Path, port: int) -> None:
     """prometheus_client's multiprocess mode: the workers write their metrics to files in
     one folder, emptied at each start, that ``/metrics`` sums (its documented set-up: the
-    variable must be set before the workers import the library)."""
+    variable must be set before the workers import the library). One folder per port, so
+    that two ``pilot serve`` sharing ``var`` on one host keep theirs apart."""
     import os
     import shutil
 
-    folder = var_dir / "metrics"
+    folder = var_dir / "metrics" / str(port)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
