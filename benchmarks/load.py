@@ -24,9 +24,17 @@ missing, unfinished or failed, whose archived file is missing or differs, or who
 projects are not all there), and per kind the median, p95 and max latency and the
 requests per second.
 
+With ``--proxy`` (PostgreSQL only) the requests go through nginx, configured from
+``deploy/nginx/pilot.conf``, to two ``pilot serve`` workers, with ``pilot scheduler``
+running beside them; ``--kill-worker-at S`` then kills one worker with SIGKILL S seconds
+into the load (its server starts another). An upload answered 502/503/504 or cut is sent
+again (the same bytes, up to 5 times, as a ministry would); one never accepted counts as
+lost, and so does an accepted one missing in the database. Imports cut by the kill stay
+``received`` (``intake`` marks them failed after 15 minutes): counted as interrupted.
+
     .venv/bin/python -m benchmarks.load [--clients 50] [--seconds 60]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--site]
-        [--json result.json]
+        [--proxy [--kill-worker-at 20]] [--json result.json]
 """
 
 from __future__ import annotations
@@ -36,13 +44,15 @@ import asyncio
 import hashlib
 import json
 import math
+import os
 import random
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -117,6 +127,8 @@ class Result:
     samples: list[Sample] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    interrupted: int = 0
+    killed: str | None = None
 
     def summary(self) -> dict[str, Any]:
         kinds: dict[str, Any] = {}
@@ -158,6 +170,8 @@ class Result:
             "uploads_accepted": len(self.uploads),
             "upload_statuses": statuses,
             "lost_imports": len(self.lost),
+            "interrupted_imports": self.interrupted,
+            "killed": self.killed,
             "error_examples": sorted({f"{s.label}: {s.error}" for s in self.samples if s.error})[
                 :10
             ],
@@ -228,6 +242,9 @@ class Driver:
         self.counter = 0
         self.samples: list[Sample] = []
         self.uploads: list[Upload] = []
+        self.given_up: list[str] = []  # uploads never accepted after every resend
+        self.kill: tuple[float, Callable[[], str]] | None = None
+        self.killed: str | None = None
         last = seeded.editions
         self.public: list[tuple[str, str, dict[str, Any]]] = [
             ("published_edition", _operation("published_edition"), {"number": last}),
@@ -263,12 +280,18 @@ class Driver:
             started = time.perf_counter()
             deadline = started + seconds
             await asyncio.gather(
+                self._killer(),
                 *(
                     self._client(c, random.Random(self.rng.random()), deadline)
                     for _ in range(clients)
-                )
+                ),
             )
             return time.perf_counter() - started
+
+    async def _killer(self) -> None:
+        if self.kill is not None:
+            await asyncio.sleep(self.kill[0])
+            self.killed = self.kill[1]()
 
     async def _client(self, c: httpx.AsyncClient, rng: random.Random, deadline: float) -> None:
         kinds = list(self.weights)
@@ -361,16 +384,22 @@ class Driver:
                 return f"import {body['status']}: {json.dumps(body['findings'][:2])[:200]}"
             return None
 
-        await self._timed(
-            "upload",
-            "upload",
-            lambda: c.post("/workbook/upload", files=files, headers=headers),
-            check,
-        )
+        for _ in range(5):
+            response = await self._timed(
+                "upload",
+                "upload",
+                lambda: c.post("/workbook/upload", files=files, headers=headers),
+                check,
+            )
+            if response is not None and response.status_code not in (502, 503, 504):
+                return
+            await asyncio.sleep(1)  # cut, or no worker at hand: send it again
+        self.given_up.append(f"{prefix}: never accepted after 5 sends")
 
 
-def verify(url: str, uploads: list[Upload]) -> list[str]:
-    """Every accepted upload: its import row, finished, its archived file, its projects."""
+def verify(url: str, uploads: list[Upload]) -> tuple[list[str], int]:
+    """Every accepted upload: its import row, finished, its archived file, its projects
+    (exactly once, even when sent again); and the imports left ``received`` (cut)."""
     lost: list[str] = []
     engine = make_engine(url)
     with Session(engine) as session:
@@ -396,13 +425,44 @@ def verify(url: str, uploads: list[Upload]) -> list[str]:
                 ).one()
                 if found != PROJECTS_PER_WORKBOOK:
                     lost.append(f"import {upload.import_id}: {found} projects")
-        recorded = session.exec(
-            select(func.count()).select_from(ImportFile).where(ImportFile.channel == "http")
-        ).one()
-        if recorded != len(uploads):
-            lost.append(f"{recorded} HTTP imports recorded for {len(uploads)} accepted")
+        accepted = {u.import_id for u in uploads}
+        others = session.exec(
+            select(ImportFile.id, ImportFile.status).where(ImportFile.channel == "http")
+        ).all()
+        interrupted = [i for i, status in others if i not in accepted and status == "received"]
+        unexplained = [i for i, status in others if i not in accepted and status != "received"]
+        if unexplained:
+            lost.append(f"imports {unexplained[:5]} recorded but never answered")
     engine.dispose()
-    return lost
+    return lost, len(interrupted)
+
+
+def _kill_a_worker(server_pid: int) -> str:
+    """SIGKILL one worker process of the ``pilot serve`` whose pid is given."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    for child in children:
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        if "resource_tracker" not in cmdline:
+            os.kill(int(child), signal.SIGKILL)
+            return f"worker {child} of pilot serve {server_pid} killed (SIGKILL)"
+    return "no worker found to kill"
+
+
+@contextmanager
+def proxied(url: str, tmp: Path) -> Iterator[tuple[str, Callable[[], str]]]:
+    """nginx (deploy/nginx/pilot.conf) in front of two ``pilot serve`` and a scheduler."""
+    from tests.production import nginx, pilot, pilot_env, serve
+
+    site = tmp / "site"
+    site.mkdir(exist_ok=True)
+    settings: dict[str, Any] = {"trusted_proxies": "127.0.0.1", "site_dir": site}
+    with (
+        serve(tmp, url, name="w1", ready="/healthz", **settings) as first,
+        serve(tmp, url, name="w2", ready="/healthz", **settings) as second,
+        pilot(["scheduler"], pilot_env(tmp, url), tmp / "scheduler.log"),
+        nginx(tmp, [first.port, second.port], site) as base,
+    ):
+        yield base, lambda: _kill_a_worker(first.process.pid)
 
 
 @contextmanager
@@ -425,6 +485,8 @@ def run_load(
     site: bool = False,
     seed_value: int = 1,
     log: Any = print,
+    proxy: bool = False,
+    kill_at: float | None = None,
 ) -> dict[str, Any]:
     weights = weights or {"public": 0.5, "dinum": 0.35, "upload": 0.15}
     with tempfile.TemporaryDirectory() as tmp_name, database(database_url, Path(tmp_name)) as url:
@@ -444,14 +506,21 @@ def run_load(
             "PILOT_VAR_DIR": str(tmp),
             "PILOT_SCHEDULER_IN_SERVE": "false",
         }
-        with server(env) as base:
+        servers: Any = proxied(url, tmp) if proxy else server(env)
+        with servers as served:
+            base, kill = served if proxy else (served, None)
             driver = Driver(base, seeded, weights, site, seed_value)
-            log(f"{clients} clients for {seconds:g} s on {base} …")
+            if kill is not None and kill_at is not None:
+                driver.kill = (kill_at, kill)
+            via = "nginx → 2 workers" if proxy else "one server"
+            log(f"{clients} clients for {seconds:g} s on {base} ({via}) …")
             elapsed = asyncio.run(driver.run(clients, seconds))
         result = Result(clients, elapsed, make_url(url).get_backend_name())
         result.samples = driver.samples
         result.uploads = driver.uploads
-        result.lost = verify(url, driver.uploads)
+        result.lost, result.interrupted = verify(url, driver.uploads)
+        result.lost += driver.given_up
+        result.killed = driver.killed
     return result.summary()
 
 
@@ -461,8 +530,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{summary['requests']} requests, {summary['per_second']} req/s, "
         f"{summary['errors']} errors, {summary['refused_429_503']} refused (429/503), "
         f"{summary['uploads_accepted']} uploads accepted {summary['upload_statuses']}, "
-        f"{summary['lost_imports']} lost imports"
+        f"{summary['lost_imports']} lost imports, "
+        f"{summary['interrupted_imports']} interrupted (left received)"
     )
+    if summary["killed"]:
+        print(summary["killed"])
     print(
         f"\n{'kind':<8} {'requests':>9} {'req/s':>7} {'errors':>7} {'median ms':>10} "
         f"{'p95 ms':>9} {'max ms':>9}"
@@ -490,7 +562,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload", type=float, default=0.15, help="weight of uploads")
     parser.add_argument("--site", action="store_true", help="publish and read the panorama")
     parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument("--proxy", action="store_true", help="nginx in front of 2 workers")
+    parser.add_argument("--kill-worker-at", type=float, help="SIGKILL a worker after S s")
     args = parser.parse_args(argv)
+    if args.proxy and not (args.database_url and not is_sqlite(args.database_url)):
+        parser.error("--proxy needs --database-url on PostgreSQL (several workers)")
     summary = run_load(
         clients=args.clients,
         seconds=args.seconds,
@@ -498,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         ministries=args.ministries,
         weights={"public": args.public, "dinum": args.dinum, "upload": args.upload},
         site=args.site,
+        proxy=args.proxy,
+        kill_at=args.kill_worker_at,
     )
     print_summary(summary)
     if args.json:

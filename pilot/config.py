@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # The demo's login without ProConnect: only when this is true AND the database is SQLite
     # AND the request comes to and from the loopback address (pilot/web/demo.py).
     demo_login: bool = False
+    # Operations (pilot/api/observability.py; README "Production")
+    log_json: bool = False  # log lines as JSON objects (JSON Lines), with the request id
+    # Addresses or networks (comma-separated) allowed to read /metrics; 404 for others.
+    metrics_allowed: str = "127.0.0.1,::1"
 
     # Scheduler
     inbox_interval_seconds: int = Field(default=60, ge=1)
@@ -132,7 +136,7 @@ class Settings(BaseSettings):
     outbox_interval_seconds: int = Field(default=60, ge=1)  # delivery of the outbox
     outbox_backoff_seconds: int = Field(default=60, ge=1)  # first retry; doubles, up to 6 h
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
         _networks(value)  # refuses a value that is not a list of addresses at start
@@ -141,6 +145,12 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return _networks(self.trusted_proxies)
+
+    @property
+    def metrics_allowed_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.metrics_allowed)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'pilot.db'}"

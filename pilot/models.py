@@ -63,4 +63,5 @@ __all__ = [
     "metadata",
 ]
 
+import pilot.coordination
 import pilot.guards  # noqa: F401  (history is immutable: registers the session guard)

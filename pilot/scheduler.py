@@ -5,18 +5,29 @@ campaign's reminders and the alerts (daily, 07:00 UTC), and the outbox's deliver
 
 ``pilot serve`` runs them in a background thread for the embedded default
 (``PILOT_SCHEDULER_IN_SERVE=true``); in production ``pilot scheduler`` runs them as its
-own process. Running two schedulers is safe: inbox files are claimed atomically.
+own process. On PostgreSQL only one scheduler runs the jobs at a time, whichever host it
+is on: it holds the scheduler lock (an advisory lock, ``pilot.coordination``) on a
+connection of its own; another instance waits for that lock (checking every
+``LOCK_POLL_SECONDS``) and takes over when the first stops or dies — its connection
+closes and the lock goes with it. A scheduler whose lock connection breaks (database
+restarted) stops its jobs and exits with an error, for its supervisor to start it again.
+Even two schedulers at once would be safe (inbox files are claimed atomically); the lock
+keeps them from doing the work twice.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Connection, Engine
 
 from pilot.config import Settings
+from pilot.coordination import SCHEDULER_LOCK, is_postgresql, try_lock
 from pilot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -100,3 +111,115 @@ def build_scheduler(settings: Settings, *, blocking: bool = False) -> BaseSchedu
             coalesce=True,
         )
     return scheduler
+
+
+LOCK_POLL_SECONDS = 2.0
+
+
+class SchedulerLock:
+    """The single-scheduler lock on PostgreSQL (always granted on SQLite: one process)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for the lock; False when ``stop`` was set first."""
+        if not is_postgresql(self.engine):
+            return True
+        waiting = False
+        while stop is None or not stop.is_set():
+            connection = self.engine.connect()
+            try:
+                if try_lock(connection, SCHEDULER_LOCK):
+                    connection.commit()  # session-level: it outlives the transaction
+                    self.connection = connection
+                    log.info("planificateur actif : verrou du planificateur obtenu")
+                    return True
+                connection.rollback()
+            except Exception:
+                connection.invalidate()
+                log.exception("verrou du planificateur : base injoignable, nouvel essai")
+            connection.close()
+            if not waiting:
+                log.info("planificateur en attente : un autre planificateur est actif")
+                waiting = True
+            if stop is not None:
+                stop.wait(LOCK_POLL_SECONDS)
+            else:
+                threading.Event().wait(LOCK_POLL_SECONDS)
+        return False
+
+    def holds(self) -> bool:
+        """Whether the lock is still held (its connection answers)."""
+        if self.connection is None:
+            return not is_postgresql(self.engine)
+        try:
+            self.connection.exec_driver_sql("SELECT 1")
+            self.connection.commit()
+            return True
+        except Exception:
+            log.exception("verrou du planificateur perdu (connexion rompue)")
+            return False
+
+    def release(self) -> None:
+        if self.connection is not None:
+            self.connection.invalidate()  # closing the connection releases the lock
+            self.connection.close()
+            self.connection = None
+
+
+def _watch(lock: SchedulerLock, scheduler: BaseScheduler, lost: threading.Event) -> None:
+    scheduler.add_job(
+        lambda: lock.holds() or _stop(scheduler, lost),
+        "interval",
+        seconds=LOCK_POLL_SECONDS,
+        id="scheduler-lock",
+        max_instances=1,
+        coalesce=True,
+    )
+
+
+def _stop(scheduler: BaseScheduler, lost: threading.Event) -> bool:
+    lost.set()
+    scheduler.shutdown(wait=False)
+    return False
+
+
+def run_alone(settings: Settings, engine: Engine) -> bool:
+    """``pilot scheduler``: wait for the scheduler lock, then run the jobs in this thread
+    until interrupted. Returns False when the lock was lost (the caller exits with an
+    error)."""
+    lock = SchedulerLock(engine)
+    lock.acquire()
+    scheduler = build_scheduler(settings, blocking=True)
+    lost = threading.Event()
+    _watch(lock, scheduler, lost)
+    try:
+        scheduler.start()
+    finally:
+        lock.release()
+    return not lost.is_set()
+
+
+def start_in_background(settings: Settings, engine: Engine) -> Callable[[], None]:
+    """``pilot serve`` with the scheduler inside: a thread waits for the lock, then runs
+    the jobs in the background. Returns what stops it."""
+    lock = SchedulerLock(engine)
+    stop = threading.Event()
+    scheduler = build_scheduler(settings)
+
+    def run() -> None:
+        if lock.acquire(stop):
+            _watch(lock, scheduler, threading.Event())
+            scheduler.start()
+
+    threading.Thread(target=run, name="scheduler-lock", daemon=True).start()
+
+    def shutdown() -> None:
+        stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        lock.release()
+
+    return shutdown

@@ -1,4 +1,5 @@
-"""The FastAPI application: ``/healthz`` and GraphQL at ``/graphql``."""
+"""The FastAPI application: GraphQL at ``/graphql``; ``/healthz`` (liveness), ``/readyz``
+(readiness) and ``/metrics`` for operations (``pilot/api/observability.py``)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import exc, text
 
 from importers.isolation import Limits, warm_up
-from pilot import __version__
+from pilot import __version__, db
 from pilot.api import errors_fr
 from pilot.api.deps import SessionDep
 from pilot.api.graphql.errors import REFUSED_VALUE
 from pilot.api.graphql.router import graphql_router
 from pilot.api.limits import BodySizeLimit
-from pilot.api.ratelimit import FailureLimiter, failed_auth_middleware
+from pilot.api.observability import (
+    RequestContext,
+    configure_logging,
+    metrics_allowed,
+    render_metrics,
+    schema_at_head,
+)
+from pilot.api.ratelimit import failed_auth_middleware, failure_limiter
 from pilot.api.routes import draft as draft_routes
 from pilot.api.routes import workbook as workbook_routes
 from pilot.api.serving import BodyTimeout, ForwardedClient
 from pilot.api.site import PublishedSite
-from pilot.api.turns import ImportTurns
+from pilot.api.turns import import_turns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
 from pilot.web import install as install_web
@@ -59,6 +68,8 @@ async def _serving(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    configure_logging(settings.log_json)
+    engine = db.get_engine()
     app = FastAPI(
         lifespan=_serving,
         title="PILOT",
@@ -68,12 +79,15 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
 
-    limiter = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds)
-    app.state.auth_limiter = limiter
-    app.state.import_turns = ImportTurns(
-        settings.import_max_concurrency, settings.import_wait_seconds
+    # Shared by every worker through PostgreSQL; in this process on SQLite.
+    limiter = failure_limiter(
+        engine, settings.auth_max_failures, settings.auth_failure_window_seconds
     )
-    app.middleware("http")(failed_auth_middleware(limiter))
+    app.state.auth_limiter = limiter
+    app.state.import_turns = import_turns(
+        engine, settings.import_max_concurrency, settings.import_wait_seconds
+    )
+    app.middleware("http")(failed_auth_middleware(limiter, _unavailable))
     errors_fr.install(app)
 
     @app.exception_handler(exc.DBAPIError)
@@ -109,6 +123,43 @@ def create_app() -> FastAPI:
             )
         return {"status": "ok", "database": "ok", "version": __version__}
 
+    @app.get(
+        "/readyz",
+        response_model=None,
+        responses={503: {"description": "Pas prêt : base injoignable ou schéma pas à jour"}},
+    )
+    def readyz() -> dict[str, str] | JSONResponse:
+        """Readiness for a load balancer: the database answers and its schema is at the
+        migrations' head (``pilot db upgrade`` done)."""
+        try:
+            at_head = schema_at_head(engine)
+        except exc.DBAPIError as error:
+            if not is_unavailable(error):
+                raise
+            return JSONResponse(
+                {"status": "indisponible", "database": "injoignable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        if not at_head:
+            return JSONResponse(
+                {
+                    "status": "indisponible",
+                    "database": "ok",
+                    "schema": "à migrer (pilot db upgrade)",
+                },
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return {"status": "ok", "database": "ok", "schema": "ok", "version": __version__}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> PlainTextResponse:
+        client = request.client.host if request.client else None
+        if not metrics_allowed(client, settings.metrics_allowed_networks):
+            return PlainTextResponse("Not Found", status_code=404)
+        return PlainTextResponse(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
     app.include_router(draft_routes.router)  # before the public mount: DINUM only
@@ -118,5 +169,8 @@ def create_app() -> FastAPI:
     # client address is settled before the failed-authentication limit counts it.
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(ForwardedClient, trusted=settings.trusted_proxy_networks)
+    # Outermost: the request id (from a trusted proxy's X-Request-Id, else new), the
+    # access line and the HTTP metrics cover everything below.
+    app.add_middleware(RequestContext, trusted=settings.trusted_proxy_networks)
     app.mount("/panorama", PublishedSite(settings.site_path))
     return app

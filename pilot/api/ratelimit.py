@@ -1,13 +1,17 @@
-"""Failed authentications, limited per client IP (sliding window, in process).
+"""Failed authentications, limited per client IP (sliding window).
 
 After ``auth_max_failures`` failed authentications (401) from one address within
 ``auth_failure_window_seconds``, requests from it carrying an ``Authorization`` header get
 429 with ``Retry-After`` before their token is even looked at; anonymous (public) reads go
-on. The counts live in this process: behind several workers, each keeps its own, so the
-effective limit is multiplied by the number of workers; a shared store (PostgreSQL or
-Redis) would be needed to make it exact. The client address is the connection's peer;
-behind a reverse proxy, name it in ``PILOT_TRUSTED_PROXIES`` so that the address its
-forwarding headers give is used instead (``pilot/api/serving.py``: never from anyone else).
+on. On the embedded SQLite default (one process) the counts live in this process
+(``FailureLimiter``). On PostgreSQL they live in the table ``auth_attempt``, shared by every
+worker and host (``SharedFailureLimiter``), and the limit is exact: a request is admitted
+only if the failures in the window plus the distinct credentials already being checked for
+that client stay within the limit, decided under a per-client advisory lock, so concurrent
+wrong guesses sent to several workers at once cannot exceed it either. The client address
+is the connection's peer; behind a reverse proxy, name it in ``PILOT_TRUSTED_PROXIES`` so
+that the address its forwarding headers give is used instead (``pilot/api/serving.py``:
+never from anyone else).
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from hashlib import sha256
 from threading import Lock
+from typing import Protocol
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 
 from pilot.auth.service import TOKEN_PREFIX
+from pilot.coordination import advisory_key, auth_attempt, is_postgresql, lock_for_transaction
+from pilot.db import is_unavailable
 
 log = logging.getLogger("pilot.auth")
 MAX_TRACKED_CLIENTS = 10_000  # memory bound: the oldest client is forgotten first
@@ -70,6 +83,120 @@ class FailureLimiter:
                 self._failures.popitem(last=False)
             return len(failures)
 
+    async def admit(self, client: str, authorization: str) -> Admission:
+        return Admission(self.retry_after(client), None)
+
+    async def settle(self, client: str, admission: Admission, failed: bool) -> int:
+        return self.record_failure(client) if failed else 0
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Whether a request carrying credentials may be checked: ``wait`` is None when it
+    may (else the seconds to wait), ``attempt`` what the limiter needs to settle it."""
+
+    wait: int | None
+    attempt: int | None
+
+
+class Limiter(Protocol):
+    async def admit(self, client: str, authorization: str) -> Admission: ...
+
+    async def settle(self, client: str, admission: Admission, failed: bool) -> int: ...
+
+
+class SharedFailureLimiter:
+    """The limiter of every worker and host on one PostgreSQL database (table
+    ``auth_attempt``, the database's clock). Each request carrying credentials is
+    admitted, or not, under the client's advisory lock (held until that short transaction
+    ends): admitted if the failures in the window plus the distinct credentials in flight,
+    its own included, stay within ``max_failures``; it is then recorded in flight, and
+    settled after the response: a 401 turns it into a failure, anything else deletes it.
+    The same credential sent many times at once counts once while in flight (its answers
+    will be the same), so a client's parallel requests with one valid token are never
+    refused. An attempt left in flight by a killed worker ages out with the window."""
+
+    def __init__(self, engine: Engine, max_failures: int, window_seconds: float) -> None:
+        self.engine = engine
+        self.max_failures = max_failures
+        self.window = timedelta(seconds=window_seconds)
+
+    def _admit(self, client: str, digest: str) -> Admission:
+        now = func.clock_timestamp()
+        recent = and_(auth_attempt.c.client == client, auth_attempt.c.at > now - self.window)
+        with self.engine.begin() as conn:
+            lock_for_transaction(conn, advisory_key("auth", client))
+            conn.execute(
+                delete(auth_attempt).where(
+                    auth_attempt.c.client == client, auth_attempt.c.at <= now - self.window
+                )
+            )
+            failures, seconds = conn.execute(
+                select(
+                    func.count(),
+                    func.extract("epoch", func.min(auth_attempt.c.at) + self.window - now),
+                ).where(recent, auth_attempt.c.failed)
+            ).one()
+            in_flight = set(
+                conn.execute(
+                    select(auth_attempt.c.digest).where(recent, ~auth_attempt.c.failed)
+                ).scalars()
+            )
+            if failures + len(in_flight | {digest}) > self.max_failures:
+                if failures < self.max_failures:  # only checks in flight stand in the way
+                    return Admission(1, None)
+                return Admission(max(1, math.ceil(seconds)), None)
+            attempt = conn.execute(
+                insert(auth_attempt)
+                .values(client=client, digest=digest, at=now, failed=False)
+                .returning(auth_attempt.c.id)
+            ).scalar_one()
+            return Admission(None, int(attempt))
+
+    def _settle(self, client: str, attempt: int, failed: bool) -> int:
+        with self.engine.begin() as conn:
+            if not failed:
+                conn.execute(delete(auth_attempt).where(auth_attempt.c.id == attempt))
+                return 0
+            conn.execute(
+                update(auth_attempt)
+                .where(auth_attempt.c.id == attempt)
+                .values(failed=True, at=func.clock_timestamp())
+            )
+            # every client's expired rows (clients that never came back)
+            conn.execute(
+                delete(auth_attempt).where(
+                    auth_attempt.c.at <= func.clock_timestamp() - self.window
+                )
+            )
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        auth_attempt.c.client == client,
+                        auth_attempt.c.failed,
+                        auth_attempt.c.at > func.clock_timestamp() - self.window,
+                    )
+                ).scalar_one()
+            )
+
+    async def admit(self, client: str, authorization: str) -> Admission:
+        digest = sha256(authorization.encode("utf-8", "surrogateescape")).hexdigest()
+        return await run_in_threadpool(self._admit, client, digest)
+
+    async def settle(self, client: str, admission: Admission, failed: bool) -> int:
+        if admission.attempt is None:
+            return 0
+        return await run_in_threadpool(self._settle, client, admission.attempt, failed)
+
+
+def failure_limiter(
+    engine: Engine, max_failures: int, window_seconds: float
+) -> FailureLimiter | SharedFailureLimiter:
+    """Shared through PostgreSQL, or kept in this process on SQLite (one process)."""
+    if is_postgresql(engine):
+        return SharedFailureLimiter(engine, max_failures, window_seconds)
+    return FailureLimiter(max_failures, window_seconds)
+
 
 def token_hint(authorization: str) -> str:
     """What may be logged of a bearer value: its public prefix, never the secret."""
@@ -80,28 +207,47 @@ def token_hint(authorization: str) -> str:
 
 
 def failed_auth_middleware(
-    limiter: FailureLimiter,
+    limiter: Limiter, unavailable: Callable[[], Response]
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """The middleware; ``unavailable`` answers when the shared limiter's database cannot
+    be reached (the request could not be authenticated either)."""
+
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         authorization = request.headers.get("authorization")
+        if not authorization:
+            return await call_next(request)
         client = request.client.host if request.client else "inconnu"
-        if authorization:
-            wait = limiter.retry_after(client)
-            if wait is not None:
-                log.warning("authentication refused (rate limited): client=%s", client)
-                return JSONResponse(
-                    {
-                        "detail": "Trop d'authentifications échouées depuis votre adresse. "
-                        f"Réessayez dans {wait} secondes."
-                    },
-                    status_code=429,
-                    headers={"Retry-After": str(wait)},
-                )
-        response = await call_next(request)
-        if authorization and response.status_code == 401:
-            count = limiter.record_failure(client)
+        try:
+            admission = await limiter.admit(client, authorization)
+        except DBAPIError as error:
+            if not is_unavailable(error):
+                raise
+            return unavailable()
+        if admission.wait is not None:
+            log.warning("authentication refused (rate limited): client=%s", client)
+            return JSONResponse(
+                {
+                    "detail": "Trop d'authentifications échouées depuis votre adresse. "
+                    f"Réessayez dans {admission.wait} secondes."
+                },
+                status_code=429,
+                headers={"Retry-After": str(admission.wait)},
+            )
+        failed = False
+        try:
+            response = await call_next(request)
+            failed = response.status_code == 401
+        finally:
+            try:
+                count = await limiter.settle(client, admission, failed)
+            except DBAPIError as error:  # the answer stands; the attempt ages out
+                if not is_unavailable(error):
+                    raise
+                log.warning("failed-login limiter: database unreachable, attempt not settled")
+                count = 0
+        if failed:
             log.warning(
                 "authentication failed: client=%s token=%s path=%s failures=%d",
                 client,

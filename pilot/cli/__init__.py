@@ -211,27 +211,57 @@ def _fr(value: Any) -> str | None:
 
 
 @app.command("serve")
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Servir l'API (GraphQL sur /graphql, état de santé sur /healthz)."""
-    background = None
-    if get_settings().scheduler_in_serve:  # embedded default; production: `pilot scheduler`
-        from pilot.scheduler import build_scheduler
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processus de service (plus d'un demande PostgreSQL).")
+    ] = 1,
+) -> None:
+    """Servir l'API (GraphQL sur /graphql ; /healthz, /readyz, /metrics)."""
+    from pilot.db import get_engine, is_sqlite
 
-        background = build_scheduler(get_settings())
-        background.start()
+    settings = get_settings()
+    if workers > 1 and is_sqlite(settings.resolved_database_url()):
+        raise _fail(
+            "Plusieurs workers demandent PostgreSQL (PILOT_DATABASE_URL) : avec SQLite, "
+            "PILOT sert d'un seul processus. Relancez sans --workers ou configurez PostgreSQL."
+        )
+    _metrics_dir(settings.var_dir, port)
+    stop_scheduler = None
+    if settings.scheduler_in_serve:  # embedded default; production: `pilot scheduler`
+        from pilot.scheduler import start_in_background
+
+        stop_scheduler = start_in_background(settings, get_engine())
     try:
-        http_server(host, port).serve()
+        http_server(host, port, workers).serve()
     finally:
-        if background is not None:
-            background.shutdown(wait=False)
+        if stop_scheduler is not None:
+            stop_scheduler()
 
 
-def http_server(host: str, port: int) -> Any:
-    """The HTTP server of ``pilot serve``: Granian, HTTP/1.1, one worker process (started
-    again if it dies). It closes a connection whose request line and headers take longer than
-    ``header_timeout_seconds`` (an idle kept-alive connection too) and serves at most
-    ``max_connections`` at once, the next ones waiting in the listen backlog; the body's
-    deadline and the forwarded headers are the application's (pilot/api/serving.py)."""
+def _metrics_dir(var_dir: Path, port: int) -> None:
+    """prometheus_client's multiprocess mode: the workers write their metrics to files in
+    one folder, emptied at each start, that ``/metrics`` sums (its documented set-up: the
+    variable must be set before the workers import the library). One folder per port, so
+    that two ``pilot serve`` sharing ``var`` on one host keep theirs apart."""
+    import os
+    import shutil
+
+    folder = var_dir / "metrics" / str(port)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
+
+
+def http_server(host: str, port: int, workers: int = 1) -> Any:
+    """The HTTP server of ``pilot serve``: Granian, HTTP/1.1, ``workers`` processes
+    (each started again if it dies). It closes a connection whose request line and
+    headers take longer than ``header_timeout_seconds`` (an idle kept-alive connection
+    too) and serves at most ``max_connections`` at once per worker, the next ones waiting
+    in the listen backlog; the body's deadline and the forwarded headers are the
+    application's (pilot/api/serving.py), the access log too (pilot/api/observability.py,
+    with the request id)."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
@@ -243,6 +273,7 @@ def http_server(host: str, port: int) -> Any:
         address=host,
         port=port,
         interface=Interfaces.ASGI,
+        workers=workers,
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(
             header_read_timeout=max(1, round(settings.header_timeout_seconds * 1000)),
@@ -250,7 +281,7 @@ def http_server(host: str, port: int) -> Any:
         ),
         backpressure=settings.max_connections,
         respawn_failed_workers=True,
-        log_access=True,
+        log_access=False,
     )
 
 

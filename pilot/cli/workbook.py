@@ -221,19 +221,29 @@ def generate(
 
 
 def scheduler() -> None:
-    """Lancer les tâches planifiées (dépôts, panorama provisoire), jusqu'à interruption."""
-    import logging
+    """Lancer les tâches planifiées (dépôts, campagnes, envois, panorama provisoire)
+    jusqu'à interruption. Sur PostgreSQL, une seconde instance attend que la première
+    s'arrête."""
+    from pilot.api.observability import configure_logging
+    from pilot.db import get_engine
+    from pilot.scheduler import run_alone
 
-    from pilot.scheduler import build_scheduler
-
-    logging.basicConfig(level=logging.INFO)
     settings = get_settings()
+    configure_logging(settings.log_json)
     typer.echo(
         f"Planificateur : dossier de dépôt {settings.inbox_path}, "
         f"toutes les {settings.inbox_interval_seconds} s (Ctrl+C pour arrêter)."
     )
+    held = True
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        build_scheduler(settings, blocking=True).start()
+        held = run_alone(settings, get_engine())
+    if not held:
+        typer.secho(
+            "Verrou du planificateur perdu (base de données injoignable) : arrêt.",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
+from pilot.coordination import PUBLICATION_LOCK, lock_for_transaction
 from pilot.editions.models import Edition, EditionRow
 from pilot.indicators.drift import DriftMeans, drift_means, duration_years
 from pilot.indicators.figures import (
@@ -473,11 +474,14 @@ FROZEN_TABLES = ("project", "baseline", "report", "milestone", "risk", "budget_l
 
 def freeze_portfolio(session: Session) -> None:
     """Hold the portfolio still until the transaction ends, so that an edition never shows
-    half an import. On PostgreSQL: a SHARE lock on the project tables waits for imports in
-    flight to commit and makes new ones wait for the publication. On SQLite, write
-    transactions are already serialised (``BEGIN IMMEDIATE``)."""
+    half an import. On PostgreSQL: the publication lock (an advisory lock held until the
+    transaction ends, ``pilot.coordination``) makes publications from any process or host
+    take turns, then a SHARE lock on the project tables waits for imports in flight to
+    commit and makes new ones wait for the publication. On SQLite, write transactions are
+    already serialised (``BEGIN IMMEDIATE``)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
+        lock_for_transaction(session.connection(), PUBLICATION_LOCK)
         session.execute(text(f"LOCK TABLE {', '.join(FROZEN_TABLES)} IN SHARE MODE"))
 
 

@@ -3,10 +3,11 @@
 A published edition never changes (the session refuses to rewrite it), so such a
 response stays right for ever, with one exception: publishing or loading an edition
 renumbers the unpinned ones and changes which one is "latest". Every key therefore
-carries the *editions fingerprint* (count and highest id of the published editions),
-read with one tiny statement per cacheable request: any new edition, from this process
-or another one (CLI import, scheduler, another worker), changes the fingerprint, and the
-old entries are never hit again and age out of the LRU.
+carries the *data version* (``pilot.coordination``: a one-row table bumped in the same
+transaction as every write to editions), read with one tiny statement per cacheable
+request: any edition written, by this process or another one (CLI import, scheduler,
+another worker or host), changes it, and the old entries are never hit again and age out
+of the LRU.
 
 A query is cacheable when every root field is one of ``CACHEABLE_ROOTS`` (``portfolio``
 only without ``asOf``): these types expose frozen edition data and nothing live.
@@ -25,13 +26,12 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from graphql.error import GraphQLError
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 from strawberry.types import ExecutionResult
 
 from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
 from pilot.auth.service import Principal
-from pilot.editions.models import Edition
+from pilot.coordination import current_data_version
 
 CACHEABLE_ROOTS = frozenset({"editions", "edition", "editionDiff", "trends", "portfolio"})
 _ANALYSIS_SIZE = 1024
@@ -119,13 +119,8 @@ class ResponseCache:
         """The cache key of a request, or None when it must be executed."""
         if self.size <= 0 or not query or not self.cacheable(query, operation_name):
             return None
-        fingerprint = tuple(
-            session.execute(
-                select(func.count(), func.max(Edition.id)).where(col(Edition.status) == "published")
-            ).one()
-        )
         return (
-            fingerprint,
+            current_data_version(session.connection()),
             principal.role.value,
             principal.ministry_id,
             query,
