@@ -1,4 +1,4 @@
-"""Backup and restore (docs/production.md, "Sauvegarde et restauration"): a ``pg_dump`` of the database
+"""Backup and restore (docs/production.md, "Backup and restore"): a ``pg_dump`` of the database
 and an archive of the uploads folder restore to an identical PILOT — the same figures for
 every edition, the same frozen rows, the same archived files (SHA-256)."""
 
