@@ -301,11 +301,12 @@ def test_budgets_and_list_size_are_settings(
     tight = _with_settings(
         monkeypatch, served, graphql_cost_budget_public=21, graphql_cost_list_size=10
     )
-    assert "errors" not in tight.post("{ ministries { code } }")  # 10 × 2
-    assert _code(tight.post("{ ministries { code name } }")) == "GRAPHQL_VALIDATION_FAILED"
-    assert "errors" not in tight.post("{ ministries { code name } }", role="ministry")
+    # the public reads published editions only: its budget is tried on them
+    assert "errors" not in tight.post("{ editions { number } }")  # 10 × 2
+    assert _code(tight.post("{ editions { number title } }")) == "GRAPHQL_VALIDATION_FAILED"
+    assert "errors" not in tight.post("{ editions { number title } }", role="ministry")
     longer = _with_settings(monkeypatch, served, graphql_cost_list_size=20)
-    assert _code(longer.post("{ ministries { code } }")) == "GRAPHQL_VALIDATION_FAILED"
+    assert _code(longer.post("{ editions { number } }")) == "GRAPHQL_VALIDATION_FAILED"
 
 
 def test_aliases_up_to_the_limit_are_answered_and_counted_per_spread(served: Served) -> None:
@@ -329,44 +330,48 @@ MINISTRY_FILTER = (
 
 def test_list_arguments_are_bounded(served: Served) -> None:
     for length in (1, 999, 1000):  # in variables, up to the maximum: answered
-        body = served.post(MINISTRY_FILTER, {"m": (["MI", "MJ"] * length)[:length]})
+        body = served.post(MINISTRY_FILTER, {"m": (["MI", "MJ"] * length)[:length]}, role="dinum")
         assert "errors" not in body, body
     for length in (1001, 5000, 100_000):  # longer: refused in French, before execution
-        body = served.post(MINISTRY_FILTER, {"m": ["MI"] * length})
+        body = served.post(MINISTRY_FILTER, {"m": ["MI"] * length}, role="dinum")
         assert body["data"] is None
         assert _code(body) == "BAD_USER_INPUT"
         message = body["errors"][0]["message"]
         assert message.startswith("Liste trop longue") and "1\u202f000 au maximum" in message
     for length, refused in ((1000, False), (1001, True)):  # written in the query
         codes = ", ".join('"MI"' for _ in range(length))
-        body = served.post(f"{{ projects(filter: {{ministry: [{codes}]}}) {{ totalCount }} }}")
+        body = served.post(
+            f"{{ projects(filter: {{ministry: [{codes}]}}) {{ totalCount }} }}", role="dinum"
+        )
         assert ("errors" in body) is refused
         if refused:
             assert _code(body) == "BAD_USER_INPUT"
     # nested in another variable, and as a variable's default
     query = "query($f: ProjectFilter) { projects(filter: $f) { totalCount } }"
-    body = served.post(query, {"f": {"phase": ["CADRAGE"], "functionalZone": ["x"] * 1001}})
+    body = served.post(
+        query, {"f": {"phase": ["CADRAGE"], "functionalZone": ["x"] * 1001}}, role="dinum"
+    )
     assert _code(body) == "BAD_USER_INPUT"
     codes = ", ".join('"MI"' for _ in range(1001))
-    body = served.post(f"query($m: [String!] = [{codes}]) {{ me {{ role }} }}")
+    body = served.post(f"query($m: [String!] = [{codes}]) {{ me {{ role }} }}", role="dinum")
     assert _code(body) == "BAD_USER_INPUT"
 
 
 def test_the_list_length_is_a_setting(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     short = _with_settings(monkeypatch, served, graphql_max_list_length=2)
-    assert "errors" not in short.post(MINISTRY_FILTER, {"m": ["MI", "MJ"]})
-    assert _code(short.post(MINISTRY_FILTER, {"m": ["MI"] * 3})) == "BAD_USER_INPUT"
+    assert "errors" not in short.post(MINISTRY_FILTER, {"m": ["MI", "MJ"]}, role="dinum")
+    assert _code(short.post(MINISTRY_FILTER, {"m": ["MI"] * 3}, role="dinum")) == "BAD_USER_INPUT"
 
 
 def test_the_ministry_filter_reads_codes_names_and_former_codes_in_one_go(demo: Demo) -> None:
     def codes(given: list[str]) -> set[str]:
-        body = demo.gql(MINISTRY_FILTER, {"m": given})
+        body = demo.gql(MINISTRY_FILTER, {"m": given}, role="dinum")
         assert "errors" not in body, body
         return {n["ministry"]["code"] for n in body["data"]["projects"]["nodes"]}
 
     assert codes(["MI"]) == codes(["Ministère de l'Intérieur"]) == {"MI"}
     assert codes(["MI", "MJ", "MI"]) == codes(["MJ"] * 500 + ["MI"] * 500) == {"MI", "MJ"}
-    body = demo.gql(MINISTRY_FILTER, {"m": ["MI"] * 500 + ["ZZZ"] + ["MJ"] * 499})
+    body = demo.gql(MINISTRY_FILTER, {"m": ["MI"] * 500 + ["ZZZ"] + ["MJ"] * 499}, role="dinum")
     assert _code(body) == "BAD_USER_INPUT"
     assert body["errors"][0]["message"] == "Ministère inconnu : « ZZZ »."
 
@@ -376,12 +381,16 @@ SEARCH = "query($s: String) { projects(filter: {search: $s}) { totalCount } }"
 
 def test_search_is_bounded_with_a_clear_error_not_a_false_503(served: Served) -> None:
     for length in (1, 199, 200):
-        assert "errors" not in served.post(SEARCH, {"s": "a" * length})
-    body = served.post(SEARCH, {"s": "a" * 201})
+        assert "errors" not in served.post(SEARCH, {"s": "a" * length}, role="dinum")
+    body = served.post(SEARCH, {"s": "a" * 201}, role="dinum")
     assert _code(body) == "BAD_USER_INPUT"
     assert body["errors"][0]["message"].startswith("Recherche trop longue : 201 caractères")
     for text in ("abc" * 100_000, "%_" * 50_000, "é" * 30_000):
-        response = served.client.post("/graphql", json={"query": SEARCH, "variables": {"s": text}})
+        response = served.client.post(
+            "/graphql",
+            json={"query": SEARCH, "variables": {"s": text}},
+            headers=served.auth("dinum"),
+        )
         assert response.status_code == 200  # not 503 « base indisponible »
         assert _code(response.json()) == "BAD_USER_INPUT"
 
@@ -408,9 +417,13 @@ def test_every_error_carries_a_code(served: Served) -> None:
     for query, code in CODED:
         for method in ("GET", "POST"):
             if method == "GET":
-                response = served.client.get("/graphql", params={"query": query})
+                response = served.client.get(
+                    "/graphql", params={"query": query}, headers=served.auth("dinum")
+                )
             else:
-                response = served.client.post("/graphql", json={"query": query})
+                response = served.client.post(
+                    "/graphql", json={"query": query}, headers=served.auth("dinum")
+                )
             assert response.status_code == 200, (query[:40], method)
             body = response.json()
             codes = [e["extensions"]["code"] for e in body["errors"]]
