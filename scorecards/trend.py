@@ -118,7 +118,7 @@ def describe(lines: list[TrendLine], report_dates: list[date]) -> str:
 def draw(lines: list[TrendLine]) -> TrendChart | None:
     """The chart of ``lines``; None when no milestone has a forecast."""
     lines = [line for line in lines if line.points]
-    if not lines:
+    if not any(line.forecasts for line in lines):
         return None
     report_dates = sorted({d for line in lines for d, _ in line.points})
     with matplotlib.rc_context(

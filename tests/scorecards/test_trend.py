@@ -51,3 +51,4 @@ def test_the_trend_chart_draws_each_milestone_and_tells_its_slip_in_words() -> N
 def test_no_chart_without_any_recorded_forecast() -> None:
     assert draw([]) is None
     assert draw([TrendLine("Jalon", [], actual=None)]) is None
+    assert draw([TrendLine("Jalon", [(date(2025, 1, 1), None)], actual=None)]) is None
