@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from pilot.auth.models import Account, Role
 from pilot.campaigns.models import Campaign, CampaignMinistry, Contact
 from pilot.config import Settings, get_settings
 from pilot.editions import service as editions
@@ -237,13 +238,18 @@ def remove_contact(session: Session, *, ministry_code: str, email: str) -> bool:
 
 
 def contacts_of(session: Session, ministry_id: int) -> list[str]:
-    """Where a ministry's messages go: the addresses DINUM added (``ministry_contact``).
-    When the web spaces' accounts exist, their addresses join here (one more query,
-    merged and deduplicated below), and every sender follows."""
-    emails = session.exec(
-        select(Contact.email).where(Contact.ministry_id == ministry_id).order_by(Contact.email)
+    """Where a ministry's messages go: the addresses DINUM added (``ministry_contact``)
+    and those of the ministry's enabled web accounts, lower-case, each once (sorted)."""
+    added = session.exec(select(Contact.email).where(Contact.ministry_id == ministry_id)).all()
+    accounts = session.exec(
+        select(Account.email).where(
+            Account.ministry_id == ministry_id,
+            Account.role == Role.MINISTRY.value,
+            col(Account.disabled).is_(False),
+        )
     ).all()
-    return list(dict.fromkeys(e.strip().lower() for e in emails if e.strip()))
+    emails = {e.strip().lower() for e in [*added, *accounts] if e.strip()}
+    return sorted(emails)
 
 
 # --- Reminders -----------------------------------------------------------------------

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, func, select
 
 from pilot.audit.models import AuditEvent
 from pilot.auth.models import Token
+from pilot.campaigns import service as campaigns
+from pilot.campaigns.models import Campaign
 from pilot.editions import service as editions
 from pilot.imports.models import ImportFile
 from pilot.indicators import service as indicators
@@ -29,6 +31,7 @@ from pilot.ministries.models import Ministry
 from pilot.projects import service as projects
 from pilot.projects.models import Baseline, Milestone, Project, Report, Risk
 from pilot.projects.steering import milestones_of
+from scorecards import trend
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ class ProjectPage:
     risks: list[Risk]
     trajectory: list[editions.TrajectoryPoint]
     audit: list[tuple[AuditEvent, str]]  # (event, who in words)
+    trend: trend.TrendChart | None  # the milestone trend chart
 
 
 def _who(actor: str, tokens: dict[int, str]) -> str:
@@ -205,6 +209,7 @@ def project_page(
         risks=risks,
         trajectory=editions.trajectory(session, project.id),
         audit=audit,
+        trend=trend.project_trend(session, project.id),
     )
 
 
@@ -217,3 +222,28 @@ def imports_of(session: Session, ministry_id: int, limit: int = 100) -> list[Imp
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """The open campaign and the statuses of the ministries it concerns."""
+
+    campaign: Campaign
+    statuses: list[campaigns.MinistryStatus]
+
+
+def open_campaign(
+    session: Session, *, today: date, ministry_id: int | None = None
+) -> CampaignView | None:
+    """The open campaign at ``today`` with each concerned ministry's status (only
+    ``ministry_id``'s when given); None when no campaign is open, or when it does not
+    concern ``ministry_id``."""
+    campaign = campaigns.current_campaign(session)
+    if campaign is None:
+        return None
+    statuses = campaigns.ministry_statuses(session, campaign, on=today)
+    if ministry_id is not None:
+        statuses = [s for s in statuses if s.ministry_id == ministry_id]
+        if not statuses:
+            return None
+    return CampaignView(campaign, statuses)

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pilot.mail.service import french_date
 from pilot.money import format_decimal_fr, format_meur, format_percent
 from pilot.web.session import WebUser, csrf_token
 
@@ -38,6 +39,13 @@ ENTITIES = {
     "budget_line": "ligne budgétaire",
 }
 ACTIONS = {"create": "création", "update": "modification", "delete": "suppression"}
+# a ministry's status in a campaign (campaigns.service.MinistryState) → DSFR badge
+CAMPAIGN_BADGES = {
+    "non commencé": "fr-badge--info",
+    "envoyé avec erreurs": "fr-badge--warning",
+    "envoyé": "fr-badge--success",
+    "en retard": "fr-badge--error",
+}
 ROLES = {"ministry": "Ministère", "dinum": "DINUM", "admin": "Administration"}
 COUNTS = [
     ("projects_created", "projet créé", "projets créés"),
@@ -98,6 +106,7 @@ environment.filters.update(
         "meur": format_meur,
         "percent": percent,
         "date_fr": date_fr,
+        "long_date_fr": french_date,
         "datetime_fr": datetime_fr,
         "decimal_fr": format_decimal_fr,
         "import_summary": import_summary,
@@ -109,6 +118,7 @@ environment.globals.update(
         "HEALTH": HEALTH,
         "STATUS": STATUS,
         "ROLES": ROLES,
+        "CAMPAIGN_BADGES": CAMPAIGN_BADGES,
         "ENTITIES": ENTITIES,
         "ACTIONS": ACTIONS,
     }

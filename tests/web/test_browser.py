@@ -233,6 +233,11 @@ def test_agents_work_in_their_spaces_with_a_browser_and_the_keyboard(
         assert "confidentiel" in page.lower()
         assert "pilotage@numerique.gouv.fr" in page  # the audit trail names the person
 
+        # The campaign page and the portfolio by early-warning score.
+        user.open("/pilotage/campagne")
+        assert "Aucune campagne n'est ouverte" in user.text()
+        user.open("/pilotage/?tri=alerte-precoce")
+
         # The edition's preview says what is withheld, by name.
         user.open("/pilotage/publication")
         assert MI_PROJECT in user.value("document.getElementById('retenus').innerText")
@@ -252,6 +257,7 @@ def test_agents_work_in_their_spaces_with_a_browser_and_the_keyboard(
         "/espace/imports/",
         "/pilotage/",
         "/pilotage/publication",
+        "/pilotage/campagne",
         "/administration/",
         "/administration/jetons",
         "/deconnexion",

@@ -18,6 +18,7 @@ from pilot.config import get_settings
 from pilot.db import session_scope
 from pilot.editions import service as editions
 from pilot.indicators import service as indicators
+from pilot.indicators.early_warning import early_warning_scores
 from pilot.ministries.models import Ministry
 from pilot.projects import confidentiality
 from pilot.projects.models import Project, format_pilot_id, parse_pilot_id
@@ -37,14 +38,25 @@ def _project(session: Session, pilot_id: str) -> Project:
     return project
 
 
+EARLY_WARNING_SORT = "alerte-precoce"
+
+
 @router.get("/", response_class=HTMLResponse)
 def portfolio(
-    request: Request, session: SessionDep, user: DinumUser, ministere: str | None = None
+    request: Request,
+    session: SessionDep,
+    user: DinumUser,
+    ministere: str | None = None,
+    tri: str | None = None,
 ) -> Response:
     settings = get_settings()
     on = today()
     lines = data.project_lines(session, ministry_id=None, today=on)
     shown = [line for line in lines if not ministere or line.status.ministry_code == ministere]
+    scores = early_warning_scores(session, [p for p in (s.status.project.id for s in shown) if p])
+    by_score = tri == EARLY_WARNING_SORT
+    if by_score:  # highest score first; the order by ministry and name breaks ties (stable)
+        shown.sort(key=lambda line: -scores.get(line.status.project.id or 0, 0))
     return render(
         request,
         "dinum/portfolio.html.j2",
@@ -52,6 +64,8 @@ def portfolio(
         lines=shown,
         ministries=sorted({line.status.ministry_code for line in lines}),
         chosen=ministere,
+        scores=scores,
+        by_score=by_score,
         figures=indicators.portfolio_of([line.status for line in lines]),
         alerts=data.alerts(session, lines, today=on, period_days=settings.reporting_period_days),
         period_days=settings.reporting_period_days,
@@ -68,6 +82,17 @@ def project(request: Request, pilot_id: str, session: SessionDep, user: DinumUse
         page=data.project_page(session, found, today=today(), with_audit=True),
         dinum=True,
         message=request.query_params.get("fait"),
+    )
+
+
+@router.get("/campagne", response_class=HTMLResponse)
+def campaign(request: Request, session: SessionDep, user: DinumUser) -> Response:
+    """The open campaign: its deadline and each concerned ministry's status."""
+    return render(
+        request,
+        "dinum/campaign.html.j2",
+        user=user,
+        campaign=data.open_campaign(session, today=today()),
     )
 
 

@@ -64,8 +64,9 @@ def _megabytes(size: int) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def space(request: Request, session: SessionDep, user: MinistryUser) -> Response:
+    on = today()
     lines = data.project_lines(
-        session, ministry_id=user.ministry_id, today=today(), in_panorama_only=False
+        session, ministry_id=user.ministry_id, today=on, in_panorama_only=False
     )
     assert user.ministry_id is not None
     return render(
@@ -74,6 +75,7 @@ def space(request: Request, session: SessionDep, user: MinistryUser) -> Response
         user=user,
         lines=lines,
         imports=data.imports_of(session, user.ministry_id, limit=5),
+        campaign=data.open_campaign(session, today=on, ministry_id=user.ministry_id),
         max_upload_mb=_megabytes(get_settings().max_upload_bytes),
     )
 
