@@ -487,16 +487,26 @@ def publish_current(
     published_on: date,
     number: int | None = None,
     dry_run: bool = False,
+    force: bool = False,
     actor: str = "publish",
 ) -> Edition:
     """Freeze the current portfolio as the next published edition (flushes, never commits).
 
-    With ``dry_run`` nothing is written: the returned edition is transient (not in the
-    session), numbered as it would be, with its figures.
+    Refused, unless ``force``, when a published edition is nearer in time than
+    ``PILOT_MIN_DAYS_BETWEEN_EDITIONS`` days or bears the same title (see
+    ``publication_warnings``). With ``dry_run`` nothing is written: the returned edition
+    is transient (not in the session), numbered as it would be, with its figures.
     """
     if number is not None and number < 1:
         raise PublicationError("Le numéro d'édition doit être un entier positif.")
     freeze_portfolio(session)
+    warnings = publication_warnings(session, published_on)
+    if warnings and not force:
+        raise PublicationError(
+            " ".join(warnings)
+            + " Pour publier quand même, relancez avec l'option --force"
+            + " (ou l'argument force: true de la mutation publishEdition)."
+        )
     if (
         number is not None
         and session.exec(select(Edition).where(Edition.number == number)).first() is not None
@@ -533,6 +543,33 @@ def publish_current(
     )
     session.flush()
     return edition
+
+
+def publication_warnings(session: Session, published_on: date) -> list[str]:
+    """Why publishing an edition on ``published_on`` needs to be forced (French; empty
+    when it does not): a published edition less than ``PILOT_MIN_DAYS_BETWEEN_EDITIONS``
+    days away, before or after; a published edition with the same title."""
+    from pilot.config import get_settings
+
+    min_days = get_settings().min_days_between_editions
+    title = edition_title(published_on)
+    warnings: list[str] = []
+    published = published_editions(session)
+    near = [e for e in published if abs((published_on - e.published_on).days) < min_days]
+    if near:
+        e = min(near, key=lambda e: (abs((published_on - e.published_on).days), -e.number))
+        days = abs((published_on - e.published_on).days)
+        when = "le même jour" if days == 0 else f"à {days} jour{'s' if days > 1 else ''} d'écart"
+        warnings.append(
+            f"L'édition n° {e.number} a été publiée le {e.published_on:%d/%m/%Y}, {when} : "
+            f"deux éditions doivent être séparées d'au moins {min_days} jours."
+        )
+    same = [e.number for e in published if e.title == title]
+    if same:
+        numbers = ", ".join(f"n° {n}" for n in same)
+        whose = "de l'édition" if len(same) == 1 else "des éditions"
+        warnings.append(f"Le titre « {title} » est déjà celui {whose} {numbers}.")
+    return warnings
 
 
 def _next_number(session: Session, published_on: date) -> int:
