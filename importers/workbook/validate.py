@@ -41,7 +41,13 @@ from pilot.config import Settings
 from pilot.imports.models import Severity
 from pilot.indicators.steering import CRITICAL_FROM, criticality
 from pilot.money import format_decimal_fr
-from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
+from pilot.projects.models import (
+    BaselineKind,
+    Phase,
+    RiskStatus,
+    format_pilot_id,
+    parse_pilot_id,
+)
 from pilot.text import clean_text, non_latin_letters, normalize_key
 
 ProjectKey = int | str  # an existing project's id, or the name key of a new project
@@ -575,7 +581,14 @@ class Checker:
         ]
         latest = self.state.latest_baseline.get(pid)
         reason = v.get("rebaseline_reason")
-        if latest is not None and baseline_fields:
+        # An initial baseline without a cost (a project first known "en cadrage") is
+        # completed by the first known cost: no re-baseline, no reason asked.
+        costless_initial = (
+            latest is not None
+            and latest.kind == BaselineKind.INITIAL.value
+            and latest.cost_eur is None
+        )
+        if latest is not None and baseline_fields and not costless_initial:
             stored = {
                 "baseline_cost": latest.cost_eur,
                 "baseline_start": latest.start_date,
