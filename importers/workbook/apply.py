@@ -36,7 +36,7 @@ from pilot.projects.models import (
     Risk,
     RiskStatus,
 )
-from pilot.text import normalize_key
+from pilot.text import keep_text, normalize_key
 from pilot.timeutil import utcnow
 
 BASELINE_SOURCE = "classeur ministériel"
@@ -159,6 +159,15 @@ def _audit_text(value: Any) -> str | None:
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
     return str(value)
+
+
+def _same(stored: Any, new: Any) -> bool:
+    """A value read is the one stored: texts compared as typed (``keep_text``: a line
+    ending or surrounding spaces are no change), so an untouched workbook changes
+    nothing."""
+    if isinstance(stored, str) and isinstance(new, str):
+        return keep_text(stored) == keep_text(new)
+    return bool(stored == new)
 
 
 def _costless_initial(latest: Any) -> bool:
@@ -311,7 +320,7 @@ class Writer:
                     renamed.append(self._name_row(pid, name))
             if fields.get("programmes") == current.programmes:
                 fields.pop("financing_label", None)  # keep the label of unchanged programmes
-            diff = {k: v for k, v in fields.items() if getattr(current, k) != v}
+            diff = {k: v for k, v in fields.items() if not _same(getattr(current, k), v)}
             if diff:
                 changes.append((pid, diff))
                 for k, v in diff.items():
@@ -529,7 +538,7 @@ class Writer:
             closing = entity == "risk" and values.get("status") == clos
             if closing and values.get("closed_on") is None:
                 values["closed_on"] = found.closed_on or self.today
-            diff = {k: v for k, v in values.items() if getattr(found, k) != v}
+            diff = {k: v for k, v in values.items() if not _same(getattr(found, k), v)}
             if diff:
                 changes.append((found.id, diff))
                 for k, v in diff.items():
