@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
+from pilot.demo import DEMO_COMMENT
 from pilot.editions.models import Edition, EditionRow
 from pilot.indicators.drift import DriftMeans, drift_means, duration_years
 from pilot.indicators.figures import (
@@ -428,6 +429,9 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         "health": {h.value: sum(1 for _, _, v in rows if v["health"] == h.value) for h in Health},
         "weather_rosier": sum(1 for _, _, v in rows if v["weather_rosier"]),
         "withheld": sum(1 for _, _, v in rows if v["confidential"]),
+        # An edition with demo data (``pilot demo``) is fictitious: said on every page,
+        # in the open data and the PDF, and never drawn in DINUM's real series.
+        "demo": any(v["fictitious"] for _, _, v in rows),
         "no_health": no_health_reasons([v for _, _, v in rows]),
         "previous_edition": previous.number if previous else None,
         "entrants": [v["pilot_id"] for _, _, v in rows if v["entrant"]],
@@ -669,6 +673,8 @@ def _public_values(
         "schedule_drift_latest": _dec(drift.schedule_latest, 4),
         "health": status.health.value if status.health else None,
         "weather_rosier": status.weather_rosier,
+        # Follow-up invented by ``pilot demo`` (its reports say so in their comment)
+        "fictitious": report is not None and report.comment == DEMO_COMMENT,
         "milestones": milestones,
         "risks": risks,
     }
