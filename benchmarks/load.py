@@ -220,11 +220,9 @@ def publish_site(url: str, var_dir: Path) -> int:
     from scorecards import publish as publisher
 
     engine = make_engine(url)
-    with Session(engine) as session:
-        number, _ = publisher.publish_edition(
-            session, var_dir / "site", published_on=date.today(), workers=1
-        )
-        session.commit()
+    number = publisher.publish_edition(
+        engine, var_dir / "site", published_on=date.today(), force=True, workers=1
+    ).number
     engine.dispose()
     return number
 

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     publish_interval_seconds: int = Field(default=0, ge=0)  # 0: draft republishing off
     scheduler_in_serve: bool = True
 
+    # Publication: a new edition less than this many days after the nearest published one
+    # (or bearing the same title) is refused unless forced (`pilot publish --force`).
+    min_days_between_editions: int = Field(default=30, ge=0)
+
     # Reporting period: a project with no report for this many days is "stale"
     reporting_period_days: int = Field(default=183, ge=1)
 

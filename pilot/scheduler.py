@@ -1,7 +1,8 @@
-"""Scheduled jobs (APScheduler 3): the inbox scan, the draft panorama republished
-when data changed (every ``PILOT_PUBLISH_INTERVAL_SECONDS``; 0 turns it off), the
-campaign's reminders and the alerts (daily, 07:00 UTC), and the outbox's delivery
-(every ``PILOT_OUTBOX_INTERVAL_SECONDS``).
+"""Scheduled jobs (APScheduler 3): the inbox scan; the published editions without a site
+written, then the draft panorama republished when data changed (every
+``PILOT_PUBLISH_INTERVAL_SECONDS``; 0 turns it off); the campaign's reminders and the
+alerts (daily, 07:00 UTC); and the outbox's delivery (every
+``PILOT_OUTBOX_INTERVAL_SECONDS``).
 
 ``pilot serve`` runs them in a background thread for the embedded default
 (``PILOT_SCHEDULER_IN_SERVE=true``); in production ``pilot scheduler`` runs them as its
@@ -47,8 +48,13 @@ def inbox_job() -> None:
 
 
 def republish_job() -> None:
-    from scorecards.publish import republish_draft_if_changed
+    """Write the published editions that have no site yet (through the same rendering as
+    ``pilot publish``: an edition whose writing failed after its commit gets its site, PDF
+    and open data), then the draft panorama when the data changed."""
+    from scorecards.publish import render_unwritten_editions, republish_draft_if_changed
 
+    for number in render_unwritten_editions():
+        log.info("edition %d written", number)
     report = republish_draft_if_changed()
     if report is not None:
         log.info("draft panorama republished")

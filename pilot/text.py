@@ -1,4 +1,5 @@
-"""Text normalisation used to match names, headers and codes.
+"""Text normalisation used to match names, headers and codes; ``keep_text`` for free text
+stored as typed.
 
 ``normalize_key("  Modernisation de l'INPT ")`` → ``"modernisation de l inpt"``: accents,
 case, punctuation and runs of spaces (including non-breaking and zero-width ones) do
@@ -24,6 +25,21 @@ def clean_text(value: str) -> str:
     if not unicodedata.is_normalized("NFKC", value) or _HAS_INVISIBLE.search(value):
         value = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
     return " ".join(value.split())
+
+
+_LINE_ENDINGS = re.compile(r"\r\n?")
+
+
+def keep_text(value: str) -> str:
+    """Free text as it was typed (a description, a comment): only the invisible and control
+    characters are dropped, line endings become ``\n`` and surrounding spaces are
+    stripped; line breaks, non-breaking spaces and "…" are kept. Compare and match with
+    ``clean_text``/``normalize_key``, never store their result for such a text."""
+    if _HAS_INVISIBLE.search(value):
+        value = value.translate(_INVISIBLE)
+    if "\r" in value:
+        value = _LINE_ENDINGS.sub("\n", value)
+    return value.strip()
 
 
 def normalize_key(value: str) -> str:

@@ -547,6 +547,10 @@ def drift_bubbles(view: EditionView) -> Chart:
 
 
 def trends(history: Sequence[EditionSummary]) -> Chart:
+    """The key figures of DINUM's real editions, oldest first: an edition holding demo
+    data (fictitious) is never drawn as part of the series."""
+    left_out = sum(1 for h in history if h.demo)
+    history = [h for h in history if not h.demo]
     labels = [f"n° {h.number}\n{h.published_on.strftime('%m/%Y')}" for h in history]
     projects = [int(h.figures["projects"]) for h in history]
     costs = [Decimal(h.figures["total_cost_bn"]) for h in history]
@@ -593,6 +597,10 @@ def trends(history: Sequence[EditionSummary]) -> Chart:
         )
     else:
         alt = "Aucune édition publiée."
+    if left_out:
+        alt += (
+            f" {left_out} édition(s) de démonstration, aux données fictives, ne sont pas tracées."
+        )
     return Chart(
         "tendances",
         "Évolution des chiffres clés d'une édition à l'autre",

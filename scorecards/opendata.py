@@ -175,6 +175,13 @@ PILOT_COLUMNS = [
         "replanification en cours)",
         _yes_no("confidential"),
     ),
+    Column(
+        "Données fictives",
+        "string",
+        "« fictif » si le suivi du projet (jalons, risques, météo, coût actualisé) est "
+        "inventé pour une démonstration (pilot demo), vide sinon",
+        lambda r: "fictif" if r.get("fictitious") else None,
+    ),
 ]
 HEADERS = [*HISTORICAL_HEADERS, *[c.name for c in PILOT_COLUMNS]]
 

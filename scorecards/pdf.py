@@ -72,6 +72,15 @@ def _title_page(view: EditionView) -> Chart:
             )
         if f.get("withheld"):
             lines.append(f"Chiffres non communiqués pour {f['withheld']} projet(s) confidentiel(s)")
+        if view.demo:
+            fig.text(
+                0.06,
+                0.72,
+                "DONNÉES FICTIVES DE DÉMONSTRATION — non publiées par la DINUM",
+                fontsize=15,
+                weight="bold",
+                color="#b34000",
+            )
         for i, line in enumerate(lines):
             fig.text(0.06, 0.64 - i * 0.07, line, fontsize=14)
         fig.text(0.06, 0.08, "Données publiées sous Licence Ouverte 2.0 — PILOT, DINUM", fontsize=9)

@@ -34,7 +34,7 @@ from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, ed
 log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
-RENDER_VERSION = "8"
+RENDER_VERSION = "9"
 SCORECARD_FORMATS = ("png", "svg", "pdf")
 MANIFEST = "manifest.json"
 MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
@@ -359,21 +359,68 @@ def _prune_cache(site_root: Path, cache: Path, draft_root: Path) -> None:
 # --- Entry points for the CLI and the scheduler --------------------------------------------
 
 
+@dataclass(frozen=True)
+class Publication:
+    """A published edition: its number, what writing it did, and the warnings that had to
+    be forced (``force``), if any."""
+
+    number: int
+    report: PublishReport
+    warnings: list[str]
+
+
 def publish_edition(
-    session: Session,
+    engine: Engine | None,
     site_root: Path,
     *,
     published_on: date,
     number: int | None = None,
+    force: bool = False,
+    actor: str = "publish",
     workers: int = 1,
-) -> tuple[int, PublishReport]:
-    """Freeze the current portfolio as the next edition (in the caller's transaction) and
-    write its site, PDF and open data. Returns the edition number and the report."""
+) -> Publication:
+    """The one publication path (``pilot publish``, the ``publishEdition`` mutation): freeze
+    the current portfolio as the next edition and commit, then write its site, PDF and open
+    data from the frozen rows in a read transaction (imports are not held up while the site
+    is drawn). Refused (``PublicationError``) when too near another edition, unless
+    ``force``. Should writing fail after the commit, the scheduler's job writes the edition
+    later (``render_unwritten_editions``), and ``pilot render --edition N`` can too."""
+    from pilot.db import session_scope
     from pilot.editions import service as editions
 
-    edition = editions.publish_current(session, published_on=published_on, number=number)
-    view = edition_view(session, edition)
-    return edition.number, build(view, site_root, workers=workers)
+    with session_scope(engine, write=True) as session:
+        warnings = editions.publication_warnings(session, published_on) if force else []
+        edition = editions.publish_current(
+            session, published_on=published_on, number=number, force=force, actor=actor
+        )
+        n = edition.number
+    with session_scope(engine) as session:
+        report = render_edition(session, n, site_root, workers=workers)
+    return Publication(number=n, report=report, warnings=warnings)
+
+
+def render_unwritten_editions(
+    engine: Engine | None = None, site_root: Path | None = None, *, workers: int = 1
+) -> list[int]:
+    """Write the published editions that have no site yet (no manifest in their folder):
+    one whose writing failed after its commit, an edition loaded from the open data. The
+    scheduler runs it; returns the numbers written."""
+    from pilot.config import get_settings
+    from pilot.db import session_scope
+    from pilot.editions import service as editions
+
+    site_root = site_root or get_settings().site_path
+    with session_scope(engine) as session:
+        numbers = [
+            e.number
+            for e in editions.published_editions(session)
+            if not (site_root / "editions" / str(e.number) / MANIFEST).exists()
+        ]
+    for n in numbers:
+        with session_scope(engine) as session:
+            render_edition(session, n, site_root, workers=workers)
+        log.info("Édition n° %d écrite (elle n'avait pas encore de site).", n)
+    return numbers
 
 
 def render_edition(

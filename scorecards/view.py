@@ -69,6 +69,11 @@ class EditionSummary:
     title: str
     figures: dict[str, Any]
 
+    @property
+    def demo(self) -> bool:
+        """The edition holds fictitious demo data (``pilot demo``)."""
+        return bool(self.figures.get("demo"))
+
 
 @dataclass(frozen=True)
 class EditionView:
@@ -80,6 +85,11 @@ class EditionView:
     figures: dict[str, Any]
     rows: list[ProjectView]
     history: list[EditionSummary] = field(default_factory=list)  # published, oldest first
+
+    @property
+    def demo(self) -> bool:
+        """The edition holds fictitious demo data (``pilot demo``): every page says so."""
+        return bool(self.figures.get("demo"))
 
     def content_hash(self) -> str:
         """Changes when the data changed (not when only the date did)."""

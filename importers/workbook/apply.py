@@ -36,7 +36,7 @@ from pilot.projects.models import (
     Risk,
     RiskStatus,
 )
-from pilot.text import normalize_key
+from pilot.text import keep_text, normalize_key
 from pilot.timeutil import utcnow
 
 BASELINE_SOURCE = "classeur ministériel"
@@ -159,6 +159,22 @@ def _audit_text(value: Any) -> str | None:
     if isinstance(value, date):  # datetimes too
         return value.isoformat()
     return str(value)
+
+
+def _same(stored: Any, new: Any) -> bool:
+    """A value read is the one stored: texts compared as typed (``keep_text``: a line
+    ending or surrounding spaces are no change), so an untouched workbook changes
+    nothing."""
+    if isinstance(stored, str) and isinstance(new, str):
+        return keep_text(stored) == keep_text(new)
+    return bool(stored == new)
+
+
+def _costless_initial(latest: Any) -> bool:
+    """The project's latest baseline is its initial one, recorded without a cost."""
+    return (
+        latest is not None and latest.kind == BaselineKind.INITIAL.value and latest.cost_eur is None
+    )
 
 
 class Writer:
@@ -304,7 +320,7 @@ class Writer:
                     renamed.append(self._name_row(pid, name))
             if fields.get("programmes") == current.programmes:
                 fields.pop("financing_label", None)  # keep the label of unchanged programmes
-            diff = {k: v for k, v in fields.items() if getattr(current, k) != v}
+            diff = {k: v for k, v in fields.items() if not _same(getattr(current, k), v)}
             if diff:
                 changes.append((pid, diff))
                 for k, v in diff.items():
@@ -330,6 +346,7 @@ class Writer:
         present = self.validated.present.get(PROJECTS.name, set())
         reports: list[list[Any]] = []
         baselines: list[list[Any]] = []
+        completions: list[tuple[Any, dict[str, Any]]] = []  # (costless initial, figures)
         for r in self.validated.projects:
             pid = self.project_id(r.project)
             if pid is None:
@@ -357,8 +374,18 @@ class Writer:
             }
             latest = self.state.latest_baseline.get(pid) if isinstance(r.project, int) else None
             kind = None
-            if pid not in self.state.has_initial:
-                if any(x is not None for x in figures.values()):
+            if pid not in self.state.has_initial or _costless_initial(latest):
+                # A project first known "en cadrage" (no cost): its first known cost (the
+                # reference cost, else the current one) and schedule become its initial
+                # baseline, with no re-baseline reason asked.
+                if figures["cost_eur"] is None and v.get("current_cost") is not None:
+                    figures["cost_eur"] = v.get("current_cost")
+                    figures["start_date"] = figures["start_date"] or v.get("start_date")
+                    figures["end_date"] = figures["end_date"] or v.get("forecast_end")
+                if latest is not None:  # the initial baseline, without a cost: completed
+                    if figures["cost_eur"] is not None:
+                        completions.append((latest, figures))
+                elif any(x is not None for x in figures.values()):
                     kind = BaselineKind.INITIAL.value
             elif latest is not None and v.get("rebaseline_reason"):
                 stored = {
@@ -390,10 +417,12 @@ class Writer:
                     ]
                 )
         self.counts["reports"] = len(reports)
-        self.counts["baselines"] = len(baselines)
+        self.counts["baselines"] = len(baselines) + len(completions)
         if not self.write:
-            self.audit_count += len(reports) + len(baselines)  # the events it would write
+            # the events it would write
+            self.audit_count += len(reports) + len(baselines) + len(completions)
             return
+        self._complete_initial_baselines(completions)
         # The events describe the values as read (before the driver's conversion).
         report_events = [
             (
@@ -418,6 +447,30 @@ class Writer:
                 self.event("create", "baseline", bid, pid, new=text_)
             else:
                 self.event("rebaseline", "baseline", bid, pid, "reason", new=reason)
+
+    def _complete_initial_baselines(self, completions: list[tuple[Any, dict[str, Any]]]) -> None:
+        """An initial baseline recorded without a cost (the project was "en cadrage")
+        measured nothing: the first known cost completes it once, with the dates it
+        lacked, and says so in its source (one audit event each)."""
+        changes: list[tuple[int, dict[str, Any]]] = []
+        for initial, figures in completions:
+            change = {
+                "cost_eur": figures["cost_eur"],
+                "start_date": initial.start_date or figures["start_date"],
+                "end_date": initial.end_date or figures["end_date"],
+                "source": BASELINE_SOURCE,
+            }
+            changes.append((initial.id, change))
+            self.event(
+                "update",
+                "baseline",
+                initial.id,
+                initial.project_id,
+                "cost_eur",
+                None,
+                f"{change['cost_eur']} ({BASELINE_SOURCE}, première valeur connue)",
+            )
+        self._update(Baseline, changes)
 
     # Milestones, risks, budget lines ---------------------------------------------------------
 
@@ -485,7 +538,7 @@ class Writer:
             closing = entity == "risk" and values.get("status") == clos
             if closing and values.get("closed_on") is None:
                 values["closed_on"] = found.closed_on or self.today
-            diff = {k: v for k, v in values.items() if getattr(found, k) != v}
+            diff = {k: v for k, v in values.items() if not _same(getattr(found, k), v)}
             if diff:
                 changes.append((found.id, diff))
                 for k, v in diff.items():

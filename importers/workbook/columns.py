@@ -37,6 +37,7 @@ class Column:
     width: int = 18
     example: str = ""  # shown in the Lisez-moi sheet, as an agent would type it
     locked: bool = False  # owned by PILOT: protected in the template, grey
+    free_text: bool = False  # stored as typed (line breaks, non-breaking spaces, "…")
 
     @property
     def key(self) -> str:
@@ -128,6 +129,7 @@ PROJECTS = Sheet(
             "Objectifs du projet.",
             width=40,
             example="Doter les forces de sécurité d'un réseau radio à haut débit.",
+            free_text=True,
         ),
         Column(
             "link",
@@ -212,6 +214,7 @@ PROJECTS = Sheet(
             "référence) : la raison du rebasage. La référence initiale reste conservée.",
             width=30,
             example="Extension du projet aux services déconcentrés, décidée en comité.",
+            free_text=True,
         ),
         Column(
             "current_cost",
@@ -243,6 +246,7 @@ PROJECTS = Sheet(
             "Tout commentaire utile ; obligatoire pour expliquer une baisse du coût actualisé.",
             width=40,
             example="Coût revu à la baisse après la renégociation du marché.",
+            free_text=True,
         ),
     ),
     unique=("pilot_id",),
@@ -346,6 +350,7 @@ RISKS = Sheet(
             "Obligatoire pour un risque ouvert dont la criticité atteint 9 ou plus.",
             width=40,
             example="Pénalités de retard ; point hebdomadaire avec le titulaire.",
+            free_text=True,
         ),
         Column(
             "status",

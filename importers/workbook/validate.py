@@ -41,8 +41,14 @@ from pilot.config import Settings
 from pilot.imports.models import Severity
 from pilot.indicators.steering import CRITICAL_FROM, criticality
 from pilot.money import format_decimal_fr
-from pilot.projects.models import Phase, RiskStatus, format_pilot_id, parse_pilot_id
-from pilot.text import clean_text, non_latin_letters, normalize_key
+from pilot.projects.models import (
+    BaselineKind,
+    Phase,
+    RiskStatus,
+    format_pilot_id,
+    parse_pilot_id,
+)
+from pilot.text import clean_text, keep_text, non_latin_letters, normalize_key
 
 ProjectKey = int | str  # an existing project's id, or the name key of a new project
 
@@ -160,13 +166,20 @@ def _whole(value: Any, low: int, high: int, what: str, example: int) -> int | No
     return int(number)
 
 
+def _free_text(value: Any) -> str | None:
+    """A free text (``Column.free_text``) as typed: see ``pilot.text.keep_text``."""
+    if isinstance(value, str):
+        return keep_text(value) or None
+    return _text(value)
+
+
 def parse_cell(column: Column, value: Any) -> Any:
     """The value of a cell for its column, or ``ParseError`` with a French message."""
     kind = column.kind
     if value is None:
         return None
     if kind == Kind.TEXT:
-        text = _text(value)
+        text = _free_text(value) if column.free_text else _text(value)
         if text is not None and column.max_length and len(text) > column.max_length:
             raise ParseError(
                 f"Ce texte compte {len(text)} caractères ; la limite est de "
@@ -215,7 +228,7 @@ def _parser(column: Column) -> Callable[[Any], Any]:
     per-cell dispatch on the kind); ``None`` cells never reach it."""
     kind = column.kind
     if kind == Kind.TEXT and not column.max_length:
-        return _text
+        return _free_text if column.free_text else _text
     if kind == Kind.DATE:
         return _date
     if kind == Kind.MONEY:
@@ -575,7 +588,14 @@ class Checker:
         ]
         latest = self.state.latest_baseline.get(pid)
         reason = v.get("rebaseline_reason")
-        if latest is not None and baseline_fields:
+        # An initial baseline without a cost (a project first known "en cadrage") is
+        # completed by the first known cost: no re-baseline, no reason asked.
+        costless_initial = (
+            latest is not None
+            and latest.kind == BaselineKind.INITIAL.value
+            and latest.cost_eur is None
+        )
+        if latest is not None and baseline_fields and not costless_initial:
             stored = {
                 "baseline_cost": latest.cost_eur,
                 "baseline_start": latest.start_date,

@@ -31,6 +31,13 @@ def publish(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Date de publication (aujourd'hui par défaut)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Publier même si une autre édition est trop proche ou porte le même titre.",
+        ),
+    ] = False,
 ) -> None:
     """Publier le panorama : l'édition, le site, le livret PDF et les données ouvertes."""
     from pilot.db import session_scope
@@ -44,7 +51,7 @@ def publish(
         if dry_run:
             with session_scope() as session:
                 edition = editions.publish_current(
-                    session, published_on=on, number=number, dry_run=True
+                    session, published_on=on, number=number, dry_run=True, force=force
                 )
             f = edition.figures
             typer.echo(
@@ -59,13 +66,14 @@ def publish(
                 report = publisher.publish_draft(session, site_root, today=on, workers=workers)
             label = "Brouillon du panorama"
         else:
-            # Freeze and commit first; then render the frozen edition outside the write
-            # transaction (imports are not held up while the site is drawn).
-            with session_scope(write=True) as session:
-                n = editions.publish_current(session, published_on=on, number=number).number
-            with session_scope() as session:
-                report = publisher.render_edition(session, n, site_root, workers=workers)
-            label = f"Édition n° {n} publiée"
+            # The one publication path: freeze and commit, then render the frozen edition.
+            publication = publisher.publish_edition(
+                None, site_root, published_on=on, number=number, force=force, workers=workers
+            )
+            for warning in publication.warnings:
+                typer.secho(f"Attention : {warning}", err=True, fg=typer.colors.YELLOW)
+            report = publication.report
+            label = f"Édition n° {publication.number} publiée"
     except (editions.PublicationError, SiteError) as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from error

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from pilot.audit import service as audit
 from pilot.coordination import PUBLICATION_LOCK, lock_for_transaction
+from pilot.demo import DEMO_COMMENT
 from pilot.editions.models import Edition, EditionRow
 from pilot.indicators.drift import DriftMeans, drift_means, duration_years
 from pilot.indicators.figures import (
@@ -429,6 +430,9 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         "health": {h.value: sum(1 for _, _, v in rows if v["health"] == h.value) for h in Health},
         "weather_rosier": sum(1 for _, _, v in rows if v["weather_rosier"]),
         "withheld": sum(1 for _, _, v in rows if v["confidential"]),
+        # An edition with demo data (``pilot demo``) is fictitious: said on every page,
+        # in the open data and the PDF, and never drawn in DINUM's real series.
+        "demo": any(v["fictitious"] for _, _, v in rows),
         "no_health": no_health_reasons([v for _, _, v in rows]),
         "previous_edition": previous.number if previous else None,
         "entrants": [v["pilot_id"] for _, _, v in rows if v["entrant"]],
@@ -491,16 +495,26 @@ def publish_current(
     published_on: date,
     number: int | None = None,
     dry_run: bool = False,
+    force: bool = False,
     actor: str = "publish",
 ) -> Edition:
     """Freeze the current portfolio as the next published edition (flushes, never commits).
 
-    With ``dry_run`` nothing is written: the returned edition is transient (not in the
-    session), numbered as it would be, with its figures.
+    Refused, unless ``force``, when a published edition is nearer in time than
+    ``PILOT_MIN_DAYS_BETWEEN_EDITIONS`` days or bears the same title (see
+    ``publication_warnings``). With ``dry_run`` nothing is written: the returned edition
+    is transient (not in the session), numbered as it would be, with its figures.
     """
     if number is not None and number < 1:
         raise PublicationError("Le numéro d'édition doit être un entier positif.")
     freeze_portfolio(session)
+    warnings = publication_warnings(session, published_on)
+    if warnings and not force:
+        raise PublicationError(
+            " ".join(warnings)
+            + " Pour publier quand même, relancez avec l'option --force"
+            + " (ou l'argument force: true de la mutation publishEdition)."
+        )
     if (
         number is not None
         and session.exec(select(Edition).where(Edition.number == number)).first() is not None
@@ -537,6 +551,33 @@ def publish_current(
     )
     session.flush()
     return edition
+
+
+def publication_warnings(session: Session, published_on: date) -> list[str]:
+    """Why publishing an edition on ``published_on`` needs to be forced (French; empty
+    when it does not): a published edition less than ``PILOT_MIN_DAYS_BETWEEN_EDITIONS``
+    days away, before or after; a published edition with the same title."""
+    from pilot.config import get_settings
+
+    min_days = get_settings().min_days_between_editions
+    title = edition_title(published_on)
+    warnings: list[str] = []
+    published = published_editions(session)
+    near = [e for e in published if abs((published_on - e.published_on).days) < min_days]
+    if near:
+        e = min(near, key=lambda e: (abs((published_on - e.published_on).days), -e.number))
+        days = abs((published_on - e.published_on).days)
+        when = "le même jour" if days == 0 else f"à {days} jour{'s' if days > 1 else ''} d'écart"
+        warnings.append(
+            f"L'édition n° {e.number} a été publiée le {e.published_on:%d/%m/%Y}, {when} : "
+            f"deux éditions doivent être séparées d'au moins {min_days} jours."
+        )
+    same = [e.number for e in published if e.title == title]
+    if same:
+        numbers = ", ".join(f"n° {n}" for n in same)
+        whose = "de l'édition" if len(same) == 1 else "des éditions"
+        warnings.append(f"Le titre « {title} » est déjà celui {whose} {numbers}.")
+    return warnings
 
 
 def _next_number(session: Session, published_on: date) -> int:
@@ -636,6 +677,8 @@ def _public_values(
         "schedule_drift_latest": _dec(drift.schedule_latest, 4),
         "health": status.health.value if status.health else None,
         "weather_rosier": status.weather_rosier,
+        # Follow-up invented by ``pilot demo`` (its reports say so in their comment)
+        "fictitious": report is not None and report.comment == DEMO_COMMENT,
         "milestones": milestones,
         "risks": risks,
     }

@@ -192,6 +192,7 @@ def edition_home(
         view=view,
         page_title=view.title,
         draft=view.draft,
+        demo=view.demo,
         nav="home" if place.ed != "" or not view.draft else "",
         root=place.root,
         ed=place.ed,
@@ -251,6 +252,7 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
         card=card.table(),
         page_title=f"{row.name} ({edition_label})",
         draft=view.draft,
+        demo=view.demo,
         nav="",
         root=place.root,
         ed=place.ed,
@@ -286,6 +288,7 @@ def archives_page(history: Sequence[EditionSummary], site: Path) -> bytes:
                 "interministerial": h.figures["interministerial"],
                 "total": fr(Decimal(h.figures["total_cost_bn"]), 2),
                 "mean": "—" if mean is None else fr(Decimal(mean), 1),
+                "demo": h.demo,
             }
         )
     return _render(
@@ -293,6 +296,7 @@ def archives_page(history: Sequence[EditionSummary], site: Path) -> bytes:
         editions=editions,
         page_title="Archives des éditions",
         draft=False,
+        demo=any(h.demo for h in history),
         nav="archives",
         root="",
         ed="",

@@ -17,6 +17,7 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from sqlmodel import Session, select
 
+from pilot.db import get_engine
 from pilot.projects.models import Project
 from scorecards.publish import publish_draft, publish_edition
 from tests.scorecards.cdp import Browser, chromium_path
@@ -84,7 +85,7 @@ def test_the_site_is_clean_and_accessible_in_chromium(
     demo: Session, served: tuple[Path, str]
 ) -> None:
     site, base = served
-    number, _ = publish_edition(demo, site, published_on=PUBLISHED_ON)
+    number = publish_edition(get_engine(), site, published_on=PUBLISHED_ON).number
     # The draft is DINUM's (served by the app to DINUM only): here it is laid out where
     # the app serves it, /panorama/brouillon/, to check its pages too.
     publish_draft(demo, site, today=date(2026, 11, 3), draft_root=site / "brouillon")

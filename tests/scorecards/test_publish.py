@@ -19,11 +19,18 @@ from typer.testing import CliRunner
 from importers.panorama import read_panorama
 from pilot.cli import app
 from pilot.config import Settings
+from pilot.db import get_engine
 from pilot.editions import service as editions
 from pilot.indicators.figures import compute_figures
 from pilot.projects.models import Project, Report
+from pilot.scheduler import republish_job
 from scorecards import opendata
-from scorecards.publish import publish_draft, publish_edition, republish_draft_if_changed
+from scorecards.publish import (
+    publish_draft,
+    publish_edition,
+    render_unwritten_editions,
+    republish_draft_if_changed,
+)
 from scorecards.view import edition_view
 from tests.scorecards.conftest import PUBLISHED_ON
 
@@ -39,7 +46,8 @@ def _key(figures: dict) -> tuple:
 
 @pytest.mark.slow
 def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) -> None:
-    number, report = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    publication = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON)
+    number, report = publication.number, publication.report
     demo.commit()
     folder = tmp_path / "editions" / str(number)
     edition = editions.get_edition(demo, number)
@@ -67,7 +75,8 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_a_pool_writes_pages_and_booklet_as_scorecards_come(demo: Session, tmp_path: Path) -> None:
-    number, report = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON, workers=2)
+    publication = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON, workers=2)
+    number, report = publication.number, publication.report
     folder = tmp_path / "editions" / str(number)
     rows = report.projects
     assert report.drawn == rows
@@ -88,7 +97,7 @@ def test_a_pool_writes_pages_and_booklet_as_scorecards_come(demo: Session, tmp_p
 def test_reimporting_the_published_csv_gives_the_same_key_figures(
     demo: Session, tmp_path: Path
 ) -> None:
-    number, _ = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    number = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON).number
     edition = editions.get_edition(demo, number)
     data = (tmp_path / "editions" / str(number) / "donnees" / "panorama.csv").read_bytes()
     panorama = read_panorama(data, "panorama.csv")
@@ -108,7 +117,7 @@ def test_open_data_never_holds_a_formula_and_matches_its_schema(
     pnr = demo.exec(select(Project).where(Project.name == "PNR")).one()
     pnr.description = "=1+1 malicieux"
     demo.commit()
-    number, _ = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    number = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON).number
     folder = tmp_path / "editions" / str(number) / "donnees"
     text = (folder / "panorama.csv").read_text(encoding="utf-8")
     records = list(csv.reader(io.StringIO(text)))
@@ -133,7 +142,7 @@ def test_open_data_never_holds_a_formula_and_matches_its_schema(
 def test_a_confidential_project_is_published_without_its_figures(
     demo: Session, tmp_path: Path
 ) -> None:
-    number, _ = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    number = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON).number
     vitam = demo.exec(select(Project).where(Project.name == "VITAM")).one()
     data = json.loads(
         (tmp_path / "editions" / str(number) / "donnees" / "panorama.json").read_text("utf-8")
@@ -180,7 +189,7 @@ def test_the_draft_is_republished_only_when_data_changed(
 @pytest.mark.slow
 def test_draft_and_edition_share_unchanged_scorecards(demo: Session, tmp_path: Path) -> None:
     publish_draft(demo, tmp_path, today=PUBLISHED_ON)
-    _, report = publish_edition(demo, tmp_path, published_on=PUBLISHED_ON)
+    report = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON).report
     assert report.drawn == 0
 
 
@@ -210,3 +219,39 @@ def test_publish_command_with_nothing_to_publish_says_so_in_french(
     result = CliRunner().invoke(app, ["publish"])
     assert result.exit_code == 1
     assert "rien à publier" in result.output
+
+
+@pytest.mark.slow
+def test_publish_command_refuses_an_edition_too_near_the_last_unless_forced(
+    demo: Session, settings: Settings, engine: object
+) -> None:
+    first = CliRunner().invoke(app, ["publish", "--published-on", "2026-11-02"])
+    assert first.exit_code == 0, first.output
+    too_soon = CliRunner().invoke(app, ["publish", "--published-on", "2026-11-20"])
+    assert too_soon.exit_code == 1
+    assert "L'édition n° 3 a été publiée le 02/11/2026, à 18 jours d'écart" in too_soon.output
+    assert "au moins 30 jours" in too_soon.output and "--force" in too_soon.output
+    assert not (settings.site_path / "editions" / "4").exists()
+    forced = CliRunner().invoke(app, ["publish", "--published-on", "2026-11-20", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (
+        "Attention : Le titre « Panorama des grands projets numériques de l'État — 11/2026 »"
+        in (forced.output)
+    )
+    assert (settings.site_path / "editions" / "4" / "panorama-4.pdf").exists()
+
+
+@pytest.mark.slow
+def test_the_scheduled_job_writes_a_published_edition_that_has_no_site(
+    demo: Session, settings: Settings, engine: object
+) -> None:
+    # Frozen and committed, but the writing of its site never happened (a crash).
+    number = editions.publish_current(demo, published_on=PUBLISHED_ON).number
+    demo.commit()
+    republish_job()
+    folder = settings.site_path / "editions" / str(number)
+    assert (folder / f"panorama-{number}.pdf").exists()
+    assert (folder / "donnees" / "panorama.csv").exists()
+    # The open-data editions get their pages too, once.
+    assert (settings.site_path / "editions" / "1" / "index.html").exists()
+    assert render_unwritten_editions() == []

@@ -247,19 +247,31 @@ class EditionQuery:
 @strawberry.type
 class EditionMutation:
     @strawberry.mutation(
-        description="Freeze the live portfolio as a new published edition (DINUM). "
-        "Confidential projects' figures stay withheld in it."
+        description="Freeze the live portfolio as a new published edition (DINUM), then write "
+        "its site, PDF and open data (the same path as `pilot publish`). Confidential "
+        "projects' figures stay withheld in it. Refused when another edition is nearer than "
+        "PILOT_MIN_DAYS_BETWEEN_EDITIONS days or has the same title, unless `force`."
     )
     def publish_edition(
-        self, info: Info, published_on: date | None = None, number: int | None = None
+        self,
+        info: Info,
+        published_on: date | None = None,
+        number: int | None = None,
+        force: bool = False,
     ) -> EditionType:
+        from scorecards import publish as publisher
+
         c = ctx(info)
         permissions.require(c.principal, Action.PUBLISH_EDITION)
-        with c.write() as session, user_input():
-            edition = editions.publish_current(
-                session,
+        c.session.rollback()  # end the read snapshot: the edition is read after its commit
+        with user_input():
+            publication = publisher.publish_edition(
+                c.session.get_bind(),  # type: ignore[arg-type]
+                c.settings.site_path,
                 published_on=published_on or c.today,
                 number=number,
+                force=force,
                 actor=c.principal.actor,
             )
-        return EditionType(edition=edition)
+        c.session.rollback()
+        return EditionType(edition=editions.get_edition(c.session, publication.number))

@@ -182,20 +182,25 @@ def publication(request: Request, session: SessionDep, user: DinumUser) -> Respo
     return render(request, "dinum/publication.html.j2", user=user, preview=found)
 
 
-def _publish(on: date, expected: int) -> int:
+def _publish(on: date, expected: int, actor: str) -> int:
+    """The one publication path (``scorecards.publish.publish_edition``: freeze, commit,
+    then write the site outside the write transaction), for the edition the preview
+    announced: if another was published meanwhile, the number is taken and it refuses."""
     from scorecards import publish as publisher
 
-    with session_scope(write=True) as session:
+    with session_scope() as session:
         upcoming = editions.publish_current(session, published_on=on, dry_run=True)
-        if upcoming.number != expected:
-            raise PageError(
-                409,
-                "Aperçu dépassé",
-                f"Une autre édition a été publiée entre-temps : l'aperçu annonçait l'édition "
-                f"n° {expected}, ce serait la n° {upcoming.number}. Relisez l'aperçu.",
-            )
-        number, _ = publisher.publish_edition(session, get_settings().site_path, published_on=on)
-    return number
+    if upcoming.number != expected:
+        raise PageError(
+            409,
+            "Aperçu dépassé",
+            f"Une autre édition a été publiée entre-temps : l'aperçu annonçait l'édition "
+            f"n° {expected}, ce serait la n° {upcoming.number}. Relisez l'aperçu.",
+        )
+    publication = publisher.publish_edition(
+        None, get_settings().site_path, published_on=on, number=expected, actor=actor
+    )
+    return publication.number
 
 
 @router.post("/publication", dependencies=[CsrfChecked])
@@ -211,7 +216,7 @@ async def publish(
             "Cochez la case de confirmation pour publier l'édition.",
         )
     try:
-        number = await run_in_threadpool(_publish, today(), numero)
+        number = await run_in_threadpool(_publish, today(), numero, user.email)
     except editions.PublicationError as error:
         raise PageError(409, "Publication impossible", str(error)) from error
     return RedirectResponse(f"/pilotage/publication/{number}", status_code=303)

@@ -129,8 +129,10 @@ def _upload_live_changes(demo: Demo, engine: Any) -> None:
     sheet.cell(row=new, column=headers["Phase"]).value = "Cadrage"
     risks = book["Risques"]
     mitigation = next(c.column for c in risks[1] if c.value == "Mesures de réduction")
+    title = next(c.column for c in risks[1] if c.value == "Risque")
     for row in range(2, risks.max_row + 1):
-        risks.cell(row=row, column=mitigation).value = "Second prestataire qualifié."
+        if risks.cell(row=row, column=title).value:  # not the prepared empty rows
+            risks.cell(row=row, column=mitigation).value = "Second prestataire qualifié."
     buffer = io.BytesIO()
     book.save(buffer)
     response = post_graphql_upload(
