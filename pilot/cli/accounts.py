@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="Web accounts: an e-mail address (ProConnect) mapped to a role.", no_args_is_help=True
+    help="Comptes du site : une adresse électronique (ProConnect) et son rôle.", no_args_is_help=True
 )
 ACTOR = "cli"
 
@@ -26,11 +26,11 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command("create")
 def account_create(
-    email: Annotated[str, typer.Option(help="The person's e-mail address (ProConnect)")],
-    role: Annotated[str, typer.Option(help="ministry, dinum or admin")],
-    ministry: Annotated[str | None, typer.Option(help="Ministry code (role ministry)")] = None,
+    email: Annotated[str, typer.Option(help="Adresse électronique de la personne (ProConnect).")],
+    role: Annotated[str, typer.Option(help="ministry, dinum ou admin.")],
+    ministry: Annotated[str | None, typer.Option(help="Code du ministère (rôle ministry).")] = None,
 ) -> None:
-    """Create an account: this person may then log in with ProConnect."""
+    """Créer un compte : la personne pourra se connecter avec ProConnect."""
     from pilot.auth import accounts
     from pilot.auth.models import Role
     from pilot.db import session_scope
@@ -56,7 +56,7 @@ def account_create(
 
 @app.command("list")
 def account_list() -> None:
-    """List the accounts."""
+    """Lister les comptes."""
     from sqlmodel import select
 
     from pilot.auth import accounts
@@ -93,13 +93,13 @@ def _set_disabled(email: str, disabled: bool) -> None:
 
 @app.command("disable")
 def account_disable(email: str) -> None:
-    """Disable an account: it can no longer log in, and its sessions end."""
+    """Désactiver un compte : il ne peut plus se connecter et ses sessions prennent fin."""
     _set_disabled(email, True)
     typer.echo(f"Compte désactivé : {email.strip().lower()}.")
 
 
 @app.command("enable")
 def account_enable(email: str) -> None:
-    """Enable a disabled account again."""
+    """Réactiver un compte désactivé."""
     _set_disabled(email, False)
     typer.echo(f"Compte réactivé : {email.strip().lower()}.")

@@ -34,7 +34,7 @@ def open_(
     ] = None,
     on: DateOption = None,
 ) -> None:
-    """Open a campaign (one at a time) for the ministries named, or all of them."""
+    """Ouvrir une campagne (une seule à la fois) pour les ministères nommés, ou tous."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
     from pilot.mail.service import french_date
@@ -60,7 +60,7 @@ def open_(
 
 @app.command("status")
 def status(on: DateOption = None) -> None:
-    """Each concerned ministry's status in the open (or last) campaign."""
+    """L'état de chaque ministère concerné dans la campagne ouverte (ou la dernière)."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
     from pilot.mail.service import french_date
@@ -83,8 +83,8 @@ def status(on: DateOption = None) -> None:
 
 @app.command("close")
 def close(on: DateOption = None) -> None:
-    """Close the open campaign and show the edition its data would make (not published:
-    ``pilot publish`` publishes it)."""
+    """Clore la campagne ouverte et montrer l'édition que ses données donneraient (rien
+    n'est publié : « pilot publish » le fait)."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
 
@@ -118,9 +118,10 @@ def close(on: DateOption = None) -> None:
 @app.command("remind")
 def remind(
     on: DateOption = None,
-    send: Annotated[bool, typer.Option(help="Send the outbox afterwards")] = True,
+    send: Annotated[bool, typer.Option(help="Envoyer ensuite les messages en attente.")] = True,
 ) -> None:
-    """Queue the reminders due (the scheduler runs this daily), then send the outbox."""
+    """Préparer les rappels du jour (le planificateur le fait chaque jour), puis envoyer les
+    messages en attente."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
     from pilot.mail.service import deliver
@@ -144,7 +145,7 @@ def contact_add(
     ministry: Annotated[str, typer.Option(help="Code du ministère")],
     email: Annotated[str, typer.Option(help="Adresse électronique")],
 ) -> None:
-    """Add an address to a ministry's contacts."""
+    """Ajouter une adresse aux contacts d'un ministère."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
 
@@ -161,7 +162,7 @@ def contact_remove(
     ministry: Annotated[str, typer.Option(help="Code du ministère")],
     email: Annotated[str, typer.Option(help="Adresse électronique")],
 ) -> None:
-    """Remove an address from a ministry's contacts."""
+    """Retirer une adresse des contacts d'un ministère."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
 
@@ -175,7 +176,7 @@ def contact_remove(
 
 @contact_app.command("list")
 def contact_list(ministry: Annotated[str, typer.Option(help="Code du ministère")]) -> None:
-    """List a ministry's contacts."""
+    """Lister les contacts d'un ministère."""
     from pilot.campaigns import service as campaigns
     from pilot.db import session_scope
     from pilot.ministries import service as ministries
