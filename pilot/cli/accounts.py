@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="Comptes du site : une adresse électronique (ProConnect) et son rôle.", no_args_is_help=True
+    help="Comptes du site : une adresse électronique (ProConnect) et son rôle.",
+    no_args_is_help=True,
 )
 ACTOR = "cli"
 
