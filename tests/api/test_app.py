@@ -28,12 +28,19 @@ def test_healthz_answers_ok(client: TestClient) -> None:
     assert response.json()["status"] == "ok"
 
 
-def test_graphql_serves_real_projects_and_published_figures(client: TestClient) -> None:
+def test_graphql_serves_real_projects_and_published_figures(
+    client: TestClient, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+        session.commit()
     query = (
-        "{ projects(first: 100) { nodes { id name ministry { code } } }"
+        "{ projects(first: 100, filter: {inPanorama: true}) { nodes { id name ministry { code } } }"
         " portfolio { figures { projects totalCostBn totalCostText } } }"
     )
-    response = client.post("/graphql", json={"query": query})
+    response = client.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200
     data = response.json()["data"]
     names = {p["name"] for p in data["projects"]["nodes"]}
