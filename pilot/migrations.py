@@ -29,6 +29,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def stamp(engine: Engine, revision: str = "head") -> None:
+    """Record ``revision`` as the database's without running any migration (tables made
+    from the models, which match the head: tests/test_migrations.py)."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.stamp(config, revision)
+
+
 def downgrade(engine: Engine, revision: str = "base") -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
