@@ -148,11 +148,13 @@ def cases() -> list[GraphQLCase]:
         found.append(
             GraphQLCase(
                 f"ministry_list_{length}",
-                f"projects(filter: {{ministry: [{length} codes]}}), anonymous",
+                f"projects(filter: {{ministry: [{length} codes]}}) (the public reads no live "
+                "project: a ministry token)",
                 MINISTRIES,
                 {"m": ["MI"] * length},
                 code=code,
                 fragment="Liste trop longue" if code else "",
+                role="ministry",
             )
         )
     # Long search strings (the database refused them: a false 503).
@@ -165,6 +167,7 @@ def cases() -> list[GraphQLCase]:
                 {"s": "abc" * (length // 3) + "a" * (length % 3)},
                 code=code,
                 fragment="Recherche trop longue" if code else "",
+                role="ministry",
             )
         )
     # Documents the parser refuses.
