@@ -28,8 +28,8 @@ from pilot import migrations
 from pilot.api.app import create_app
 from pilot.api.serving import forwarded_client
 from pilot.config import Settings
-from pilot.db import make_engine
-from tests.conftest import BACKENDS, ROOT
+from pilot.db import make_engine, scratch_database
+from tests.conftest import BACKENDS, PG_URL, ROOT
 
 HEADER_TIMEOUT = 4.0  # seconds, for the served tests; long enough to ask /healthz meanwhile
 BODY_TIMEOUT = 2.0
@@ -116,9 +116,14 @@ def server(
 ) -> Iterator[Served]:
     directory = tmp_path_factory.mktemp("served")
     if request.param == "postgresql":
-        url = request.getfixturevalue("pg_database_url")
+        # a database of its own: the run's shared one has its tables made from the models
+        with scratch_database(PG_URL, "pilot_serving") as url:
+            yield from _migrated_and_served(directory, url)
     else:
-        url = f"sqlite:///{directory / 'pilot.db'}"
+        yield from _migrated_and_served(directory, f"sqlite:///{directory / 'pilot.db'}")
+
+
+def _migrated_and_served(directory: Path, url: str) -> Iterator[Served]:
     engine = make_engine(url)
     migrations.upgrade(engine, "head")
     engine.dispose()
