@@ -378,18 +378,17 @@ def test_panorama_before_any_publication_answers_a_french_page(settings: Setting
         assert "dsfr.min.css" not in answer.text  # nothing to link to yet
 
 
-def test_panorama_home_placeholder_keeps_the_draft_reachable(settings: Settings) -> None:
+def test_panorama_home_placeholder_leaves_the_draft_to_dinum(settings: Settings) -> None:
     site = settings.site_path
     (site / "dsfr").mkdir(parents=True)
     (site / "dsfr" / "dsfr.min.css").write_text("/* DSFR */")
-    (site / "brouillon").mkdir()
-    (site / "brouillon" / "index.html").write_text("<p>Brouillon</p>")
     client = TestClient(create_app())
     home = client.get("/panorama/")
     assert home.status_code == 404
     assert "Le panorama n'a pas encore été publié" in home.text
     assert 'href="/panorama/dsfr/dsfr.min.css"' in home.text  # styled like the site
-    assert client.get("/panorama/brouillon/").text == "<p>Brouillon</p>"
+    # the draft is DINUM's (tests/api/test_draft_access.py), never the public placeholder
+    assert client.get("/panorama/brouillon/").status_code == 401
     assert client.get("/panorama/absent.html").status_code == 404
     (site / "index.html").write_text("<p>Édition 1</p>")
     published = client.get("/panorama/")
