@@ -15,7 +15,11 @@ import typer
 from pilot.config import get_settings
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from importers.panorama import LoadResult
+    from pilot.auth.models import Role
+    from pilot.ministries.models import Ministry
 
 app = typer.Typer(
     help="PILOT : pilotage des grands projets numériques de l'État.",
@@ -328,6 +332,24 @@ def demo(
         serve(host=host, port=port)
 
 
+def role_and_ministry(
+    session: Session, role: str, ministry: str | None
+) -> tuple[Role, Ministry | None]:
+    """The role and the ministry named on the command line (``pilot token create``,
+    ``pilot account create``), or a French refusal."""
+    from pilot.auth.models import Role
+    from pilot.ministries import service as ministries
+
+    try:
+        chosen = Role(role)
+    except ValueError as error:
+        raise _fail(f"Rôle inconnu : {role} (ministry, dinum ou admin).") from error
+    target = ministries.get_by_code(session, ministry) if ministry else None
+    if ministry and target is None:
+        raise _fail(f"Ministère inconnu : {ministry}.")
+    return chosen, target
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option(help="Qui ou quoi l'utilise.")],
@@ -337,18 +359,10 @@ def token_create(
 ) -> None:
     """Créer un jeton et l'afficher, une seule fois."""
     from pilot.auth import service as auth
-    from pilot.auth.models import Role
     from pilot.db import session_scope
-    from pilot.ministries import service as ministries
 
-    try:
-        chosen = Role(role)
-    except ValueError as error:
-        raise _fail(f"Rôle inconnu : {role} (ministry, dinum ou admin).") from error
     with session_scope(write=True) as session:
-        target = ministries.get_by_code(session, ministry) if ministry else None
-        if ministry and target is None:
-            raise _fail(f"Ministère inconnu : {ministry}.")
+        chosen, target = role_and_ministry(session, role, ministry)
         try:
             token, plaintext = auth.create_token(
                 session,

@@ -33,18 +33,11 @@ def account_create(
 ) -> None:
     """Créer un compte : la personne pourra se connecter avec ProConnect."""
     from pilot.auth import accounts
-    from pilot.auth.models import Role
+    from pilot.cli import role_and_ministry
     from pilot.db import session_scope
-    from pilot.ministries import service as ministries
 
-    try:
-        chosen = Role(role)
-    except ValueError as error:
-        raise _fail(f"Rôle inconnu : {role} (ministry, dinum ou admin).") from error
     with session_scope(write=True) as session:
-        target = ministries.get_by_code(session, ministry) if ministry else None
-        if ministry and target is None:
-            raise _fail(f"Ministère inconnu : {ministry}.")
+        chosen, target = role_and_ministry(session, role, ministry)
         try:
             account = accounts.create_account(
                 session, email=email, role=chosen, ministry=target, actor=ACTOR
