@@ -13,6 +13,12 @@ workbook is rejected; findings are bounded per kind (``findings.bound_issues``).
 the reader could not finish (a crash or a limit) fails with a French finding; the
 archived file stays.
 
+The transaction that records an import's outcome also enqueues its follow-up (a job of
+``pilot.jobs``: the alerts it raised, its findings summary to the ministry; nothing for
+a dry run) and, when it applied the workbook, keeps its reports' milestone forecasts
+(``record_forecasts``): the caller is answered without waiting for the follow-up, and a
+crash never loses it.
+
 An import whose process died (killed, machine restarted) leaves its row ``received``:
 ``fail_interrupted_imports``, run at the start of every import and of every inbox scan,
 marks it ``failed`` once it is older than ``STALE_IMPORT_SECONDS``, with a French finding
@@ -44,10 +50,11 @@ from importers.workbook.validate import referenced_ids, validate
 from pilot import db
 from pilot.config import Settings, get_settings
 from pilot.db import is_unavailable
-from pilot.followup import after_import
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
+from pilot.jobs import service as jobs
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
+from pilot.projects.forecasts import record_forecasts
 from pilot.storage import archive_bytes
 from pilot.timeutil import today, utcnow
 
@@ -147,6 +154,13 @@ def _finish(
     )
     if cast(CursorResult[Any], result).rowcount != 1:
         raise _NoLongerReceived(import_id)
+    dry_run = session.execute(
+        select(col(ImportFile.dry_run)).where(col(ImportFile.id) == import_id)
+    ).scalar()
+    if not dry_run:  # its follow-up (alerts, findings summary), committed with the outcome
+        jobs.enqueue(
+            session, jobs.IMPORT_FOLLOWUP, f"import_followup:{import_id}", {"import_id": import_id}
+        )
     if issues:
         session.execute(
             insert(Finding),
@@ -300,9 +314,8 @@ def submit(
         )
     except _NoLongerReceived as stopped:  # outlived the bound: marked interrupted
         outcome = _outcome_of(engine, stopped.import_id)
-    # milestones' forecast history, alerts, the findings summary queued to the ministry:
-    # in a transaction of its own, never changing the outcome (pilot.followup)
-    after_import(outcome.import_id, engine)
+    # its follow-up (alerts, the findings summary) was enqueued with the outcome: the job
+    # queue runs it (pilot.jobs, pilot.followup), the caller does not wait for it
     return outcome
 
 
@@ -418,6 +431,7 @@ def _check_and_apply(
         )
         counts["apply_ms"] = _ms_since(started)
         if not dry_run:
+            record_forecasts(session, import_id)  # the milestone trend: this report's dates
             return _finish(session, import_id, ImportStatus.APPLIED, validated.issues, counts)
     return _finish_alone(engine, import_id, ImportStatus.VALIDATED, validated.issues, counts)
 

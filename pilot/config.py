@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10, gt=0)
     outbox_interval_seconds: int = Field(default=60, ge=1)  # delivery of the outbox
     outbox_backoff_seconds: int = Field(default=60, ge=1)  # first retry; doubles, up to 6 h
+    # The job queue (pilot/jobs: the follow-up of each import): run every N seconds
+    jobs_interval_seconds: int = Field(default=10, ge=1)
+    jobs_backoff_seconds: int = Field(default=60, ge=1)  # first retry; doubles, up to 6 h
 
     @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod

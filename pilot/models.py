@@ -1,12 +1,13 @@
 """Every table, imported in one place so that ``metadata`` knows them all (Alembic, tests)."""
 
-from pilot.alerts.models import Alert
+from pilot.alerts.models import Alert, AlertSubscriber
 from pilot.audit.models import AuditEvent
 from pilot.auth.models import Account, Role, Token
 from pilot.campaigns.models import Campaign, CampaignMinistry, Contact
 from pilot.db import metadata
 from pilot.editions.models import Edition, EditionRow
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
+from pilot.jobs.models import Job
 from pilot.mail.models import OutboxMessage
 from pilot.ministries.models import Ministry, MinistryAlias
 from pilot.projects.forecasts import MilestoneForecast
@@ -30,6 +31,7 @@ from pilot.projects.models import (
 __all__ = [
     "Account",
     "Alert",
+    "AlertSubscriber",
     "AuditEvent",
     "Baseline",
     "BaselineKind",
@@ -43,6 +45,7 @@ __all__ = [
     "Finding",
     "ImportFile",
     "ImportStatus",
+    "Job",
     "Milestone",
     "MilestoneForecast",
     "Ministry",

@@ -1,7 +1,8 @@
 """Scheduled jobs (APScheduler 3): the inbox scan; the published editions without a site
 written, then the draft panorama republished when data changed (every
 ``PILOT_PUBLISH_INTERVAL_SECONDS``; 0 turns it off); the campaign's reminders and the
-alerts (daily, 07:00 UTC); and the outbox's delivery (every
+alerts (daily, 07:00 UTC); the job queue, i.e. the follow-up of each import (every
+``PILOT_JOBS_INTERVAL_SECONDS``, ``pilot.jobs``); and the outbox's delivery (every
 ``PILOT_OUTBOX_INTERVAL_SECONDS``).
 
 ``pilot serve`` runs them in a background thread for the embedded default
@@ -74,6 +75,17 @@ def campaign_job() -> None:
     outbox_job()
 
 
+def jobs_job() -> None:
+    """The job queue: each job is claimed before it runs, so even two schedulers never run
+    one twice; the findings summaries it queues go out at once."""
+    from pilot.jobs.service import run_due
+
+    result = run_due()
+    if result.done or result.failed:
+        log.info("jobs: %d done, %d failed, %d waiting", result.done, result.failed, result.waiting)
+        outbox_job()
+
+
 def outbox_job() -> None:
     from pilot.mail.service import deliver
 
@@ -99,6 +111,14 @@ def build_scheduler(settings: Settings, *, blocking: bool = False) -> BaseSchedu
         next_run_time=utcnow(),
     )
     scheduler.add_job(campaign_job, "cron", hour=7, id="campaign", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        jobs_job,
+        "interval",
+        seconds=settings.jobs_interval_seconds,
+        id="jobs",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.add_job(
         outbox_job,
         "interval",

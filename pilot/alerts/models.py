@@ -30,3 +30,18 @@ class Alert(SQLModel, table=True):
     detected_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class AlertSubscriber(SQLModel, table=True):
+    """An address DINUM subscribed to alert e-mails (``pilot alert subscriber add``, its
+    GraphQL mutation). The recipients are these plus ``PILOT_ALERT_EMAILS``
+    (``pilot.alerts.service.alert_recipients``)."""
+
+    __tablename__ = "alert_subscriber"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)  # lower-cased
+    added_by: str = Field(max_length=200)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

@@ -1,7 +1,8 @@
 """Alerts: ``detect_alerts`` looks at the portfolio and records each new event once
 (``Alert.key`` is unique: detecting the same event again, e.g. after re-importing the
 same data, records and sends nothing), then queues an e-mail to each of DINUM's
-subscribers (``PILOT_ALERT_EMAILS``) and a signed JSON POST to each webhook
+subscribers (``alert_recipients``: the ``alert_subscriber`` table DINUM manages, plus
+``PILOT_ALERT_EMAILS``) and a signed JSON POST to each webhook
 (``PILOT_WEBHOOKS``), delivered by the outbox (``pilot.mail.service.deliver``).
 
 The events, and the key that makes each one once:
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from pilot.alerts.models import Alert
+from pilot.alerts.models import KINDS, Alert, AlertSubscriber
 from pilot.config import get_settings
 from pilot.indicators.early_warning import slipping_in_a_row
 from pilot.indicators.health import Health, health_from_drift, weather_is_rosier
@@ -161,9 +163,16 @@ def candidates(session: Session, project_ids: list[int] | None = None) -> list[C
 
 def detect_alerts(session: Session, project_ids: list[int] | None = None) -> list[Alert]:
     """Record the new events (see the module docstring) of the portfolio, or of the
-    projects named, and queue their messages; returns the alerts recorded now. Run after
-    each import (on the projects it reported) and daily by the scheduler (on all)."""
-    found = {c.key: c for c in candidates(session, project_ids)}
+    projects named, and queue their messages; returns the alerts recorded now. Run daily
+    by the scheduler (on all); after each import, ``pilot.followup`` reads the
+    ``candidates`` first then records them in short batches (``record_alerts``)."""
+    return record_alerts(session, candidates(session, project_ids))
+
+
+def record_alerts(session: Session, events: list[Candidate]) -> list[Alert]:
+    """Record the events of ``events`` not recorded yet, and queue their messages to
+    DINUM's subscribers and webhooks; returns the alerts recorded now."""
+    found = {c.key: c for c in events}
     if not found:
         return []
     known = set(session.exec(select(Alert.key).where(col(Alert.key).in_(list(found)))).all())
@@ -185,7 +194,7 @@ def detect_alerts(session: Session, project_ids: list[int] | None = None) -> lis
             except IntegrityError:
                 continue
     settings = get_settings()
-    emails, webhooks = mail.subscribers(settings), mail.split_list(settings.webhooks)
+    emails, webhooks = alert_recipients(session), mail.split_list(settings.webhooks)
     messages = []
     for alert in recorded:
         c = found[alert.key]
@@ -244,8 +253,106 @@ def payload(alert: Alert, project: dict[str, Any]) -> dict[str, Any]:
 
 def recent_alerts(session: Session, limit: int = 100) -> list[Alert]:
     """The latest alerts, newest first (DINUM's space)."""
-    return list(
-        session.exec(
-            select(Alert).order_by(col(Alert.detected_at).desc(), col(Alert.id).desc()).limit(limit)
+    return list_alerts(session, limit=limit).alerts
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: list[Alert]  # newest first
+    total: int  # alerts matching the filters, all pages
+
+
+def list_alerts(
+    session: Session,
+    *,
+    kind: str | None = None,
+    project_id: int | None = None,
+    before: tuple[datetime, int] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> AlertPage:
+    """The recorded alerts, newest first, of a ``kind`` and of a project if given; a page
+    of ``limit`` after ``offset``, or (keyset) older than ``before`` = (detected_at, id)."""
+    conditions = []
+    if kind is not None:
+        conditions.append(col(Alert.kind) == kind)
+    if project_id is not None:
+        conditions.append(col(Alert.project_id) == project_id)
+    total = session.exec(select(func.count()).select_from(Alert).where(*conditions)).one()
+    if before is not None:
+        at, alert_id = before
+        conditions.append(
+            (col(Alert.detected_at) < at)
+            | ((col(Alert.detected_at) == at) & (col(Alert.id) < alert_id))
         )
+    query = (
+        select(Alert)
+        .where(*conditions)
+        .order_by(col(Alert.detected_at).desc(), col(Alert.id).desc())
+        .offset(max(offset, 0))
+        .limit(max(limit, 1))
     )
+    return AlertPage(alerts=list(session.exec(query)), total=int(total))
+
+
+def alert_kinds() -> tuple[str, ...]:
+    return KINDS
+
+
+# --- DINUM's subscribers to alert e-mails ------------------------------------------------
+
+
+class SubscriberError(ValueError):
+    """A subscriber address refused (French message)."""
+
+
+def normalise_email(email: str) -> str:
+    """The address, trimmed and lower-cased; ``SubscriberError`` when it is not one."""
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if (
+        not local
+        or "." not in domain
+        or "@" in domain
+        or any(c.isspace() or ord(c) < 32 for c in email)
+        or len(email) > 320
+    ):
+        raise SubscriberError(f"Adresse électronique invalide : « {email[:330]} ».")
+    return email
+
+
+def add_subscriber(session: Session, *, email: str, actor: str) -> AlertSubscriber:
+    """Subscribe ``email`` to alert e-mails (once: adding it again changes nothing)."""
+    email = normalise_email(email)
+    existing = session.exec(select(AlertSubscriber).where(AlertSubscriber.email == email)).first()
+    if existing is not None:
+        return existing
+    subscriber = AlertSubscriber(email=email, added_by=actor[:200])
+    session.add(subscriber)
+    session.flush()
+    return subscriber
+
+
+def remove_subscriber(session: Session, *, email: str) -> bool:
+    """Unsubscribe ``email``; False when it was not subscribed (in the table)."""
+    found = session.exec(
+        select(AlertSubscriber).where(AlertSubscriber.email == email.strip().lower())
+    ).first()
+    if found is None:
+        return False
+    session.delete(found)
+    session.flush()
+    return True
+
+
+def list_subscribers(session: Session) -> list[AlertSubscriber]:
+    """The subscribers DINUM added, by address."""
+    return list(session.exec(select(AlertSubscriber).order_by(col(AlertSubscriber.email))))
+
+
+def alert_recipients(session: Session) -> list[str]:
+    """Who receives alert e-mails: the subscribers DINUM added and the addresses of
+    ``PILOT_ALERT_EMAILS``, lower-cased, each once."""
+    addresses = [s.email for s in list_subscribers(session)]
+    addresses += [a.lower() for a in mail.subscribers(get_settings())]
+    return list(dict.fromkeys(addresses))

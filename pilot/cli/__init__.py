@@ -436,5 +436,11 @@ from pilot.cli import campaign as _campaign  # noqa: E402
 
 app.add_typer(_campaign.app, name="campaign")
 
+from pilot.cli import alerts as _alerts  # noqa: E402
+from pilot.cli import jobs as _jobs  # noqa: E402
+
+app.add_typer(_alerts.app, name="alert")
+app.add_typer(_jobs.app, name="jobs")
+
 if __name__ == "__main__":
     app()

@@ -350,6 +350,7 @@ def notify_import(session: Session, import_id: int) -> int:
     DINUM's alert subscribers when the ministry is unknown), once per import and address.
     Call it once the import is finished (any status, inbox files included; a dry run is
     answered on the spot and sends nothing). Returns the messages queued."""
+    from pilot.alerts.service import alert_recipients
     from pilot.campaigns.service import contacts_of
 
     record = session.get(ImportFile, import_id)
@@ -358,7 +359,7 @@ def notify_import(session: Session, import_id: int) -> int:
     if record.ministry_id is not None:
         recipients: Iterable[str] = contacts_of(session, record.ministry_id)
     else:
-        recipients = subscribers(get_settings())
+        recipients = alert_recipients(session)
     content = import_summary(session, record)
     return sum(
         enqueue_email(session, key=f"import:{import_id}:{to}", to=to, content=content)
@@ -367,7 +368,8 @@ def notify_import(session: Session, import_id: int) -> int:
 
 
 def subscribers(settings: Settings) -> list[str]:
-    """DINUM's subscribers to alerts (``PILOT_ALERT_EMAILS``)."""
+    """The addresses of ``PILOT_ALERT_EMAILS`` (with the ``alert_subscriber`` table, the
+    recipients of alerts: ``pilot.alerts.service.alert_recipients``)."""
     return split_list(settings.alert_emails)
 
 

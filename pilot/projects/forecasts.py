@@ -1,7 +1,8 @@
 """Milestone trend: the forecast each report declared for each milestone (history).
 
 ``Milestone`` rows hold the current dates and are updated in place by imports; this
-table keeps, for every report, the dates its milestones had then, never updated: the
+table keeps, for every report, the dates its milestones had then (written in the
+import's transaction, ``importers.intake``), never updated: the
 milestone trend chart (forecast date against report date) and the early-warning score
 (``pilot.indicators.early_warning``) read it.
 """
@@ -9,8 +10,18 @@ milestone trend chart (forecast date against report date) and the early-warning 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import Column, DateTime, Index, Table, UniqueConstraint, insert
+from sqlalchemy import (
+    Column,
+    CursorResult,
+    DateTime,
+    Index,
+    Table,
+    UniqueConstraint,
+    insert,
+    literal,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -39,53 +50,44 @@ class MilestoneForecast(SQLModel, table=True):
 
 
 def record_forecasts(session: Session, import_id: int) -> int:
-    """Keep the milestones' dates as the reports of import ``import_id`` declared them
-    (run once the import is applied; running it again adds nothing). Returns rows added."""
-    reports = session.exec(select(Report).where(col(Report.import_id) == import_id)).all()
-    if not reports:
-        return 0
-    by_project: dict[int, tuple[int, date]] = {}
-    for r in reports:
-        assert r.id is not None
-        by_project[r.project_id] = (r.id, r.reported_on)
-    done = set(
-        session.exec(
-            select(MilestoneForecast.report_id, MilestoneForecast.milestone_id).where(
-                col(MilestoneForecast.report_id).in_([r for r, _ in by_project.values()])
-            )
-        ).all()
+    """Keep the milestones' dates as the reports of import ``import_id`` declared them, in
+    one ``INSERT … SELECT`` run in the import's own transaction (right after it applied
+    the workbook: the dates are the report's, never a later import's). Running it again
+    adds nothing. Returns the rows added."""
+    report = Report.__table__  # type: ignore[attr-defined]
+    milestone = Milestone.__table__  # type: ignore[attr-defined]
+    table: Table = MilestoneForecast.__table__  # type: ignore[attr-defined]
+    recorded = (
+        sa_select(table.c.id)
+        .where(table.c.report_id == report.c.id, table.c.milestone_id == milestone.c.id)
+        .exists()
     )
-    milestones = session.execute(
+    rows = (
         sa_select(
-            col(Milestone.id),
-            col(Milestone.project_id),
-            col(Milestone.baseline_date),
-            col(Milestone.forecast_date),
-            col(Milestone.actual_date),
-        ).where(col(Milestone.project_id).in_(list(by_project)))
-    ).all()
-    now = utcnow()
-    rows = []
-    for milestone_id, project_id, baseline, forecast, actual in milestones:
-        report_id, on = by_project[project_id]
-        if (report_id, milestone_id) in done:
-            continue
-        rows.append(
-            {
-                "report_id": report_id,
-                "milestone_id": milestone_id,
-                "project_id": project_id,
-                "reported_on": on,
-                "baseline_date": baseline,
-                "forecast_date": forecast,
-                "actual_date": actual,
-                "created_at": now,
-            }
+            report.c.id,
+            milestone.c.id,
+            milestone.c.project_id,
+            report.c.reported_on,
+            milestone.c.baseline_date,
+            milestone.c.forecast_date,
+            milestone.c.actual_date,
+            literal(utcnow(), DateTime(timezone=True)),
         )
-    if rows:
-        table: Table = MilestoneForecast.__table__  # type: ignore[attr-defined]
-        session.execute(insert(table), rows)
-    return len(rows)
+        .select_from(report.join(milestone, milestone.c.project_id == report.c.project_id))
+        .where(report.c.import_id == import_id, ~recorded)
+    )
+    columns = [
+        "report_id",
+        "milestone_id",
+        "project_id",
+        "reported_on",
+        "baseline_date",
+        "forecast_date",
+        "actual_date",
+        "created_at",
+    ]
+    result = session.execute(insert(table).from_select(columns, rows))
+    return max(cast(CursorResult[Any], result).rowcount, 0)
 
 
 def forecast_history(

@@ -1,8 +1,8 @@
 """A whole campaign on a clock the test controls: opened, two ministries send (one with
 errors, one valid), a third sends nothing; reminders arrive in a real SMTP server on the
 right days, the late ministries are shown late, and the campaign closes into an edition
-preview. Imports go through ``importers.intake.submit`` then ``after_import``, as every
-channel does."""
+preview. Imports go through ``importers.intake.submit`` then the job queue runs their
+follow-up (``pilot.jobs.service.run_due``), as every channel does."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pilot.campaigns import service as campaigns
 from pilot.campaigns.service import MinistryState
 from pilot.config import Settings
 from pilot.db import session_scope
-from pilot.followup import after_import
 from pilot.indicators.service import is_stale
+from pilot.jobs.service import run_due
 from pilot.mail.service import deliver, french_date
 from pilot.ministries import service as ministries
 from pilot.projects import service as projects
@@ -33,7 +33,7 @@ def _send(engine: Engine, code: str, data: bytes) -> str:
     outcome = submit(
         data=data, filename=f"{code}.xlsx", ministry_code=code, submitted_by="test", channel="web"
     )
-    after_import(outcome.import_id, engine)
+    run_due(engine)  # the jobs job's work (every few seconds in production)
     deliver(engine)  # the outbox job's work (every minute in production)
     return outcome.status
 
