@@ -1,7 +1,10 @@
-"""What follows an import (``pilot.followup.after_import``: milestone forecasts kept,
-alerts detected on the projects reported, findings summary queued) and the daily
-``detect_alerts`` on the whole portfolio, for 1 000 and 10 000 projects (10 milestones
-and 10 risks each). No target: the figures say what an import and the daily job pay.
+"""What follows an import, for 1 000 and 10 000 new projects (10 milestones and 10 risks
+each): the upload's answer (the import, its reports' milestone forecasts kept in its
+transaction, its follow-up job enqueued), then the follow-up job run by the job queue
+(``pilot.jobs.service.run_due``: alerts detected on the projects reported, findings
+summary queued), and the daily ``detect_alerts`` on the whole portfolio. While the job
+runs, a probe opens a tiny write transaction every 20 ms and records how long it waited
+for SQLite's write lock: what another import or a request would wait. No target.
 
     .venv/bin/python -m benchmarks.followup [--sizes 1000,10000]
 
@@ -13,7 +16,37 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+
+
+@contextmanager
+def _probe(engine: Engine) -> Iterator[list[float]]:
+    """Open a tiny write transaction every 20 ms in a thread; yields the waits (s)."""
+    from pilot import db
+
+    waits: list[float] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.is_set():
+            begun = time.perf_counter()
+            with db.session_scope(engine, write=True):
+                pass
+            waits.append(time.perf_counter() - begun)
+            stop.wait(0.02)
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        yield waits
+    finally:
+        stop.set()
+        prober.join()
 
 
 def run(projects: int) -> dict[str, float]:
@@ -26,31 +59,46 @@ def run(projects: int) -> dict[str, float]:
     from importers.generate import generate_workbook
     from importers.intake import submit
     from pilot.alerts.service import detect_alerts
-    from pilot.followup import after_import
+    from pilot.campaigns.service import add_contact
+    from pilot.jobs.service import run_due
     from pilot.ministries import service as ministries
 
     engine = db.get_engine()
     db.create_all(engine)
     with db.session_scope(engine, write=True) as s:
         ministries.create_ministry(s, "MI", "Ministère de l'Intérieur")
-        from pilot.campaigns.service import add_contact
-
         add_contact(s, ministry_code="MI", email="dsi@interieur.gouv.fr", actor="bench")
     data = generate_workbook(projects, seed=1)
-    outcome = submit(
-        data=data, filename="bench.xlsx", ministry_code="MI", submitted_by="bench", channel="cli"
-    )
+    with _probe(engine) as import_waits:
+        started = time.perf_counter()
+        outcome = submit(
+            data=data,
+            filename="bench.xlsx",
+            ministry_code="MI",
+            submitted_by="bench",
+            channel="cli",
+        )
+        answered = time.perf_counter() - started
     assert outcome.status == "applied", outcome
-    started = time.perf_counter()
-    after_import(outcome.import_id, engine)
-    followup = time.perf_counter() - started
+    with _probe(engine) as job_waits:
+        started = time.perf_counter()
+        result = run_due(engine)
+        followup = time.perf_counter() - started
+    assert (result.done, result.failed) == (1, 0), result
     started = time.perf_counter()
     with db.session_scope(engine, write=True) as s:
         again = detect_alerts(s)
     daily = time.perf_counter() - started
     assert again == []
     engine.dispose()
-    return {"after_import": followup, "daily_detect": daily}
+    return {
+        "answer": answered,
+        "apply_ms": outcome.counts["apply_ms"] / 1000,
+        "followup": followup,
+        "import_write_wait": max(import_waits),
+        "job_write_wait": max(job_waits),
+        "daily_detect": daily,
+    }
 
 
 def main() -> None:
@@ -58,10 +106,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
-        result = run(size)
+        r = run(size)
         print(
-            f"{size:>6} projets : après l'import {result['after_import']:.2f} s, "
-            f"détection quotidienne {result['daily_detect']:.2f} s"
+            f"{size:>6} projets : réponse à l'import {r['answer']:.2f} s "
+            f"(écriture {r['apply_ms']:.2f} s), suite de l'import (tâche) {r['followup']:.2f} s, "
+            f"attente maximale d'une écriture : pendant l'import "
+            f"{r['import_write_wait'] * 1000:.0f} ms, pendant la tâche "
+            f"{r['job_write_wait'] * 1000:.0f} ms, "
+            f"détection quotidienne {r['daily_detect']:.2f} s"
         )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -260,6 +259,7 @@ def recent_alerts(session: Session, limit: int = 100) -> list[Alert]:
 class AlertPage:
     alerts: list[Alert]  # newest first
     total: int  # alerts matching the filters, all pages
+    more: bool  # older alerts follow this page
 
 
 def list_alerts(
@@ -267,32 +267,32 @@ def list_alerts(
     *,
     kind: str | None = None,
     project_id: int | None = None,
-    before: tuple[datetime, int] | None = None,
+    before_id: int | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> AlertPage:
-    """The recorded alerts, newest first, of a ``kind`` and of a project if given; a page
-    of ``limit`` after ``offset``, or (keyset) older than ``before`` = (detected_at, id)."""
+    """The recorded alerts, newest first (in the order they were recorded), of a ``kind``
+    and of a project when given: ``limit`` of them after ``offset``, or (keyset) older
+    than the alert ``before_id``."""
     conditions = []
     if kind is not None:
         conditions.append(col(Alert.kind) == kind)
     if project_id is not None:
         conditions.append(col(Alert.project_id) == project_id)
     total = session.exec(select(func.count()).select_from(Alert).where(*conditions)).one()
-    if before is not None:
-        at, alert_id = before
-        conditions.append(
-            (col(Alert.detected_at) < at)
-            | ((col(Alert.detected_at) == at) & (col(Alert.id) < alert_id))
+    if before_id is not None:
+        conditions.append(col(Alert.id) < before_id)
+    limit = max(limit, 1)
+    found = list(
+        session.exec(
+            select(Alert)
+            .where(*conditions)
+            .order_by(col(Alert.id).desc())
+            .offset(max(offset, 0))
+            .limit(limit + 1)
         )
-    query = (
-        select(Alert)
-        .where(*conditions)
-        .order_by(col(Alert.detected_at).desc(), col(Alert.id).desc())
-        .offset(max(offset, 0))
-        .limit(max(limit, 1))
     )
-    return AlertPage(alerts=list(session.exec(query)), total=int(total))
+    return AlertPage(alerts=found[:limit], total=int(total), more=len(found) > limit)
 
 
 def alert_kinds() -> tuple[str, ...]:

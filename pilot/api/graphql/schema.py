@@ -16,7 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
-from pilot.api.graphql.campaigns import CampaignQuery
+from pilot.api.graphql.campaigns import AlertMutation, CampaignQuery
 from pilot.api.graphql.cost import RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
@@ -33,7 +33,14 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (ProjectMutation, ConfidentialityMutation, EditionMutation, ImportMutation, AccountMutation),
+    (
+        ProjectMutation,
+        ConfidentialityMutation,
+        EditionMutation,
+        ImportMutation,
+        AccountMutation,
+        AlertMutation,
+    ),
 )
 
 
