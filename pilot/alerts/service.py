@@ -299,6 +299,14 @@ def alert_kinds() -> tuple[str, ...]:
     return KINDS
 
 
+KIND_LABELS = {  # DINUM's space
+    "health_red": "Santé passée au rouge",
+    "weather_rosier": "Météo plus favorable que la santé calculée",
+    "milestone_slip": "Jalon qui glisse encore",
+    "risk_unmitigated": "Risque critique sans atténuation",
+}
+
+
 # --- DINUM's subscribers to alert e-mails ------------------------------------------------
 
 

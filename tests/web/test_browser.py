@@ -17,6 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from pilot.jobs.service import run_due
 from tests.scorecards.cdp import Browser, chromium_path
 from tests.web.conftest import MI_PROJECT, Web, needs_node
 
@@ -238,6 +239,11 @@ def test_agents_work_in_their_spaces_with_a_browser_and_the_keyboard(
         assert "Aucune campagne n'est ouverte" in user.text()
         user.open("/pilotage/?tri=alerte-precoce")
 
+        # The import's follow-up (the job queue: the scheduler's work) recorded its alerts.
+        run_due(web.engine)
+        user.open("/pilotage/alertes?type=health_red")
+        assert "Santé passée au rouge" in user.text() and MI_PROJECT in user.text()
+
         # The edition's preview says what is withheld, by name.
         user.open("/pilotage/publication")
         assert MI_PROJECT in user.value("document.getElementById('retenus').innerText")
@@ -258,6 +264,7 @@ def test_agents_work_in_their_spaces_with_a_browser_and_the_keyboard(
         "/pilotage/",
         "/pilotage/publication",
         "/pilotage/campagne",
+        "/pilotage/alertes",
         "/administration/",
         "/administration/jetons",
         "/deconnexion",

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
+from pilot.alerts.models import Alert
 from pilot.campaigns import service as campaigns
 from pilot.db import session_scope
 from pilot.mail.service import french_date
@@ -169,3 +170,50 @@ def test_dinum_sorts_the_portfolio_by_early_warning_and_both_spaces_show_the_tre
         assert "Mise en service 15/01/2026 15/06/2026 15/12/2026 —" in words  # the data table
     other = mj.get(web.at(f"/espace/projets/{web.mi_project}"))
     assert other.status_code == 404
+
+
+def test_dinum_lists_the_recorded_alerts_by_kind_and_project_page_by_page(web: Web) -> None:
+    mi_id, mj_id = parse_pilot_id(web.mi_project), parse_pilot_id(web.mj_project)
+    assert mi_id is not None and mj_id is not None
+    with session_scope(web.engine, write=True) as s:
+        for n in range(55):
+            s.add(
+                Alert(
+                    key=f"milestone_slip:{n}",
+                    kind="milestone_slip",
+                    project_id=mi_id,
+                    message=f"Le jalon n° {n} a glissé à deux remontées de suite.",
+                )
+            )
+        s.add(
+            Alert(
+                key="health_red:mj",
+                kind="health_red",
+                project_id=mj_id,
+                message="Le projet est passé au rouge.",
+            )
+        )
+    dinum, _ = login(web, "pilotage")
+    page = dinum.get(web.at("/pilotage/alertes"))
+    assert page.status_code == 200
+    assert 'href="/pilotage/alertes" aria-current="page"' in page.text
+    words = _text(page.text)
+    assert "56 alertes, page 1 sur 2" in words
+    rows = re.findall(r"<tr>(.*?)</tr>", page.text, re.S)[1:]
+    assert len(rows) == 50
+    assert "Santé passée au rouge" in _text(rows[0]) and MJ_PROJECT in rows[0]  # newest first
+    assert "Le jalon n° 54 a glissé" in _text(rows[1])
+    older = dinum.get(web.at("/pilotage/alertes?page=2"))
+    assert len(re.findall(r"<tr>(.*?)</tr>", older.text, re.S)[1:]) == 6
+    assert "Le jalon n° 0 a glissé" in _text(older.text)
+
+    red = _text(dinum.get(web.at("/pilotage/alertes?type=health_red")).text)
+    assert "1 alerte " in red and "Le projet est passé au rouge." in red
+    assert "jalon" not in red.split("Message", 1)[1]
+    mine = _text(dinum.get(web.at(f"/pilotage/alertes?projet={web.mj_project}")).text)
+    assert "1 alerte " in mine and MJ_PROJECT in mine
+    unknown = _text(dinum.get(web.at("/pilotage/alertes?projet=PRJ-99999")).text)
+    assert "Aucun projet n'a l'identifiant « PRJ-99999 »" in unknown
+
+    mi, _ = login(web, "agent-mi")
+    assert mi.get(web.at("/pilotage/alertes")).status_code == 403

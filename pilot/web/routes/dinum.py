@@ -1,4 +1,5 @@
-"""DINUM's space, ``/pilotage/``: the portfolio and its alerts, every project's page (its
+"""DINUM's space, ``/pilotage/``: the portfolio and its alerts (the alerts recorded on
+``/pilotage/alertes``), every project's page (its
 history across reports and editions, its audit trail), confidentiality, and publishing an
 edition (a preview, then a confirmation). Open to DINUM and admin accounts."""
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from pilot.alerts import service as alerts
 from pilot.api.deps import SessionDep
 from pilot.config import get_settings
 from pilot.db import session_scope
@@ -93,6 +95,58 @@ def campaign(request: Request, session: SessionDep, user: DinumUser) -> Response
         "dinum/campaign.html.j2",
         user=user,
         campaign=data.open_campaign(session, today=today()),
+    )
+
+
+ALERTS_PER_PAGE = 50
+
+
+@router.get("/alertes", response_class=HTMLResponse)
+def recorded_alerts(
+    request: Request,
+    session: SessionDep,
+    user: DinumUser,
+    type: str | None = None,
+    projet: str | None = None,
+    page: int = 1,
+) -> Response:
+    """The alerts recorded (each event once, as e-mailed to DINUM's subscribers and sent
+    to the webhooks), newest first, by kind and project, 50 a page."""
+    kind = type if type in alerts.alert_kinds() else None
+    wanted = (projet or "").strip()[:20]
+    project_id = parse_pilot_id(wanted) if wanted else None
+    unknown = bool(wanted) and (project_id is None or session.get(Project, project_id) is None)
+    page = max(1, min(page, 10_000))
+    found = (
+        alerts.AlertPage(alerts=[], total=0, more=False)
+        if unknown
+        else alerts.list_alerts(
+            session,
+            kind=kind,
+            project_id=project_id,
+            offset=(page - 1) * ALERTS_PER_PAGE,
+            limit=ALERTS_PER_PAGE,
+        )
+    )
+    ids = {a.project_id for a in found.alerts}
+    projects = {
+        p.id: (p, code)
+        for p, code in session.exec(
+            select(Project, Ministry.code).join(Ministry).where(col(Project.id).in_(ids))
+        )
+    }
+    return render(
+        request,
+        "dinum/alerts.html.j2",
+        user=user,
+        found=found,
+        projects=projects,
+        labels=alerts.KIND_LABELS,
+        kind=kind,
+        wanted=wanted,
+        unknown=unknown,
+        page=page,
+        pages=max(1, -(-found.total // ALERTS_PER_PAGE)),
     )
 
 
