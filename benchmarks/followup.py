@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 
 @contextmanager
@@ -35,8 +35,8 @@ def _probe(engine: Engine) -> Iterator[list[float]]:
     def probe() -> None:
         while not stop.is_set():
             begun = time.perf_counter()
-            with db.session_scope(engine, write=True):
-                pass
+            with db.session_scope(engine, write=True) as session:
+                session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: waits for the lock
             waits.append(time.perf_counter() - begun)
             stop.wait(0.02)
 

@@ -4,7 +4,8 @@ the forecast date each report declared (vertical axis) against the report's date
 one a milestone that slips; the dashed diagonal is "forecast = report date", where a
 milestone meets it when it is reached.
 
-Read from the milestone forecast history (``pilot.projects.forecasts``), drawn with
+Read from the milestone forecast history (``pilot.projects.forecasts``) in the spaces, and
+on the public site from what each edition froze (``published_trend``), drawn with
 matplotlib's public object API (``Figure``, no pyplot state) as an inline SVG, with a
 French text alternative and the table of its data for whoever cannot see it.
 """
@@ -15,6 +16,7 @@ import io
 import itertools
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import matplotlib
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
@@ -197,3 +199,33 @@ def draw(lines: list[TrendLine]) -> TrendChart | None:
 def project_trend(session: Session, project_id: int) -> TrendChart | None:
     """The project's milestone trend chart, None until a report declared milestones."""
     return draw(trend_lines(session, project_id))
+
+
+def frozen_lines(frozen: list[dict[str, Any]]) -> list[TrendLine]:
+    """The lines of a trend an edition froze (``values["milestone_trend"]``, written by
+    ``pilot.projects.forecasts.frozen_trends``)."""
+
+    def day(text: Any) -> date | None:
+        return date.fromisoformat(text) if isinstance(text, str) else None
+
+    lines = []
+    for item in frozen:
+        points = [(day(r), day(f)) for r, f in item.get("points") or []]
+        lines.append(
+            TrendLine(
+                milestone=str(item.get("name") or ""),
+                points=[(r, f) for r, f in points if r is not None],
+                actual=day(item.get("actual")),
+            )
+        )
+    return lines
+
+
+def published_trend(values: dict[str, Any]) -> TrendChart | None:
+    """The milestone trend chart of a project's page on the public site, drawn from what
+    its edition froze only (nothing live; empty for a confidential project); None until at
+    least two reports gave forecasts (one report is the milestones table already)."""
+    lines = frozen_lines(values.get("milestone_trend") or [])
+    if len({d for line in lines for d, f in line.points if f is not None}) < 2:
+        return None
+    return draw(lines)

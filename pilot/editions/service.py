@@ -28,6 +28,7 @@ from pilot.ministries.models import Ministry
 from pilot.money import eur_to_meur, round_half_up
 from pilot.projects import confidentiality
 from pilot.projects import service as projects_service
+from pilot.projects.forecasts import frozen_trends
 from pilot.projects.models import (
     Baseline,
     Milestone,
@@ -380,6 +381,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
                 "mitigated": bool(r.mitigation and r.mitigation.strip()),
             }
         )
+    trends = frozen_trends(session, ids, published_on)
     baselines = projects_service.baselines_by_project(session, ids)
     previous = _latest_published(session, published_on)
     before = {
@@ -395,6 +397,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
             ministry_name=names.get(status.ministry_code, status.ministry_code),
             baselines=baselines.get(project.id, (None, None)),
             milestones=milestones.get(project.id, []),
+            trend=trends.get(project.id, []),
             risks=risks.get(project.id, []),
             entrant=previous is not None and project.id not in before,
             confidential=confidentiality.in_force(
@@ -631,6 +634,7 @@ def _public_values(
     ministry_name: str,
     baselines: tuple[Baseline | None, Baseline | None],
     milestones: list[dict[str, Any]],
+    trend: list[dict[str, Any]],
     risks: list[dict[str, Any]],
     entrant: bool,
     confidential: bool,
@@ -680,6 +684,8 @@ def _public_values(
         # Follow-up invented by ``pilot demo`` (its reports say so in their comment)
         "fictitious": report is not None and report.comment == DEMO_COMMENT,
         "milestones": milestones,
+        # the milestone trend (forecast at each report up to the publication), frozen
+        "milestone_trend": trend,
         "risks": risks,
     }
     values["cost_bracket"] = cost_bracket(values["cost_eur"], values["phase"])

@@ -105,3 +105,50 @@ def forecast_history(
     for row in session.exec(query):
         history.setdefault(row.milestone_id, []).append(row)
     return history
+
+
+def frozen_trends(
+    session: Session, project_ids: list[int], up_to: date
+) -> dict[int, list[dict[str, Any]]]:
+    """The milestone trend of each project as an edition published on ``up_to`` freezes
+    it (JSON-ready): for each milestone with a recorded forecast, in the milestones'
+    order, its name, its last known actual date and its forecast at each report up to
+    that date: ``{"name", "actual", "points": [[report date, forecast date or None]]}``."""
+    if not project_ids:
+        return {}
+    rows = session.execute(
+        sa_select(
+            col(MilestoneForecast.project_id),
+            col(MilestoneForecast.milestone_id),
+            col(MilestoneForecast.reported_on),
+            col(MilestoneForecast.forecast_date),
+            col(MilestoneForecast.actual_date),
+            col(Milestone.name),
+        )
+        .join(Milestone, col(Milestone.id) == col(MilestoneForecast.milestone_id))
+        .where(
+            col(MilestoneForecast.project_id).in_(project_ids),
+            col(MilestoneForecast.reported_on) <= up_to,
+        )
+        .order_by(
+            col(MilestoneForecast.project_id),
+            col(Milestone.baseline_date),
+            col(Milestone.id),
+            col(MilestoneForecast.reported_on),
+            col(MilestoneForecast.report_id),
+        )
+    ).all()
+    trends: dict[int, list[dict[str, Any]]] = {}
+    current: dict[str, Any] | None = None
+    last: tuple[int, int] | None = None
+    for project_id, milestone_id, reported_on, forecast, actual, name in rows:
+        if (project_id, milestone_id) != last:
+            current = {"name": name, "actual": None, "points": []}
+            trends.setdefault(project_id, []).append(current)
+            last = (project_id, milestone_id)
+        assert current is not None
+        current["points"].append(
+            [reported_on.isoformat(), forecast.isoformat() if forecast else None]
+        )
+        current["actual"] = actual.isoformat() if actual else None
+    return trends

@@ -27,6 +27,7 @@ from pilot.editions.service import NO_HEALTH_REASONS
 from pilot.money import format_meur
 from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
+from scorecards.trend import published_trend
 from scorecards.view import PUBLICATION_DATE, EditionSummary, EditionView, ProjectView
 
 HERE = Path(__file__).resolve().parent
@@ -250,6 +251,7 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
         "project.html.j2",
         p=p,
         card=card.table(),
+        trend=None if row.confidential else _trend(v),
         page_title=f"{row.name} ({edition_label})",
         draft=view.draft,
         demo=view.demo,
@@ -262,6 +264,26 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
             (row.name, None),
         ],
     )
+
+
+def _trend(values: dict[str, Any]) -> dict[str, Any] | None:
+    """The milestone trend chart as the edition froze it (``trend.html.j2``)."""
+    chart = published_trend(values)
+    if chart is None:
+        return None
+    return {
+        "svg": chart.svg.replace("<svg ", '<svg class="fr-responsive-img" ', 1),
+        "alt": chart.alt,
+        "dates": [date_fr(d) for d in chart.report_dates],
+        "rows": [
+            (
+                line.milestone,
+                [date_fr(f) if f else "—" for f in chart.row(line)],
+                date_fr(line.actual) if line.actual else "—",
+            )
+            for line in chart.lines
+        ],
+    }
 
 
 def _safe_link(value: Any) -> str | None:

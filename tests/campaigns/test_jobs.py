@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
-from importers.intake import submit
+from importers.intake import ImportOutcome, submit
 from pilot.alerts.models import Alert
 from pilot.api.app import create_app
 from pilot.auth.models import Role
@@ -36,6 +36,17 @@ AGENT = "dsi@interieur.gouv.fr"
 def _jobs(engine: Engine) -> list[Job]:
     with session_scope(engine) as s:
         return list(s.exec(select(Job).order_by(col(Job.id))))
+
+
+def _submit(data: bytes, *, dry_run: bool = False) -> ImportOutcome:
+    return submit(
+        data=data,
+        filename="mi.xlsx",
+        ministry_code="MI",
+        submitted_by="test",
+        channel="web",
+        dry_run=dry_run,
+    )
 
 
 def _count(engine: Engine, model: Any) -> int:
@@ -77,11 +88,11 @@ def test_a_dry_run_enqueues_nothing_and_a_refused_import_only_its_summary(
     with session_scope(engine, write=True) as s:
         add_contact(s, ministry_code="MI", email=AGENT, actor="test")
     red = _workbook(engine, date(2024, 9, 1))
-    dry = submit(data=red, filename="mi.xlsx", ministry_code="MI", submitted_by="t", channel="web", dry_run=True)  # fmt: skip
+    dry = _submit(red, dry_run=True)
     assert dry.status == "validated" and _jobs(engine) == []
     book = template_for(engine, "MI")
     set_cells(book["Projets"], 2, {"Coût actualisé (€)": "beaucoup"})
-    refused = submit(data=to_bytes(book), filename="mi.xlsx", ministry_code="MI", submitted_by="t", channel="web")  # fmt: skip
+    refused = _submit(to_bytes(book))
     assert refused.status == "rejected"
     assert [j.key for j in _jobs(engine)] == [f"import_followup:{refused.import_id}"]
     assert jobs.run_due(engine).done == 1
