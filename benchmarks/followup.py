@@ -2,9 +2,10 @@
 each): the upload's answer (the import, its reports' milestone forecasts kept in its
 transaction, its follow-up job enqueued), then the follow-up job run by the job queue
 (``pilot.jobs.service.run_due``: alerts detected on the projects reported, findings
-summary queued), and the daily ``detect_alerts`` on the whole portfolio. While the job
-runs, a probe opens a tiny write transaction every 20 ms and records how long it waited
-for SQLite's write lock: what another import or a request would wait. No target.
+summary queued), and the daily ``detect_alerts`` on the whole portfolio. While the import
+and the job run, a probe in another process (the job's Python work cannot starve it)
+opens a tiny write transaction every 20 ms and records how long it waited for SQLite's
+write lock: what another import or a request would wait. No target.
 
     .venv/bin/python -m benchmarks.followup [--sizes 1000,10000]
 
@@ -14,42 +15,55 @@ Each size runs on a fresh SQLite database in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 
-@contextmanager
-def _probe(engine: Engine) -> Iterator[list[float]]:
-    """Open a tiny write transaction every 20 ms in a thread; yields the waits (s)."""
+def _probe_loop(url: str, stop: Any, waits: Any) -> None:
+    """In a process of its own (so that the job's Python work cannot starve it): a tiny
+    write transaction every 20 ms; the longest wait for the lock goes to ``waits``."""
     from pilot import db
 
-    waits: list[float] = []
-    stop = threading.Event()
+    engine = db.make_engine(url)
+    longest = 0.0
+    while not stop.is_set():
+        begun = time.perf_counter()
+        try:
+            with db.session_scope(engine, write=True) as session:
+                session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: waits for the lock
+        except OperationalError:
+            pass  # waited the whole busy timeout: "database is locked"
+        longest = max(longest, time.perf_counter() - begun)
+        stop.wait(0.02)
+    waits.put(longest)
+    engine.dispose()
 
-    def probe() -> None:
-        while not stop.is_set():
-            begun = time.perf_counter()
-            try:
-                with db.session_scope(engine, write=True) as session:
-                    session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: waits for the lock
-            except OperationalError:
-                pass  # waited the whole busy timeout: "database is locked"
-            waits.append(time.perf_counter() - begun)
-            stop.wait(0.02)
 
-    prober = threading.Thread(target=probe)
+@contextmanager
+def _probe(engine: Engine) -> Iterator[list[float]]:
+    """Probe the write lock from another process while the body runs; yields a list that
+    holds the longest wait (s) once the body is done."""
+    context = multiprocessing.get_context("spawn")
+    stop, waits = context.Event(), context.Queue()
+    prober = context.Process(
+        target=_probe_loop, args=(engine.url.render_as_string(hide_password=False), stop, waits)
+    )
     prober.start()
+    time.sleep(2)  # the probe's interpreter and its first transaction
+    found: list[float] = []
     try:
-        yield waits
+        yield found
     finally:
         stop.set()
+        found.append(waits.get(timeout=120))
         prober.join()
 
 
