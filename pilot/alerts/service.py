@@ -13,7 +13,9 @@ The events, and the key that makes each one once:
 - ``milestone_slip``: a milestone's forecast slipped at the second report in a row (and
   at each further slipping report); keyed on the milestone and the report;
 - ``risk_unmitigated``: an open risk of criticality 9 or more has no mitigation; keyed
-  on the risk.
+  on the risk;
+- ``recommendation_overdue`` and ``opinion_deemed_favourable``: from DINUM's opinions,
+  detected by ``pilot.opinions.service.daily_checks`` and recorded by ``record_alerts``.
 """
 
 from __future__ import annotations
@@ -163,7 +165,15 @@ def detect_alerts(session: Session, project_ids: list[int] | None = None) -> lis
     """Record the new events (see the module docstring) of the portfolio, or of the
     projects named, and queue their messages; returns the alerts recorded now. Run after
     each import (on the projects it reported) and daily by the scheduler (on all)."""
-    found = {c.key: c for c in candidates(session, project_ids)}
+    return record_alerts(session, candidates(session, project_ids))
+
+
+def record_alerts(session: Session, events: list[Candidate]) -> list[Alert]:
+    """Record each event of ``events`` not recorded yet (by key) and queue its e-mails and
+    webhooks; returns the alerts recorded now. The one path of every alert: other domains
+    (``pilot.opinions``) call it with their own candidates (``project``: id, name,
+    ministry, for the webhooks)."""
+    found = {c.key: c for c in events}
     if not found:
         return []
     known = set(session.exec(select(Alert.key).where(col(Alert.key).in_(list(found)))).all())
@@ -226,6 +236,8 @@ _SUBJECTS = {
     "weather_rosier": "météo plus favorable que la santé calculée",
     "milestone_slip": "jalon qui glisse encore",
     "risk_unmitigated": "risque critique sans atténuation",
+    "recommendation_overdue": "recommandation de l'avis en retard",
+    "opinion_deemed_favourable": "avis réputé favorable faute de réponse dans le délai",
 }
 
 
