@@ -73,6 +73,7 @@ def states(engine: Engine, portfolio: Portfolio) -> dict[str, int]:
     return {k: v for k, v in ids.items() if v is not None}
 
 
+U, F, N, OK = "unauthenticated", "forbidden", "not_found", "ok"
 Operation = Callable[[Session, Principal, dict[str, int], Portfolio], object]
 
 
@@ -133,7 +134,6 @@ OPERATIONS: dict[str, Operation] = {
     ),
 }
 
-U, F, N, OK = "unauthenticated", "forbidden", "not_found", "ok"
 # operation: (public, admin, dinum, own ministry, other ministry)
 EXPECTED: dict[str, tuple[object, ...]] = {
     "read a request": (U, F, OK, OK, N),
@@ -157,9 +157,11 @@ EXPECTED: dict[str, tuple[object, ...]] = {
 }
 
 
-def _outcome(run: Callable[[], object]) -> object:
+def _outcome(
+    operation: Operation, s: Session, principal: Principal, ids: dict[str, int], pf: Portfolio
+) -> object:
     try:
-        result = run()
+        result = operation(s, principal, ids, pf)
     except AccessDenied as denied:
         return denied.kind
     return result if isinstance(result, int | list) else OK
@@ -181,9 +183,7 @@ def test_access_matrix_roles_by_own_and_other_ministry(
         outcomes = []
         for principal in principals:
             with Session(engine) as s:  # each operation alone, then undone
-                outcomes.append(
-                    _outcome(lambda s=s, p=principal, op=operation: op(s, p, states, portfolio))
-                )
+                outcomes.append(_outcome(operation, s, principal, states, portfolio))
                 s.rollback()
         found[name] = tuple(outcomes)
     assert found == EXPECTED
