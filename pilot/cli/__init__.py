@@ -436,5 +436,9 @@ from pilot.cli import campaign as _campaign  # noqa: E402
 
 app.add_typer(_campaign.app, name="campaign")
 
+from pilot.cli import opinion as _opinion  # noqa: E402
+
+app.add_typer(_opinion.app, name="opinion")
+
 if __name__ == "__main__":
     app()
