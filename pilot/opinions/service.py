@@ -417,7 +417,7 @@ def events(session: Session, principal: Principal, request: OpinionRequest) -> l
 
 def clock_of(session: Session, principal: Principal, request: OpinionRequest) -> Clock:
     """The request's statutory clock (``pilot.opinions.clock``)."""
-    return compute_clock(_clock_events(events(session, principal, request)))
+    return compute_clock(clock_events(events(session, principal, request)))
 
 
 def _id(obj: Any) -> int:
@@ -437,7 +437,8 @@ def _events_of(session: Session, request_ids: Sequence[int]) -> dict[int, list[O
     return found
 
 
-def _clock_events(rows: Iterable[OpinionEvent]) -> list[ClockEvent]:
+def clock_events(rows: Iterable[OpinionEvent]) -> list[ClockEvent]:
+    """The clock's view of event rows (ORM rows or named tuples of their columns)."""
     return [
         ClockEvent(EventKind(e.kind), e.happened_on, Observer(e.observer) if e.observer else None)
         for e in rows
@@ -466,7 +467,7 @@ def _append(
     session.add(event)
     session.flush()
     history = _events_of(session, [_id(request)])[_id(request)]
-    status = compute_clock(_clock_events(history)).status
+    status = compute_clock(clock_events(history)).status
     audit.record_changes(
         session,
         actor=actor,
@@ -510,7 +511,7 @@ def _transition(
 ) -> OpinionEvent:
     get_request(session, principal, _id(request), action)
     history = _events_of(session, [_id(request)]).get(_id(request), [])
-    clock = compute_clock(_clock_events(history))
+    clock = compute_clock(clock_events(history))
     if clock.status not in allowed:
         raise DomainError(
             f"Étape impossible : la saisine est « {STATUS_LABELS[clock.status]} » ; "
@@ -607,7 +608,7 @@ def record_observations(
     except ValueError as error:
         raise DomainError(f"Observateur inconnu : « {observer} » (anssi ou budget).") from error
     history = _events_of(session, [_id(request)]).get(_id(request), [])
-    if who in compute_clock(_clock_events(history)).observations:
+    if who in compute_clock(clock_events(history)).observations:
         raise DomainError(f"Les observations de : {OBSERVER_LABELS[who]} sont déjà enregistrées.")
     return _transition(
         session,
@@ -770,7 +771,7 @@ def list_requests(
     rows = list(session.exec(query.order_by(col(OpinionRequest.id).desc())))
     history = _events_of(session, [_id(r) for r, _, _ in rows])
     return [
-        RequestView(r, p, code, compute_clock(_clock_events(history.get(_id(r), []))))
+        RequestView(r, p, code, compute_clock(clock_events(history.get(_id(r), []))))
         for r, p, code in rows
     ]
 
@@ -1216,7 +1217,7 @@ def expire_requests(session: Session, today: date) -> list[OpinionRequest]:
     history = _events_of(session, [_id(r) for r in candidates])
     expired = []
     for request in candidates:
-        clock = compute_clock(_clock_events(history.get(_id(request), [])))
+        clock = compute_clock(clock_events(history.get(_id(request), [])))
         if not is_expired(clock, today):
             continue
         assert clock.deemed_on is not None
