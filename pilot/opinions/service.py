@@ -644,6 +644,15 @@ def _document_type(filename: str, data: bytes) -> str:
     return media_type
 
 
+def _size(n: int) -> str:
+    """A size in French: « 20,0 Mo », « 512 ko », « 100 octets »."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} Mo".replace(".", ",")
+    if n >= 1_000:
+        return f"{n // 1_000} ko"
+    return f"{n} octets"
+
+
 def add_document(
     session: Session,
     principal: Principal,
@@ -672,7 +681,7 @@ def add_document(
     if len(data) > settings.opinion_max_document_bytes:
         raise DomainError(
             f"Le document « {name} » dépasse la limite de "
-            f"{settings.opinion_max_document_bytes / 1e6:.1f} Mo.".replace(".", ",", 1)
+            f"{_size(settings.opinion_max_document_bytes)} : allégez-le ou scindez-le."
         )
     if not data:
         raise DomainError(f"Le document « {name} » est vide.")

@@ -17,7 +17,7 @@ from strawberry.types import Info
 from pilot.api.graphql.context import Context, ctx
 from pilot.api.graphql.errors import ACCESS_ERRORS, BadUserInput, NotFound, StorageFull, user_input
 from pilot.api.graphql.types import Euros, page_size
-from pilot.auth.access import AccessDenied
+from pilot.auth.access import AccessDenied, Action, require_action
 from pilot.keys import parse_key
 from pilot.ministries import service as ministries
 from pilot.opinions import clock as clocks
@@ -59,6 +59,15 @@ def _refusals() -> Iterator[None]:
         raise ACCESS_ERRORS[denied.kind](str(denied)) from denied
     except StorageError as error:
         raise StorageFull(error.strerror or str(error)) from error
+
+
+def _asking(info: Info, action: Action) -> Context:
+    """The request's context, once its principal's role may ever perform ``action``
+    (before anything is looked up: the public learns nothing of what exists)."""
+    c = ctx(info)
+    with _refusals():
+        require_action(c.principal, action)
+    return c
 
 
 def _key(value: strawberry.ID, missing: str) -> int:
@@ -476,7 +485,7 @@ class OpinionQuery:
         project_id: str | None = None,
         status: list[OpinionStatusEnum] | None = None,  # type: ignore[valid-type]
     ) -> list[OpinionRequestType]:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         size = page_size(first, c.settings)
         pid = parse_pilot_id(project_id) if project_id else None
         if project_id and pid is None:
@@ -494,7 +503,7 @@ class OpinionQuery:
 
     @strawberry.field(description="One request.")
     def opinion_request(self, info: Info, id: strawberry.ID) -> OpinionRequestType:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         key = _key(id, opinions.NOT_FOUND_REQUEST)
         return OpinionRequestType(
             record=_call(lambda: opinions.get_request(c.session, c.principal, key))
@@ -506,7 +515,7 @@ class OpinionQuery:
     def running_opinion_clocks(
         self, info: Info, first: int | None = None, ministry: str | None = None
     ) -> list[OpinionRequestType]:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         size = page_size(first, c.settings)
         views, _ = _call(
             lambda: opinions.running_clocks(
@@ -529,7 +538,7 @@ class OpinionQuery:
         within_days: int = opinions.DUE_SOON_DAYS,
         ministry: str | None = None,
     ) -> list[OpinionDueType]:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         size = page_size(first, c.settings)
         if not 0 <= within_days <= 366:
             raise BadUserInput("« withinDays » doit être compris entre 0 et 366.")
@@ -559,7 +568,7 @@ class OpinionQuery:
     def opinion_threshold_flags(
         self, info: Info, first: int | None = None, ministry: str | None = None
     ) -> list[ThresholdFlagType]:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         size = page_size(first, c.settings)
         flags = _call(
             lambda: opinions.threshold_flags(
@@ -590,7 +599,7 @@ class OpinionQuery:
         project_id: str | None = None,
         open_only: bool = False,
     ) -> list[RecommendationType]:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         size = page_size(first, c.settings)
         pid = parse_pilot_id(project_id) if project_id else None
         if project_id and pid is None:
@@ -613,7 +622,7 @@ class OpinionQuery:
     def overdue_recommendations(
         self, info: Info, first: int | None = None, ministry: str | None = None
     ) -> list[OverdueRecommendationType]:
-        c = ctx(info)
+        c = _asking(info, Action.READ_OPINIONS)
         size = page_size(first, c.settings)
         rows = _call(
             lambda: opinions.overdue_recommendations(
@@ -681,7 +690,7 @@ def _step(
     step: Callable[[Any, Any, OpinionRequest], object],
 ) -> OpinionRequestType:
     """One step of a request, in a write transaction of its own."""
-    c = ctx(info)
+    c = _asking(info, Action.READ_OPINIONS)
     key = _key(request_id, opinions.NOT_FOUND_REQUEST)
     with _refusals(), c.write() as session:
         request = opinions.get_request(session, c.principal, key)
@@ -698,7 +707,7 @@ class OpinionMutation:
     def open_opinion_request(
         self, info: Info, input: OpenOpinionRequestInput
     ) -> OpinionRequestType:
-        c = ctx(info)
+        c = _asking(info, Action.REQUEST_OPINION)
         with _refusals(), c.write() as session:
             number = parse_pilot_id(input.project_id)
             project = session.get(Project, number) if number is not None else None
@@ -721,7 +730,7 @@ class OpinionMutation:
     async def add_opinion_document(
         self, info: Info, request_id: strawberry.ID, file: Upload
     ) -> OpinionDocumentType:
-        c = ctx(info)
+        c = _asking(info, Action.REQUEST_OPINION)
         key = _key(request_id, opinions.NOT_FOUND_REQUEST)
         if not callable(getattr(file, "read", None)):
             raise BadUserInput("Envoyez le document comme fichier, en requête multipart.")
@@ -790,7 +799,7 @@ class OpinionMutation:
         "The first approving opinion makes the project's figures its approved baseline."
     )
     def give_opinion(self, info: Info, input: GiveOpinionInput) -> OpinionType:
-        c = ctx(info)
+        c = _asking(info, Action.DECIDE_OPINION)
         key = _key(input.request_id, opinions.NOT_FOUND_REQUEST)
         if len(input.recommendations) > opinions.MAX_RECOMMENDATIONS:
             raise BadUserInput(f"Au plus {opinions.MAX_RECOMMENDATIONS} recommandations par avis.")
@@ -821,7 +830,7 @@ class OpinionMutation:
     def update_recommendation(
         self, info: Info, input: UpdateRecommendationInput
     ) -> RecommendationType:
-        c = ctx(info)
+        c = _asking(info, Action.UPDATE_RECOMMENDATION)
         key = _key(input.recommendation_id, opinions.NOT_FOUND_RECOMMENDATION)
         with _refusals(), c.write() as session:
             rec = opinions.get_recommendation(session, c.principal, key)
@@ -839,7 +848,7 @@ class OpinionMutation:
     def publish_opinion(
         self, info: Info, opinion_id: strawberry.ID, published: bool = True
     ) -> OpinionType:
-        c = ctx(info)
+        c = _asking(info, Action.DECIDE_OPINION)
         key = _key(opinion_id, "Avis introuvable.")
         with _refusals(), c.write() as session:
             found = session.get(Opinion, key)

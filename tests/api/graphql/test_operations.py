@@ -182,12 +182,22 @@ def test_opinions(demo: Demo) -> None:
         "operationName": "AddOpinionDocument",
         "variables": {"requestId": request_id, "file": None},
     }
-    uploaded = demo.client.post(
-        "/graphql",
-        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
-        files={"0": ("dossier.pdf", b"%PDF-1.7\n", "application/pdf")},
-        headers={"Authorization": f"Bearer {demo.tokens['ministry']}"},
-    ).json()
+
+    def upload(role: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = demo.client.post(
+            "/graphql",
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.file"]}),
+            },
+            files={"0": ("dossier.pdf", b"%PDF-1.7\n", "application/pdf")},
+            headers={"Authorization": f"Bearer {demo.tokens[role]}"} if role else {},
+        ).json()
+        return body
+
+    for role, code in ((None, "UNAUTHENTICATED"), ("admin", "FORBIDDEN"), ("other", "NOT_FOUND")):
+        assert upload(role)["errors"][0]["extensions"]["code"] == code
+    uploaded = upload("ministry")
     assert uploaded["data"]["addOpinionDocument"]["mediaType"] == "application/pdf"
     refused = run("ReceiveOpinionFile", {"requestId": request_id, "on": day(-20)}, "ministry")
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
