@@ -371,6 +371,7 @@ def open_request(
     ministry opens one for its own projects; DINUM for any. One running request per
     project at a time."""
     require_on(principal, Action.REQUEST_OPINION, project.ministry_id, NOT_FOUND_PROJECT)
+    _in_range(on)
     subject = clean_text(subject or "")
     if not subject:
         raise DomainError("Indiquez l'objet de la saisine.")
@@ -488,7 +489,20 @@ def _note(note: str | None, *, required: str | None = None) -> str | None:
     return text or None
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _in_range(day: date) -> date:
+    """Refuse a day outside 2000–2100 (a typo, or a date no statutory clock can reach)."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DomainError(
+            f"Date hors des bornes : « {day.isoformat()} » (de l'an 2000 à l'an 2100)."
+        )
+    return day
+
+
 def _check_day(request: OpinionRequest, history: list[OpinionEvent], on: date) -> None:
+    _in_range(on)
     last = history[-1].happened_on if history else request.opened_on
     if on < last:
         raise DomainError(
@@ -849,6 +863,7 @@ def _recommendations(given: Sequence[RecommendationInput], on: date) -> list[Rec
                 f"La recommandation n° {number} doit avoir un responsable "
                 f"({MAX_OWNER} caractères au plus)."
             )
+        _in_range(r.due_on)
         if r.due_on < on:
             raise DomainError(
                 f"L'échéance de la recommandation n° {number} ({french_date(r.due_on)}) "
@@ -1132,6 +1147,7 @@ def update_recommendation(
         ) from error
     if new == RecommendationStatus.DROPPED and not allows(principal, Action.DECIDE_OPINION):
         raise AccessDenied("forbidden", "Seule la DINUM peut abandonner une recommandation.")
+    _in_range(on)
     if new.value == recommendation.status:
         raise DomainError(f"La recommandation est déjà « {RECOMMENDATION_LABELS[new]} ».")
     text = _note(

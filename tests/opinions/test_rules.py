@@ -97,6 +97,8 @@ def test_steps_out_of_order_are_refused_in_french_and_change_nothing(
         opinions.add_document(s, m, request, filename="d.pdf", data=PDF)
         with pytest.raises(DomainError, match="précède la dernière étape"):
             opinions.receive_file(s, d, request, on=date(2027, 1, 3))
+        with pytest.raises(DomainError, match="Date hors des bornes : « 9999-12-31 »"):
+            opinions.receive_file(s, d, request, on=date(9999, 12, 31))
         opinions.receive_file(s, d, request, on=date(2027, 1, 15))
         with pytest.raises(DomainError, match="n'est possible que si elle est « informations"):
             opinions.receive_information(s, m, request, on=date(2027, 1, 16))
