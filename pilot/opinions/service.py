@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from pilot.auth.access import AccessDenied, Action, allows, require_action, requ
 from pilot.auth.models import Role
 from pilot.auth.service import Principal
 from pilot.config import get_settings
+from pilot.indicators.drift import BaselineFigures, CurrentFigures, project_drift
 from pilot.mail.service import french_date
 from pilot.ministries.models import Ministry
 from pilot.opinions.clock import (
@@ -153,6 +155,18 @@ class Figures:
     cost_eur: int | None
     start_date: date | None
     end_date: date | None
+
+
+@dataclass(frozen=True)
+class OpinionDrift:
+    """A project's drift since an opinion: its figures then (recorded on the opinion)
+    and now (``current_figures``); ``budget`` and ``schedule`` as ratios (0.12 = +12 %),
+    None when a figure is missing."""
+
+    then: Figures
+    now: Figures
+    budget: Decimal | None
+    schedule: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -1052,6 +1066,25 @@ def project_opinions(session: Session, principal: Principal, project: Project) -
             .order_by(col(Opinion.given_on).desc(), col(Opinion.id).desc())
         )
     )
+
+
+def drift_since_opinion(session: Session, principal: Principal, opinion: Opinion) -> OpinionDrift:
+    """How far the project moved since the opinion: budget and schedule drift of its
+    current figures against those recorded on the opinion (``opinion_drift``)."""
+    get_request(session, principal, opinion.request_id)
+    now = current_figures(session, [opinion.project_id])[opinion.project_id]
+    return opinion_drift(opinion, now)
+
+
+def opinion_drift(opinion: Opinion, now: Figures) -> OpinionDrift:
+    """The drift of figures ``now`` against those recorded on ``opinion``, computed as
+    every drift is (``pilot.indicators.drift``; the schedule from the opinion's start)."""
+    then = Figures(
+        opinion.baseline_cost_eur, opinion.baseline_start_date, opinion.baseline_end_date
+    )
+    reference = BaselineFigures(then.cost_eur, then.start_date, then.end_date)
+    drift = project_drift(reference, reference, CurrentFigures(now.cost_eur, now.end_date))
+    return OpinionDrift(then, now, drift.budget_initial, drift.schedule_initial)
 
 
 def publish_opinion(

@@ -27,7 +27,7 @@ QUERY = """
     events { kind happenedOn }
     documents { filename }
     opinion {
-      sense axes { axis rating }
+      sense axes { axis rating } driftSince { budget schedule }
       recommendations { number projectName ministry history { status } }
     }
   }

@@ -5,6 +5,7 @@ the approved baseline through the baseline model."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,15 @@ def test_the_first_approving_opinion_rebaselines_a_project_that_had_a_baseline(
         )
         assert again.baseline_id == approved.id
         assert len(projects.baselines(s, portfolio.contracted)) == 2
+        # Drift since the opinion: the figures recorded on it against today's.
+        projects.record_report(
+            s,
+            project,
+            reported_on=date(2027, 9, 1),
+            actor="test",
+            current_cost_eur=18_000_000,
+            forecast_end=date(2028, 12, 31),
+        )
+        drift = opinions.drift_since_opinion(s, d, opinion)
+        assert (drift.then.cost_eur, drift.now.cost_eur) == (15_000_000, 18_000_000)
+        assert (drift.budget, drift.schedule) == (Decimal("0.2"), 0)

@@ -20,6 +20,7 @@ from pilot.editions.models import Edition, EditionRow
 from pilot.editions.service import TrajectoryPoint
 from pilot.imports.models import Finding
 from pilot.ministries.models import Ministry
+from pilot.opinions import service as opinions
 from pilot.opinions.models import (
     Opinion,
     OpinionAxis,
@@ -173,8 +174,13 @@ class Loaders:
             )
         )
         self.projects = DataLoader(_by_id(s, Project))
+        self.current_figures = DataLoader(self._current_figures)
         self.latest_report = DataLoader(self._latest_reports)
         self.trajectory = DataLoader(self._trajectories)
+
+    async def _current_figures(self, ids: list[int]) -> list[opinions.Figures]:
+        found = opinions.current_figures(self.session, ids)
+        return [found[i] for i in ids]
 
     async def _latest_reports(self, ids: list[int]) -> list[Report | None]:
         found = projects.latest_reports(self.session, ids)

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from pilot.api.graphql.context import Context, ctx
 from pilot.api.graphql.errors import ACCESS_ERRORS, BadUserInput, NotFound, StorageFull, user_input
-from pilot.api.graphql.types import Euros, page_size
+from pilot.api.graphql.types import Euros, page_size, ratio
 from pilot.auth.access import AccessDenied, Action, require_action
 from pilot.keys import parse_key
 from pilot.ministries import service as ministries
@@ -300,6 +300,16 @@ class RecommendationType:
         ]
 
 
+@strawberry.type(name="OpinionDrift", description="The project's drift since the opinion.")
+class OpinionDriftType:
+    cost_then_eur: Euros | None
+    cost_now_eur: Euros | None
+    end_then: date | None
+    end_now: date | None
+    budget: float | None = strawberry.field(description="0.12 = +12 %")
+    schedule: float | None = strawberry.field(description="0.12 = +12 %")
+
+
 @strawberry.type(name="Opinion")
 class OpinionType:
     record: strawberry.Private[Opinion]
@@ -356,6 +366,19 @@ class OpinionType:
     @strawberry.field(description="DINUM made its content public")
     def published(self) -> bool:
         return self.record.published
+
+    @strawberry.field(description="The project's drift since the opinion (figures then, now)")
+    async def drift_since(self, info: Info) -> OpinionDriftType:
+        now = await ctx(info).loaders.current_figures.load(self.record.project_id)
+        d = opinions.opinion_drift(self.record, now)
+        return OpinionDriftType(
+            cost_then_eur=d.then.cost_eur,
+            cost_now_eur=d.now.cost_eur,
+            end_then=d.then.end_date,
+            end_now=d.now.end_date,
+            budget=ratio(d.budget),
+            schedule=ratio(d.schedule),
+        )
 
     @strawberry.field(description="The five axes (none for a deemed-favourable opinion)")
     async def axes(self, info: Info) -> list[OpinionAxisType]:

@@ -258,6 +258,7 @@ def test_opinions(demo: Demo) -> None:
         "planning",
     ]
     assert opinion["baselineId"] is not None  # the approved baseline (a re-baseline here)
+    assert (opinion["driftSince"]["budget"], opinion["driftSince"]["schedule"]) == (0.0, 0.0)
     first, second = opinion["recommendations"]
     assert (first["overdue"], second["overdue"]) == (False, True)
     closed = data(
