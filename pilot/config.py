@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     jobs_interval_seconds: int = Field(default=10, ge=1)
     jobs_backoff_seconds: int = Field(default=60, ge=1)  # first retry; doubles, up to 6 h
 
+    # DINUM's opinion (docs/opinions.md): the cost (€ TTC, complete cost) from which a
+    # project needs it, and the bounds of a request's file of documents.
+    opinion_threshold_eur: int = Field(default=9_000_000, ge=0)
+    opinion_max_document_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    opinion_max_documents: int = Field(default=30, ge=1)
+
     @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:

@@ -116,3 +116,85 @@ def add_demo_accounts(session: Session) -> list[str]:
             )
         made.append(email)
     return made
+
+
+def add_demo_opinions(session: Session, *, today: date) -> int:
+    """Fictitious requests for DINUM's opinion (docs/opinions.md), once, so that each
+    space shows the procedure at work: for MI's two costliest projects in the panorama, a
+    request whose clock runs (information asked and received, ANSSI's observations in,
+    the budget director's due this week) and one answered unfavourably two months ago,
+    with a recommendation past due and one in progress (an unfavourable opinion approves
+    no baseline: the projects' figures and drift are unchanged). Returns how many
+    requests it opened."""
+    from pilot.auth.models import Role
+    from pilot.auth.service import Principal
+    from pilot.ministries import service as ministries
+    from pilot.opinions import service as opinions
+    from pilot.opinions.models import OpinionRequest
+
+    ministry = ministries.get_by_code(session, "MI")
+    if ministry is None or session.exec(select(func.count()).select_from(OpinionRequest)).one():
+        return 0
+    statuses = [
+        s
+        for s in indicators.project_statuses(session, ministry_id=ministry.id)
+        if s.row.cost_eur is not None
+    ]
+    statuses.sort(key=lambda s: -(s.row.cost_eur or 0))
+    if len(statuses) < 2:
+        return 0
+    agent = Principal(role=Role.MINISTRY, ministry_id=ministry.id, name=DEMO_ACCOUNTS[0][0])
+    dinum = Principal(role=Role.DINUM, name=DEMO_ACCOUNTS[1][0])
+    note = DEMO_COMMENT.encode()
+
+    def day(offset: int) -> date:
+        return today + timedelta(days=offset)
+
+    running = opinions.open_request(
+        session, agent, statuses[0].project, subject="Passage en réalisation", on=day(-30)
+    )
+    opinions.add_document(session, agent, running, filename="dossier-de-saisine.txt", data=note)
+    opinions.receive_file(session, dinum, running, on=day(-20), note=DEMO_COMMENT)
+    opinions.request_information(
+        session, dinum, running, on=day(-15), note="Détail du coût de maintien sur 24 mois."
+    )
+    opinions.receive_information(session, agent, running, on=day(-12))
+    opinions.record_observations(session, dinum, running, observer="anssi", on=day(-4))
+    answered = opinions.open_request(
+        session, agent, statuses[1].project, subject="Lancement du marché", on=day(-100)
+    )
+    opinions.add_document(session, agent, answered, filename="note-de-cadrage.txt", data=note)
+    opinions.receive_file(session, dinum, answered, on=day(-90))
+    opinions.record_observations(session, dinum, answered, observer="anssi", on=day(-70))
+    opinions.record_observations(session, dinum, answered, observer="budget", on=day(-68))
+    opinion = opinions.give_opinion(
+        session,
+        dinum,
+        answered,
+        sense="unfavourable",
+        on=day(-62),
+        summary=DEMO_COMMENT,
+        axes=[
+            opinions.AxisInput("strategy", "satisfactory", "Besoin clairement établi."),
+            opinions.AxisInput("finances", "insufficient", "Coût complet sous-estimé."),
+            opinions.AxisInput("governance", "to_improve", "Comité stratégique à réunir."),
+            opinions.AxisInput("delivery", "insufficient", "Équipe interne trop réduite."),
+            opinions.AxisInput("planning", "critical", "Calendrier irréaliste."),
+        ],
+        recommendations=[
+            opinions.RecommendationInput(
+                "Réévaluer le coût complet (construction et 24 mois de maintien).",
+                "Directeur de projet",
+                day(-10),
+            ),
+            opinions.RecommendationInput(
+                "Renforcer l'équipe interne de deux chefs de projet.", "DNUM", day(60)
+            ),
+        ],
+    )
+    [_, (in_progress, _, _)] = opinions.recommendations(session, dinum, opinion_id=opinion.id)
+    opinions.update_recommendation(
+        session, agent, in_progress, status="in_progress", on=day(-30), comment=DEMO_COMMENT
+    )
+    session.flush()
+    return 2

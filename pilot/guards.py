@@ -1,6 +1,6 @@
 """History is never rewritten: the database session refuses to update or delete a
-baseline (initial or not), a report, an edition row, or a published edition (only its
-number label may change).
+baseline (initial or not), a report, an edition row, an opinion's event or a
+recommendation's event, or a published edition (only its number label may change).
 
 Registered once, on every SQLModel session, when ``pilot.models`` is imported.
 """
@@ -13,6 +13,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session as OrmSession
 
 from pilot.editions.models import Edition, EditionRow
+from pilot.opinions.models import OpinionEvent, RecommendationEvent
 from pilot.projects.models import Baseline, Report
 
 
@@ -27,7 +28,7 @@ def _persisted_status(obj: Edition) -> str | None:
 
 
 def _is_frozen(obj: Any, deleting: bool) -> bool:
-    if isinstance(obj, Baseline | Report | EditionRow):
+    if isinstance(obj, Baseline | Report | EditionRow | OpinionEvent | RecommendationEvent):
         return True
     if isinstance(obj, Edition) and _persisted_status(obj) == "published":
         if deleting:

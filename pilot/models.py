@@ -10,6 +10,15 @@ from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
 from pilot.jobs.models import Job
 from pilot.mail.models import OutboxMessage
 from pilot.ministries.models import Ministry, MinistryAlias
+from pilot.opinions.models import (
+    Opinion,
+    OpinionAxis,
+    OpinionDocument,
+    OpinionEvent,
+    OpinionRequest,
+    Recommendation,
+    RecommendationEvent,
+)
 from pilot.projects.forecasts import MilestoneForecast
 from pilot.projects.models import (
     Baseline,
@@ -50,11 +59,18 @@ __all__ = [
     "MilestoneForecast",
     "Ministry",
     "MinistryAlias",
+    "Opinion",
+    "OpinionAxis",
+    "OpinionDocument",
+    "OpinionEvent",
+    "OpinionRequest",
     "OutboxMessage",
     "Phase",
     "Project",
     "ProjectMinistry",
     "ProjectName",
+    "Recommendation",
+    "RecommendationEvent",
     "Report",
     "Risk",
     "RiskStatus",

@@ -86,6 +86,23 @@ def jobs_job() -> None:
         outbox_job()
 
 
+def opinions_job() -> None:
+    """Daily: the requests for DINUM's opinion whose month ran out are deemed favourable,
+    and the opinions' alerts (recommendations past due) recorded (Paris date)."""
+    from pilot import db
+    from pilot.opinions.clock import today_in_paris
+    from pilot.opinions.service import daily_checks
+
+    with db.session_scope(write=True) as session:
+        result = daily_checks(session, today_in_paris())
+    log.info(
+        "opinions: %d deemed favourable, %d alert(s) queued",
+        len(result.expired),
+        len(result.alerts),
+    )
+    outbox_job()
+
+
 def outbox_job() -> None:
     from pilot.mail.service import deliver
 
@@ -118,6 +135,9 @@ def build_scheduler(settings: Settings, *, blocking: bool = False) -> BaseSchedu
         id="jobs",
         max_instances=1,
         coalesce=True,
+    )
+    scheduler.add_job(
+        opinions_job, "cron", hour=7, minute=5, id="opinions", max_instances=1, coalesce=True
     )
     scheduler.add_job(
         outbox_job,

@@ -10,7 +10,15 @@ from sqlmodel import Field, SQLModel
 
 from pilot.timeutil import utcnow
 
-KINDS = ("health_red", "weather_rosier", "milestone_slip", "risk_unmitigated")
+KINDS = (
+    "health_red",
+    "weather_rosier",
+    "milestone_slip",
+    "risk_unmitigated",
+    # DINUM's opinions (pilot.opinions.service)
+    "recommendation_overdue",
+    "opinion_deemed_favourable",
+)
 
 
 class Alert(SQLModel, table=True):

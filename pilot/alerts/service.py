@@ -14,7 +14,9 @@ The events, and the key that makes each one once:
 - ``milestone_slip``: a milestone's forecast slipped at the second report in a row (and
   at each further slipping report); keyed on the milestone and the report;
 - ``risk_unmitigated``: an open risk of criticality 9 or more has no mitigation; keyed
-  on the risk.
+  on the risk;
+- ``recommendation_overdue`` and ``opinion_deemed_favourable``: from DINUM's opinions,
+  detected by ``pilot.opinions.service.daily_checks`` and recorded by ``record_alerts``.
 """
 
 from __future__ import annotations
@@ -234,6 +236,8 @@ _SUBJECTS = {
     "weather_rosier": "météo plus favorable que la santé calculée",
     "milestone_slip": "jalon qui glisse encore",
     "risk_unmitigated": "risque critique sans atténuation",
+    "recommendation_overdue": "recommandation de l'avis en retard",
+    "opinion_deemed_favourable": "avis réputé favorable faute de réponse dans le délai",
 }
 
 
@@ -304,6 +308,8 @@ KIND_LABELS = {  # DINUM's space
     "weather_rosier": "Météo plus favorable que la santé calculée",
     "milestone_slip": "Jalon qui glisse encore",
     "risk_unmitigated": "Risque critique sans atténuation",
+    "recommendation_overdue": "Recommandation de l'avis en retard",
+    "opinion_deemed_favourable": "Avis réputé favorable faute de réponse",
 }
 
 

@@ -12,6 +12,12 @@ own answer (401, 403, 404, or a GraphQL error code); they never test roles thems
 | publish an edition | — | — | yes | — |
 | mark a project confidential, lift it | — | — | yes | — |
 | manage tokens and ministries | — | — | — | yes |
+| read opinions (requests, clocks, files, opinions, recommendations, watch) | — | own | all | — |
+| open a request for an opinion, add documents, answer for information | — | own | all | — |
+| update a recommendation's status | — | own | all | — |
+| run the procedure (file complete, information, observations, the opinion) | — | — | yes | — |
+
+Admin reads none of the opinions' content (it administers, it does not steer).
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ class Action(StrEnum):
     PUBLISH_EDITION = "publish_edition"
     DECIDE_CONFIDENTIALITY = "decide_confidentiality"
     ADMINISTER = "manage_tokens"
+    READ_OPINIONS = "read_opinions"
+    REQUEST_OPINION = "request_opinion"
+    UPDATE_RECOMMENDATION = "update_recommendation"
+    DECIDE_OPINION = "decide_opinion"
 
 
 _READ = {
@@ -49,21 +59,24 @@ _READ = {
     Action.READ_IMPORTS,
     Action.READ_LIVE_PORTFOLIO,
 }
+_OPINIONS = {Action.READ_OPINIONS, Action.REQUEST_OPINION, Action.UPDATE_RECOMMENDATION}
 GRANTS: dict[Role, set[Action]] = {
     # The public reads only what was published: editions are frozen, nothing live.
     Role.PUBLIC: {Action.READ_PUBLISHED},
-    Role.MINISTRY: _READ | {Action.READ_PUBLISHED, Action.WRITE_PROJECT},
+    Role.MINISTRY: _READ | _OPINIONS | {Action.READ_PUBLISHED, Action.WRITE_PROJECT},
     Role.DINUM: _READ
+    | _OPINIONS
     | {
         Action.READ_PUBLISHED,
         Action.WRITE_PROJECT,
         Action.PUBLISH_EDITION,
         Action.DECIDE_CONFIDENTIALITY,
+        Action.DECIDE_OPINION,
     },
     Role.ADMIN: _READ | {Action.READ_PUBLISHED, Action.ADMINISTER},
 }
 # Actions a ministry token may only perform on its own ministry's data.
-MINISTRY_SCOPED = _READ | {Action.WRITE_PROJECT}
+MINISTRY_SCOPED = _READ | _OPINIONS | {Action.WRITE_PROJECT}
 
 Refusal = Literal["unauthenticated", "forbidden", "not_found", "bad_input"]
 
@@ -90,6 +103,17 @@ def require_action(principal: Principal, action: Action) -> None:
         if principal.role == Role.PUBLIC:
             raise AccessDenied("unauthenticated", "Identifiez-vous : un jeton est nécessaire.")
         raise AccessDenied("forbidden", "Votre rôle ne permet pas cette action.")
+
+
+def require_on(
+    principal: Principal, action: Action, ministry_id: int, missing: str = "Introuvable."
+) -> None:
+    """Raise unless ``principal`` may perform ``action`` on data of ``ministry_id``: a role
+    that never may is refused (``unauthenticated`` or ``forbidden``); a ministry acting on
+    another ministry's data is told it does not exist (``not_found``, message ``missing``)."""
+    require_action(principal, action)
+    if not allows(principal, action, ministry_id):
+        raise AccessDenied("not_found", missing)
 
 
 def workbook_ministry(

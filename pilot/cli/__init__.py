@@ -297,10 +297,10 @@ def demo(
 ) -> None:
     """Préparer la base intégrée et les données de démonstration, puis servir l'API.
 
-    Charge les deux éditions réelles, ajoute un suivi fictif (jalons, risques, météo ;
-    signalé comme tel) et des comptes de démonstration."""
+    Charge les deux éditions réelles, ajoute un suivi fictif (jalons, risques, météo,
+    saisines de la DINUM ; signalé comme tel) et des comptes de démonstration."""
     from pilot.db import is_sqlite, session_scope
-    from pilot.demo import add_demo_accounts, add_demo_follow_up
+    from pilot.demo import add_demo_accounts, add_demo_follow_up, add_demo_opinions
     from pilot.timeutil import today
 
     db_upgrade()
@@ -309,6 +309,7 @@ def demo(
     with session_scope(write=True) as session:
         added = add_demo_follow_up(session, today=today())
         logins = add_demo_accounts(session)
+        add_demo_opinions(session, today=today())
     if added:
         typer.echo(f"Suivi fictif de démonstration ajouté à {added} projets.")
     settings = get_settings()
@@ -441,6 +442,9 @@ from pilot.cli import jobs as _jobs  # noqa: E402
 
 app.add_typer(_alerts.app, name="alert")
 app.add_typer(_jobs.app, name="jobs")
+from pilot.cli import opinion as _opinion  # noqa: E402
+
+app.add_typer(_opinion.app, name="opinion")
 
 if __name__ == "__main__":
     app()

@@ -20,11 +20,21 @@ from pilot.editions.models import Edition, EditionRow
 from pilot.editions.service import TrajectoryPoint
 from pilot.imports.models import Finding
 from pilot.ministries.models import Ministry
+from pilot.opinions import service as opinions
+from pilot.opinions.models import (
+    Opinion,
+    OpinionAxis,
+    OpinionDocument,
+    OpinionEvent,
+    Recommendation,
+    RecommendationEvent,
+)
 from pilot.projects import service as projects
 from pilot.projects.models import (
     Baseline,
     BudgetLine,
     Milestone,
+    Project,
     ProjectName,
     Report,
     Risk,
@@ -141,8 +151,36 @@ class Loaders:
         self.edition_rows = DataLoader(
             _grouped(s, EditionRow, EditionRow.edition_id, [col(EditionRow.position)])
         )
+        # DINUM's opinions (pilot/api/graphql/opinions.py)
+        self.opinion_events = DataLoader(
+            _grouped(s, OpinionEvent, OpinionEvent.request_id, [col(OpinionEvent.id)])
+        )
+        self.opinion_documents = DataLoader(
+            _grouped(s, OpinionDocument, OpinionDocument.request_id, [col(OpinionDocument.id)])
+        )
+        self.opinions = DataLoader(_grouped(s, Opinion, Opinion.request_id, [col(Opinion.id)]))
+        self.opinion_axes = DataLoader(
+            _grouped(s, OpinionAxis, OpinionAxis.opinion_id, [col(OpinionAxis.id)])
+        )
+        self.recommendations = DataLoader(
+            _grouped(s, Recommendation, Recommendation.opinion_id, [col(Recommendation.number)])
+        )
+        self.recommendation_events = DataLoader(
+            _grouped(
+                s,
+                RecommendationEvent,
+                RecommendationEvent.recommendation_id,
+                [col(RecommendationEvent.id)],
+            )
+        )
+        self.projects = DataLoader(_by_id(s, Project))
+        self.current_figures = DataLoader(self._current_figures)
         self.latest_report = DataLoader(self._latest_reports)
         self.trajectory = DataLoader(self._trajectories)
+
+    async def _current_figures(self, ids: list[int]) -> list[opinions.Figures]:
+        found = opinions.current_figures(self.session, ids)
+        return [found[i] for i in ids]
 
     async def _latest_reports(self, ids: list[int]) -> list[Report | None]:
         found = projects.latest_reports(self.session, ids)

@@ -22,6 +22,7 @@ from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
 from pilot.api.graphql.execution import PilotExecutionContext
 from pilot.api.graphql.imports import ImportMutation, ImportQuery
+from pilot.api.graphql.opinions import OpinionMutation, OpinionQuery
 from pilot.api.graphql.portfolio import PortfolioQuery
 from pilot.api.graphql.projects.mutations import ConfidentialityMutation, ProjectMutation
 from pilot.api.graphql.projects.queries import ProjectQuery
@@ -29,7 +30,16 @@ from pilot.api.graphql.types import EUROS_SCALAR, Euros
 from pilot.config import Settings, get_settings
 
 Query = merge_types(
-    "Query", (ProjectQuery, PortfolioQuery, EditionQuery, ImportQuery, AccountQuery, CampaignQuery)
+    "Query",
+    (
+        ProjectQuery,
+        PortfolioQuery,
+        EditionQuery,
+        ImportQuery,
+        AccountQuery,
+        CampaignQuery,
+        OpinionQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -40,6 +50,7 @@ Mutation = merge_types(
         ImportMutation,
         AccountMutation,
         AlertMutation,
+        OpinionMutation,
     ),
 )
 

@@ -55,11 +55,26 @@ class Demo:
         return body
 
     def operation(
-        self, name: str, variables: dict[str, Any] | None = None, role: str | None = None
+        self,
+        name: str,
+        variables: dict[str, Any] | None = None,
+        role: str | None = None,
+        operation_name: str | None = None,
     ) -> dict[str, Any]:
-        return self.gql(
-            (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8"), variables, role
+        """Run the documented operation ``name`` (``operation_name``: which one, in a file
+        that holds several)."""
+        query = (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+        if operation_name is None:
+            return self.gql(query, variables, role)
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        response = self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}, "operationName": operation_name},
+            headers=headers,
         )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
 
 
 def first_project(session: Session, code: str, skip: int = 0) -> Project:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from typing import Any
 
+from pilot.opinions.clock import today_in_paris
 from tests.api.graphql.conftest import OPERATIONS, Demo
 
 FUTURE = (date.today() + timedelta(days=1)).isoformat()
@@ -137,3 +140,153 @@ def test_published_edition(demo: Demo) -> None:
     assert edition["figures"]["projects"] == 61 == len(edition["projects"])
     assert edition["figures"]["totalCostText"] == "2,56\u00a0Md€"
     assert any(p["name"] == "VITAM" for p in edition["projects"])
+
+
+def test_opinions(demo: Demo) -> None:
+    """A request for DINUM's opinion walked through every operation of opinions.graphql:
+    the ministry opens it and sends its file, DINUM runs the procedure and gives its
+    opinion, the ministry follows the recommendations; another ministry sees nothing."""
+    today = today_in_paris()
+
+    def day(offset: int) -> str:
+        return (today + timedelta(days=offset)).isoformat()
+
+    def run(name: str, variables: dict[str, object], role: str | None) -> dict[str, Any]:
+        return demo.operation("opinions", variables, role=role, operation_name=name)
+
+    def data(name: str, variables: dict[str, object], role: str) -> Any:
+        body = run(name, variables, role)
+        assert "errors" not in body, body
+        return next(iter(body["data"].values()))
+
+    flagged = data("OpinionThresholdFlags", {}, "dinum")
+    assert flagged and {f["ministry"] for f in data("OpinionThresholdFlags", {}, "ministry")} == {
+        "MI"
+    }
+    opened = data(
+        "OpenOpinionRequest",
+        {
+            "input": {
+                "projectId": demo.drifting,
+                "subject": "Marché de réalisation",
+                "openedOn": day(-25),
+            }
+        },
+        "ministry",
+    )
+    assert (opened["status"], opened["clock"]["state"]) == ("DRAFT", "not_started")
+    request_id = opened["id"]
+    document = (OPERATIONS / "opinions.graphql").read_text(encoding="utf-8")
+    operations = {
+        "query": document,
+        "operationName": "AddOpinionDocument",
+        "variables": {"requestId": request_id, "file": None},
+    }
+
+    def upload(role: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = demo.client.post(
+            "/graphql",
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.file"]}),
+            },
+            files={"0": ("dossier.pdf", b"%PDF-1.7\n", "application/pdf")},
+            headers={"Authorization": f"Bearer {demo.tokens[role]}"} if role else {},
+        ).json()
+        return body
+
+    for role, code in ((None, "UNAUTHENTICATED"), ("admin", "FORBIDDEN"), ("other", "NOT_FOUND")):
+        assert upload(role)["errors"][0]["extensions"]["code"] == code
+    uploaded = upload("ministry")
+    assert uploaded["data"]["addOpinionDocument"]["mediaType"] == "application/pdf"
+    refused = run("ReceiveOpinionFile", {"requestId": request_id, "on": day(-20)}, "ministry")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    received = data("ReceiveOpinionFile", {"requestId": request_id, "on": day(-20)}, "dinum")
+    deadline = received["clock"]["deadline"]
+    suspended = data(
+        "RequestOpinionInformation",
+        {"requestId": request_id, "note": "Le plan de charge.", "on": day(-15)},
+        "dinum",
+    )
+    assert (suspended["status"], suspended["clock"]["deadline"]) == ("INFORMATION_REQUESTED", None)
+    resumed = data(
+        "ReceiveOpinionInformation", {"requestId": request_id, "on": day(-10)}, "ministry"
+    )
+    assert resumed["clock"]["suspendedDays"] == 5
+    assert (
+        resumed["clock"]["deadline"]
+        == (date.fromisoformat(deadline) + timedelta(days=5)).isoformat()
+    )
+    observed = data(
+        "RecordOpinionObservations",
+        {"requestId": request_id, "observer": "ANSSI", "on": day(-5)},
+        "dinum",
+    )
+    assert observed["status"] == "OBSERVATIONS_RECEIVED"
+    clocks = run("OpinionClocks", {}, "dinum")["data"]
+    assert [r["id"] for r in clocks["runningOpinionClocks"]] == [request_id]
+    assert {"what": "observations", "dueOn": day(5), "daysLeft": 5} in [
+        {k: d[k] for k in ("what", "dueOn", "daysLeft")} for d in clocks["opinionsDueSoon"]
+    ]
+    assert run("OpinionClocks", {}, "other")["data"]["runningOpinionClocks"] == []
+    axes = [
+        {"axis": a, "rating": "SATISFACTORY", "comment": "Conforme."}
+        for a in ("STRATEGY", "FINANCES", "GOVERNANCE", "DELIVERY", "PLANNING")
+    ]
+    opinion = data(
+        "GiveOpinion",
+        {
+            "input": {
+                "requestId": request_id,
+                "sense": "FAVOURABLE_WITH_RESERVATIONS",
+                "givenOn": day(-3),
+                "axes": axes,
+                "recommendations": [
+                    {"text": "Sécuriser la réversibilité.", "owner": "DNUM MI", "dueOn": day(60)},
+                    {"text": "Recaler le planning.", "owner": "DNUM MI", "dueOn": day(-1)},
+                ],
+            }
+        },
+        "dinum",
+    )
+    assert opinion["senseLabel"] == "favorable avec réserves"
+    assert [a["axisLabel"] for a in opinion["axes"]] == [
+        "stratégie",
+        "finances",
+        "gouvernance",
+        "exécution",
+        "planning",
+    ]
+    assert opinion["baselineId"] is not None  # the approved baseline (a re-baseline here)
+    assert (opinion["driftSince"]["budget"], opinion["driftSince"]["schedule"]) == (0.0, 0.0)
+    first, second = opinion["recommendations"]
+    assert (first["overdue"], second["overdue"]) == (False, True)
+    closed = data(
+        "UpdateRecommendation",
+        {"input": {"recommendationId": first["id"], "status": "CLOSED", "comment": "Fait."}},
+        "ministry",
+    )
+    assert [h["status"] for h in closed["history"]] == ["OPEN", "CLOSED"]
+    overdue = data("OverdueRecommendations", {}, "dinum")
+    assert [(o["recommendation"]["id"], o["daysLate"]) for o in overdue] == [(second["id"], 1)]
+    assert data("OverdueRecommendations", {}, "other") == []
+    listed = data("OpinionRequests", {}, "ministry")
+    assert [r["id"] for r in listed] == [request_id]
+    assert [e["kind"] for e in listed[0]["events"]] == [
+        "OPENED",
+        "RECEIVED",
+        "INFORMATION_REQUESTED",
+        "INFORMATION_RECEIVED",
+        "OBSERVATIONS_RECEIVED",
+        "OPINION_GIVEN",
+    ]
+    assert listed[0]["opinion"]["id"] == opinion["id"]
+    assert data("OpinionRequests", {}, "other") == []
+    assert run("OpinionRequests", {}, None)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert run("OpinionRequests", {}, "admin")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert demo.drifting not in {f["projectId"] for f in data("OpinionThresholdFlags", {}, "dinum")}
+    other = demo.gql(f'{{ opinionRequest(id: "{request_id}") {{ id }} }}', role="other")
+    assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    denied = run("PublishOpinion", {"opinionId": opinion["id"]}, "ministry")
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert data("PublishOpinion", {"opinionId": opinion["id"]}, "dinum")["published"] is True

@@ -163,6 +163,11 @@ def test_every_public_field_reads_only_published_editions(demo: Demo, engine: An
     assert SECRET_PROJECT not in text and "biométrique" not in text
 
 
+# Tested with a file: tests/api/graphql/test_operations.py (test_opinions) and the
+# workbook upload tests.
+UPLOADS = ("uploadWorkbook", "addOpinionDocument")
+
+
 def test_every_other_root_field_needs_a_token(demo: Demo) -> None:
     schema = _schema(demo)
     assert schema.query_type is not None and schema.mutation_type is not None
@@ -172,7 +177,7 @@ def test_every_other_root_field_needs_a_token(demo: Demo) -> None:
         ("mutation", schema.mutation_type.fields),
     ):
         for name, field in fields.items():
-            if name in public or name == "uploadWorkbook":  # uploads: tested with a file
+            if name in public or name in UPLOADS:  # uploads: tested with a file
                 continue
             assert not _is_public(field)
             arguments = _required_arguments(field.args)

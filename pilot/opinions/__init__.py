@@ -1,0 +1,1 @@
+"""DINUM's statutory opinion (avis conforme): requests, clock, opinions, recommendations."""
