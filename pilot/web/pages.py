@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pilot.mail.service import french_date
 from pilot.money import format_decimal_fr, format_meur, format_percent
+from pilot.opinions import service as opinions
 from pilot.web.session import WebUser, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -121,6 +122,14 @@ environment.globals.update(
         "CAMPAIGN_BADGES": CAMPAIGN_BADGES,
         "ENTITIES": ENTITIES,
         "ACTIONS": ACTIONS,
+        # DINUM's opinion: French labels of the domain's codes (docs/opinions.md)
+        "OPINION_STATUS": opinions.STATUS_LABELS,
+        "OPINION_EVENTS": opinions.EVENT_LABELS,
+        "OBSERVERS": opinions.OBSERVER_LABELS,
+        "SENSES": opinions.SENSE_LABELS,
+        "AXES": opinions.AXIS_LABELS,
+        "RATINGS": opinions.RATING_LABELS,
+        "RECOMMENDATION_STATUS": opinions.RECOMMENDATION_LABELS,
     }
 )
 
