@@ -26,6 +26,7 @@ from pilot.indicators.health import Health
 from pilot.indicators.service import ProjectStatus, project_statuses
 from pilot.ministries.models import Ministry
 from pilot.money import eur_to_meur, round_half_up
+from pilot.opinions.service import OpinionSummary, opinion_summaries
 from pilot.projects import confidentiality
 from pilot.projects import service as projects_service
 from pilot.projects.models import (
@@ -381,6 +382,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
             }
         )
     baselines = projects_service.baselines_by_project(session, ids)
+    opinions = opinion_summaries(session, ids)
     previous = _latest_published(session, published_on)
     before = {
         r.project_id for r in (edition_rows(session, previous) if previous else []) if r.project_id
@@ -397,6 +399,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
             milestones=milestones.get(project.id, []),
             risks=risks.get(project.id, []),
             entrant=previous is not None and project.id not in before,
+            opinion=opinions.get(project.id),
             confidential=confidentiality.in_force(
                 project.confidential, project.confidential_until, published_on
             ),
@@ -633,6 +636,7 @@ def _public_values(
     milestones: list[dict[str, Any]],
     risks: list[dict[str, Any]],
     entrant: bool,
+    opinion: OpinionSummary | None,
     confidential: bool,
 ) -> dict[str, Any]:
     """One project as an edition freezes it (JSON-ready: decimals as strings), the
@@ -681,6 +685,15 @@ def _public_values(
         "fictitious": report is not None and report.comment == DEMO_COMMENT,
         "milestones": milestones,
         "risks": risks,
+        # DINUM's latest opinion: its date, its sense and the open recommendations (the
+        # content of an opinion stays internal; docs/opinions.md)
+        "opinion": None
+        if opinion is None
+        else {
+            "given_on": _iso(opinion.given_on),
+            "sense": opinion.sense,
+            "open_recommendations": opinion.open_recommendations,
+        },
     }
     values["cost_bracket"] = cost_bracket(values["cost_eur"], values["phase"])
     return confidentiality.public_values(values)
