@@ -165,12 +165,11 @@ def project_opinions(
     if blocks and project.id is not None:
         latest = blocks[0].opinion
         now = opinions.current_figures(session, [project.id]).get(project.id)
+        approved = BaselineFigures(
+            latest.baseline_cost_eur, latest.baseline_start_date, latest.baseline_end_date
+        )
         drift = project_drift(
-            None,
-            BaselineFigures(
-                latest.baseline_cost_eur, latest.baseline_start_date, latest.baseline_end_date
-            ),
-            CurrentFigures(now.cost_eur, now.end_date) if now else None,
+            approved, approved, CurrentFigures(now.cost_eur, now.end_date) if now else None
         )
         budget, schedule = drift.budget_latest, drift.schedule_latest
     return ProjectOpinions(

@@ -81,6 +81,16 @@ def percent(value: Decimal | None) -> str:
     return ("+" + text) if value > 0 else text
 
 
+def size_fr(size: int) -> str:
+    """A file's size in French: "820 octets", "12,4 Ko", "3,2 Mo"."""
+    if size < 1024:
+        return f"{size} octet{'s' if size > 1 else ''}"
+    for unit, power in (("Ko", 1), ("Mo", 2), ("Go", 3)):
+        if size < 1024 ** (power + 1) or unit == "Go":
+            return f"{format_decimal_fr(Decimal(size) / 1024**power, 1)}\u00a0{unit}"
+    raise AssertionError(size)
+
+
 def import_summary(counts: dict[str, Any]) -> str:
     """What an import changed (or would change), in French: "2 projets mis à jour, …"."""
     parts = []
@@ -111,6 +121,7 @@ environment.filters.update(
         "datetime_fr": datetime_fr,
         "decimal_fr": format_decimal_fr,
         "import_summary": import_summary,
+        "size_fr": size_fr,
     }
 )
 environment.globals.update(

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pilot.editions.service import NO_HEALTH_REASONS
 from pilot.mail.service import french_date
 from pilot.money import format_meur
+from pilot.opinions.models import Sense
 from pilot.opinions.service import SENSE_LABELS
 from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
@@ -221,7 +222,7 @@ def public_opinion(frozen: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {
         "given_on": french_date(date.fromisoformat(frozen["given_on"])),
-        "sense": SENSE_LABELS.get(frozen.get("sense"), frozen.get("sense")),
+        "sense": SENSE_LABELS.get(Sense(frozen["sense"]), frozen["sense"]),
         "open_recommendations": int(frozen.get("open_recommendations") or 0),
     }
 
