@@ -26,6 +26,7 @@ from pilot.indicators.health import Health
 from pilot.indicators.service import ProjectStatus, project_statuses
 from pilot.ministries.models import Ministry
 from pilot.money import eur_to_meur, round_half_up
+from pilot.opinions.service import OpinionSummary, opinion_summaries
 from pilot.projects import confidentiality
 from pilot.projects import service as projects_service
 from pilot.projects.forecasts import frozen_trends
@@ -383,6 +384,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         )
     trends = frozen_trends(session, ids, published_on)
     baselines = projects_service.baselines_by_project(session, ids)
+    opinions = opinion_summaries(session, ids)
     previous = _latest_published(session, published_on)
     before = {
         r.project_id for r in (edition_rows(session, previous) if previous else []) if r.project_id
@@ -400,6 +402,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
             trend=trends.get(project.id, []),
             risks=risks.get(project.id, []),
             entrant=previous is not None and project.id not in before,
+            opinion=opinions.get(project.id),
             confidential=confidentiality.in_force(
                 project.confidential, project.confidential_until, published_on
             ),
@@ -637,6 +640,7 @@ def _public_values(
     trend: list[dict[str, Any]],
     risks: list[dict[str, Any]],
     entrant: bool,
+    opinion: OpinionSummary | None,
     confidential: bool,
 ) -> dict[str, Any]:
     """One project as an edition freezes it (JSON-ready: decimals as strings), the
@@ -687,6 +691,15 @@ def _public_values(
         # the milestone trend (forecast at each report up to the publication), frozen
         "milestone_trend": trend,
         "risks": risks,
+        # DINUM's latest opinion: its date, its sense and the open recommendations (the
+        # content of an opinion stays internal; docs/opinions.md)
+        "opinion": None
+        if opinion is None
+        else {
+            "given_on": _iso(opinion.given_on),
+            "sense": opinion.sense,
+            "open_recommendations": opinion.open_recommendations,
+        },
     }
     values["cost_bracket"] = cost_bracket(values["cost_eur"], values["phase"])
     return confidentiality.public_values(values)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pilot.mail.service import french_date
 from pilot.money import format_decimal_fr, format_meur, format_percent
+from pilot.opinions import service as opinions
 from pilot.web.session import WebUser, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -80,6 +81,16 @@ def percent(value: Decimal | None) -> str:
     return ("+" + text) if value > 0 else text
 
 
+def size_fr(size: int) -> str:
+    """A file's size in French: "820 octets", "12,4 Ko", "3,2 Mo"."""
+    if size < 1024:
+        return f"{size} octet{'s' if size > 1 else ''}"
+    for unit, power in (("Ko", 1), ("Mo", 2), ("Go", 3)):
+        if size < 1024 ** (power + 1) or unit == "Go":
+            return f"{format_decimal_fr(Decimal(size) / 1024**power, 1)}\u00a0{unit}"
+    raise AssertionError(size)
+
+
 def import_summary(counts: dict[str, Any]) -> str:
     """What an import changed (or would change), in French: "2 projets mis à jour, …"."""
     parts = []
@@ -110,6 +121,7 @@ environment.filters.update(
         "datetime_fr": datetime_fr,
         "decimal_fr": format_decimal_fr,
         "import_summary": import_summary,
+        "size_fr": size_fr,
     }
 )
 environment.globals.update(
@@ -121,6 +133,14 @@ environment.globals.update(
         "CAMPAIGN_BADGES": CAMPAIGN_BADGES,
         "ENTITIES": ENTITIES,
         "ACTIONS": ACTIONS,
+        # DINUM's opinion: French labels of the domain's codes (docs/opinions.md)
+        "OPINION_STATUS": opinions.STATUS_LABELS,
+        "OPINION_EVENTS": opinions.EVENT_LABELS,
+        "OBSERVERS": opinions.OBSERVER_LABELS,
+        "SENSES": opinions.SENSE_LABELS,
+        "AXES": opinions.AXIS_LABELS,
+        "RATINGS": opinions.RATING_LABELS,
+        "RECOMMENDATION_STATUS": opinions.RECOMMENDATION_LABELS,
     }
 )
 

@@ -24,7 +24,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pilot.editions.service import NO_HEALTH_REASONS
+from pilot.mail.service import french_date
 from pilot.money import format_meur
+from pilot.opinions.models import Sense
+from pilot.opinions.service import SENSE_LABELS
 from pilot.projects.confidentiality import WITHHELD_TEXT
 from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
 from scorecards.trend import published_trend
@@ -213,6 +216,18 @@ def _fr_date_text(value: str | None) -> str:
     return "—" if not value else date_fr(date.fromisoformat(value))
 
 
+def public_opinion(frozen: dict[str, Any] | None) -> dict[str, Any] | None:
+    """DINUM's latest opinion as the edition froze it (date, sense, open recommendations);
+    None without one, or for a confidential project (the edition froze nothing)."""
+    if not frozen:
+        return None
+    return {
+        "given_on": french_date(date.fromisoformat(frozen["given_on"])),
+        "sense": SENSE_LABELS.get(Sense(frozen["sense"]), frozen["sense"]),
+        "open_recommendations": int(frozen.get("open_recommendations") or 0),
+    }
+
+
 def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place) -> bytes:
     v = row.values
     p = {
@@ -244,6 +259,7 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
             for m in v.get("milestones") or []
         ],
         "risks": v.get("risks") or [],
+        "opinion": public_opinion(v.get("opinion")),
         "data": {k: v for k, v in row.data.items() if k != PUBLICATION_DATE},
     }
     edition_label = "Brouillon" if view.draft else f"Édition n° {view.number}"

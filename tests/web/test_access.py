@@ -8,14 +8,19 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import date
 
 import httpx
 import openpyxl
 import pytest
 from sqlmodel import select
 
+from pilot.auth.models import Role
+from pilot.auth.service import Principal
 from pilot.db import session_scope
 from pilot.imports.models import ImportFile
+from pilot.opinions import service as opinions
+from pilot.opinions.models import Axis, Recommendation
 from pilot.projects.models import Project
 from pilot.web.routes import admin, dinum, ministry
 from pilot.web.routes import login as login_routes
@@ -23,6 +28,7 @@ from tests.web.conftest import MI_PROJECT, MJ_PROJECT, USERS, Web, csrf_of, logi
 
 pytestmark = [needs_node, pytest.mark.slow]
 
+DAY = date(2026, 3, 2)
 WEB_PREFIXES = ("/espace", "/pilotage", "/administration", "/connexion", "/deconnexion")
 
 
@@ -52,10 +58,41 @@ def _upload_own_workbook(client: httpx.Client, web: Web) -> int:
     return int(found.group(1))
 
 
+def _mj_opinion(web: Web) -> dict[str, str]:
+    """MJ's project with a request for DINUM's opinion (a document in its file), the
+    opinion given with one recommendation, and a second request still a draft: the ids."""
+    dinum = Principal(role=Role.DINUM, ministry_id=None, name="pilotage@numerique.gouv.fr")
+    with session_scope(web.engine, write=True) as s:
+        project = s.exec(select(Project).where(Project.name == MJ_PROJECT)).one()
+        request = opinions.open_request(s, dinum, project, subject="Réalisation", on=DAY)
+        document = opinions.add_document(
+            s, dinum, request, filename="dossier.pdf", data=b"%PDF-1.4 dossier"
+        )
+        opinions.receive_file(s, dinum, request, on=DAY)
+        axes = [opinions.AxisInput(a.value, "satisfactory", "Bien.") for a in Axis]
+        given = opinions.give_opinion(
+            s,
+            dinum,
+            request,
+            sense="favourable",
+            on=DAY,
+            axes=axes,
+            recommendations=[opinions.RecommendationInput("Renforcer l'équipe", "DSI", DAY)],
+        )
+        [(recommendation, _, _)] = opinions.recommendations(s, dinum, opinion_id=given.id)
+        return {
+            "request_id": str(request.id),
+            "document_id": str(document.id),
+            "recommendation_id": str(recommendation.id),
+        }
+
+
 def test_a_ministry_never_sees_or_changes_another_ministrys_data_through_any_page(
     web: Web,
 ) -> None:
+    mj_opinion = _mj_opinion(web)
     mj, _ = login(web, "agent-mj")
+    assert mj.get(web.at(f"/espace/avis/saisines/{mj_opinion['request_id']}")).status_code == 200
     mj_workbook = mj.get(web.at("/espace/classeur")).content
     mj_import = _upload_own_workbook(mj, web)
     assert mj.get(web.at(f"/espace/projets/{web.mj_project}")).status_code == 200
@@ -70,8 +107,9 @@ def test_a_ministry_never_sees_or_changes_another_ministrys_data_through_any_pag
         "account_id": "1",
         "token_id": "1",
         "number": "1",
+        **mj_opinion,
     }
-    own_pages = {"/espace/", "/espace/imports/", "/espace/classeur"}
+    own_pages = {"/espace/", "/espace/imports/", "/espace/classeur", "/espace/avis/"}
     login_pages = {"/connexion", "/connexion/retour", "/connexion/demo", "/deconnexion"}
     checked = []
     for method, template in _web_routes():
@@ -102,6 +140,16 @@ def test_a_ministry_never_sees_or_changes_another_ministrys_data_through_any_pag
             assert response.status_code == 403, (method, path, response.status_code)
     assert len(checked) >= 15  # every page and form of the three spaces
 
+    # MI cannot close MJ's recommendation, even with a valid status: nothing changes
+    refused = mi.post(
+        web.at(f"/espace/avis/recommandations/{mj_opinion['recommendation_id']}"),
+        data={"csrf_token": token, "statut": "closed"},
+    )
+    assert refused.status_code == 404
+    with session_scope(web.engine) as session:
+        recommendation = session.get(Recommendation, int(mj_opinion["recommendation_id"]))
+        assert recommendation is not None and recommendation.status == "open"
+
     history = mi.get(web.at("/espace/imports/")).text
     assert f"/espace/imports/{mj_import}" not in history
     workbook = openpyxl.load_workbook(io.BytesIO(mi.get(web.at("/espace/classeur")).content))
@@ -118,7 +166,15 @@ def test_every_form_refuses_a_request_without_the_sessions_csrf_token(web: Web) 
     admin, _ = login(web, "admin")
     posts = [path for method, path in _web_routes() if method == "POST"]
     assert len(posts) >= 8
-    values = {"pilot_id": web.mj_project, "import_id": "1", "account_id": "1", "token_id": "1"}
+    values = {
+        "pilot_id": web.mj_project,
+        "import_id": "1",
+        "account_id": "1",
+        "token_id": "1",
+        "request_id": "1",
+        "recommendation_id": "1",
+        "document_id": "1",
+    }
     for template in posts:
         path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
         for data in ({}, {"csrf_token": "forged"}):

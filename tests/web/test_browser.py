@@ -270,3 +270,107 @@ def test_agents_work_in_their_spaces_with_a_browser_and_the_keyboard(
         "/deconnexion",
     } <= user.pages
     assert not user.problems, "\n".join(user.problems)
+
+
+WIDTHS = (390, 1280)
+SHOTS = ROOT / "var" / "screenshots" / "opinions"
+
+
+def _at_both_widths(user: User, name: str) -> None:
+    """The current page at 390 px and at a desktop width: axe-core at each, and a
+    screenshot of each (var/screenshots/opinions/, to look at)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        user.b.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=width < 500,
+        )
+        user.check()
+        shot = user.b.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        (SHOTS / f"{name}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
+    user.b.call("Emulation.clearDeviceMetricsOverride")
+
+
+def test_a_request_for_dinums_opinion_from_saisine_to_a_closed_recommendation(
+    web: Web, tmp_path: Path
+) -> None:
+    browser = Browser()
+    user = User(browser, web)
+    file = tmp_path / "dossier-cadrage.pdf"
+    file.write_bytes(b"%PDF-1.4\n% dossier de cadrage\n")
+    try:
+        # The ministry sees its project flagged and opens a request from its space.
+        user.log_in("agent-mi")
+        user.open("/espace/avis/")
+        assert "irrégulier" in user.text().lower() and MI_PROJECT in user.text()
+        _at_both_widths(user, "espace-avis")
+        form = (
+            f"document.querySelector('form[action=\"/espace/projets/{web.mi_project}/saisine\"]')"
+        )
+        user.act(f"{form}.objet.value = 'Passage en réalisation'; {form}.submit()")
+        assert user.path.startswith("/espace/avis/saisines/")
+        request_path = user.path
+        document = browser.call("DOM.getDocument")
+        node = browser.call(
+            "DOM.querySelector", nodeId=document["root"]["nodeId"], selector="#document"
+        )
+        browser.call("DOM.setFileInputFiles", files=[str(file)], nodeId=node["nodeId"])
+        user.act("document.querySelector('form[action$=\"/documents\"]').submit()")
+        assert "Le document est joint au dossier" in user.text()
+        assert "dossier-cadrage.pdf" in user.text() and "en préparation" in user.text().lower()
+        _at_both_widths(user, "espace-saisine")
+        user.log_out()
+
+        # DINUM receives the file and gives its opinion with one recommendation.
+        user.log_in("pilotage")
+        user.open("/pilotage/avis/")
+        assert MI_PROJECT in user.text()
+        dinum_path = request_path.replace("/espace/", "/pilotage/")
+        user.open(dinum_path)
+        user.act("document.querySelector('form[action$=\"/reception\"]').submit()")
+        identity = user.value("document.querySelector('.pilot-identity').innerText")
+        assert "pas encore" not in identity and "dossier complet reçu" in user.text().lower()
+        _at_both_widths(user, "pilotage-saisine")
+        fill = ["document.getElementById('sens-favourable_with_reservations').checked = true"]
+        for axis in ("strategy", "finances", "governance", "delivery", "planning"):
+            fill.append(f"document.getElementById('appreciation_{axis}').value = 'to_improve'")
+            fill.append(f"document.getElementById('commentaire_{axis}').value = 'À suivre.'")
+        fill += [
+            "document.getElementById('recommandation_1').value = 'Recruter un architecte'",
+            "document.getElementById('responsable_1').value = 'DNUM'",
+            "document.getElementById('echeance_1').value = '2030-06-30'",
+            "document.getElementById('avis').submit()",
+        ]
+        user.act(";".join(fill))
+        page = user.text()
+        assert "Avis favorable avec réserves" in page, page[-2000:]
+        assert "Recruter un architecte" in page and "avis rendu" in page.lower()
+        user.open("/pilotage/avis/")
+        _at_both_widths(user, "pilotage-avis")
+        user.open(f"/pilotage/projets/{web.mi_project}")
+        assert "Dérive depuis l'avis" in user.text()
+        user.log_out()
+
+        # The ministry closes the recommendation from its space.
+        user.log_in("agent-mi")
+        user.open("/espace/avis/")
+        user.act(
+            "const f = document.querySelector('form[action*=\"/avis/recommandations/\"]');"
+            "f.querySelector('select').value = 'closed'; f.submit()"
+        )
+        assert "Le statut de la recommandation est enregistré" in user.text()
+        row = user.value(
+            "Array.from(document.querySelectorAll('tbody tr')).map(r => r.innerText)"
+            ".find(t => t.includes('Recruter un architecte'))"
+        )
+        assert "Close" in row, row
+        user.open(f"/espace/projets/{web.mi_project}")
+        assert "Recruter un architecte" in user.text()
+        _at_both_widths(user, "espace-projet")
+        user.log_out()
+    finally:
+        browser.close()
+    assert not user.problems, "\n".join(user.problems)

@@ -5,11 +5,13 @@ edition (a preview, then a confirmation). Open to DINUM and admin accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
@@ -21,13 +23,18 @@ from pilot.db import session_scope
 from pilot.editions import service as editions
 from pilot.indicators import service as indicators
 from pilot.indicators.early_warning import early_warning_scores
+from pilot.keys import MAX_KEY
 from pilot.ministries.models import Ministry
+from pilot.opinions import service as opinions
+from pilot.opinions.clock import today_in_paris
+from pilot.opinions.models import Axis, OpinionRequest
 from pilot.projects import confidentiality
 from pilot.projects.models import Project, format_pilot_id, parse_pilot_id
 from pilot.timeutil import today
 from pilot.web import data
+from pilot.web import opinions as web_opinions
 from pilot.web.pages import render
-from pilot.web.session import CsrfChecked, DinumUser, PageError
+from pilot.web.session import CsrfChecked, DinumUser, PageError, WebUser
 
 router = APIRouter(prefix="/pilotage", include_in_schema=False)
 
@@ -82,6 +89,8 @@ def project(request: Request, pilot_id: str, session: SessionDep, user: DinumUse
         "project.html.j2",
         user=user,
         page=data.project_page(session, found, today=today(), with_audit=True),
+        opinions=web_opinions.project_opinions(session, user.principal, found),
+        today_paris=today_in_paris(),
         dinum=True,
         message=request.query_params.get("fait"),
     )
@@ -283,3 +292,200 @@ def published(request: Request, number: int, session: SessionDep, user: DinumUse
     except editions.EditionNotFound as error:
         raise PageError(404, "Édition introuvable", str(error)) from error
     return render(request, "dinum/published.html.j2", user=user, edition=edition)
+
+
+# DINUM's opinion (docs/opinions.md): every request, its steps, the clocks, the follow-up.
+Key = Annotated[int, PathParam(ge=1, le=MAX_KEY)]
+RECOMMENDATION_ROWS = 5  # blank recommendation lines offered by the opinion form
+
+
+@router.get("/avis/", response_class=HTMLResponse)
+def opinions_board(request: Request, session: SessionDep, user: DinumUser) -> Response:
+    """Every running clock and what falls due this week, every request, the open
+    recommendations past due per ministry, the threshold flags."""
+    principal, on = user.principal, today_in_paris()
+    with web_opinions.refusals():
+        clocks, due = opinions.running_clocks(session, principal, on)
+        requests = opinions.list_requests(session, principal)
+        overdue = opinions.overdue_recommendations(session, principal, on)
+        flags = opinions.threshold_flags(session, principal)
+    return render(
+        request,
+        "dinum/opinions.html.j2",
+        user=user,
+        clocks=clocks,
+        due=due,
+        requests=requests,
+        overdue=overdue,
+        flags=flags,
+        today=on,
+    )
+
+
+@router.post("/projets/{pilot_id}/saisine", dependencies=[CsrfChecked])
+def open_opinion_request(
+    pilot_id: str, user: DinumUser, objet: Annotated[str, Form()] = ""
+) -> Response:
+    with session_scope(write=True) as session, web_opinions.refusals():
+        found = _project(session, pilot_id)
+        opened = opinions.open_request(
+            session, user.principal, found, subject=objet, on=today_in_paris()
+        )
+        request_id = opened.id
+    return RedirectResponse(f"/pilotage/avis/saisines/{request_id}", status_code=303)
+
+
+@router.get("/avis/saisines/{request_id}", response_class=HTMLResponse)
+def opinion_request(
+    request: Request, request_id: Key, session: SessionDep, user: DinumUser
+) -> Response:
+    return render(
+        request,
+        "opinions/request.html.j2",
+        user=user,
+        page=web_opinions.request_page(session, user.principal, request_id),
+        dinum=True,
+        recommendation_rows=RECOMMENDATION_ROWS,
+        message=request.query_params.get("fait"),
+    )
+
+
+def _step(
+    user: WebUser, request_id: int, step: Callable[[Session, OpinionRequest], object]
+) -> Response:
+    with session_scope(write=True) as session, web_opinions.refusals():
+        found = opinions.get_request(session, user.principal, request_id)
+        step(session, found)
+    return RedirectResponse(f"/pilotage/avis/saisines/{request_id}?fait=etape", status_code=303)
+
+
+@router.post("/avis/saisines/{request_id}/reception", dependencies=[CsrfChecked])
+def receive_file(
+    request_id: Key,
+    user: DinumUser,
+    jour: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    return _step(
+        user,
+        request_id,
+        lambda s, r: opinions.receive_file(
+            s, user.principal, r, on=web_opinions.parse_day(jour), note=note or None
+        ),
+    )
+
+
+@router.post("/avis/saisines/{request_id}/demande-informations", dependencies=[CsrfChecked])
+def request_information(
+    request_id: Key,
+    user: DinumUser,
+    jour: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    return _step(
+        user,
+        request_id,
+        lambda s, r: opinions.request_information(
+            s, user.principal, r, on=web_opinions.parse_day(jour), note=note
+        ),
+    )
+
+
+@router.post("/avis/saisines/{request_id}/informations", dependencies=[CsrfChecked])
+def receive_information(
+    request_id: Key,
+    user: DinumUser,
+    jour: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    return _step(
+        user,
+        request_id,
+        lambda s, r: opinions.receive_information(
+            s, user.principal, r, on=web_opinions.parse_day(jour), note=note or None
+        ),
+    )
+
+
+@router.post("/avis/saisines/{request_id}/observations", dependencies=[CsrfChecked])
+def record_observations(
+    request_id: Key,
+    user: DinumUser,
+    observateur: Annotated[str, Form()] = "",
+    jour: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    return _step(
+        user,
+        request_id,
+        lambda s, r: opinions.record_observations(
+            s,
+            user.principal,
+            r,
+            observer=observateur,
+            on=web_opinions.parse_day(jour),
+            note=note or None,
+        ),
+    )
+
+
+@router.post("/avis/saisines/{request_id}/avis", dependencies=[CsrfChecked])
+async def give_opinion(request_id: Key, request: Request, user: DinumUser) -> Response:
+    """The opinion: its sense, the five axes (rating and comment each), a summary, and the
+    recommendation lines filled in (blank lines are ignored)."""
+    form = await request.form()
+
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def decide(s: Session, r: OpinionRequest) -> None:
+        axes = [
+            opinions.AxisInput(
+                axis=axis.value,
+                rating=text(f"appreciation_{axis.value}"),
+                comment=text(f"commentaire_{axis.value}"),
+            )
+            for axis in Axis
+        ]
+        recommendations = [
+            opinions.RecommendationInput(
+                text=text(f"recommandation_{i}"),
+                owner=text(f"responsable_{i}"),
+                due_on=web_opinions.parse_day(
+                    text(f"echeance_{i}"), required=f"recommandation {i}"
+                ),
+            )
+            for i in range(1, RECOMMENDATION_ROWS + 1)
+            if text(f"recommandation_{i}")
+        ]
+        opinions.give_opinion(
+            s,
+            user.principal,
+            r,
+            sense=text("sens"),
+            on=web_opinions.parse_day(text("jour")),
+            axes=axes,
+            recommendations=recommendations,
+            summary=text("synthese") or None,
+        )
+
+    return await run_in_threadpool(_step, user, request_id, decide)
+
+
+@router.get("/avis/documents/{document_id}")
+def opinion_document(document_id: Key, session: SessionDep, user: DinumUser) -> Response:
+    return web_opinions.document_response(session, user.principal, document_id)
+
+
+@router.post("/avis/recommandations/{recommendation_id}", dependencies=[CsrfChecked])
+def update_recommendation(
+    recommendation_id: Key,
+    user: DinumUser,
+    statut: Annotated[str, Form()] = "",
+    commentaire: Annotated[str, Form()] = "",
+    retour: Annotated[str, Form()] = "",
+) -> Response:
+    web_opinions.change_recommendation(user.principal, recommendation_id, statut, commentaire)
+    back = retour if retour.startswith("/pilotage/") and "//" not in retour else "/pilotage/avis/"
+    return RedirectResponse(f"{back}?fait=recommandation", status_code=303)

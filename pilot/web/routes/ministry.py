@@ -10,10 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from importers.intake import ImportOutcome, submit
@@ -22,15 +22,20 @@ from importers.workbook.report import issues_of, report_workbook
 from importers.workbook.template import build_template, template_filename
 from pilot.api.deps import SessionDep
 from pilot.api.turns import ImportsBusy, ImportTurns
+from pilot.auth.access import Action
 from pilot.config import get_settings
+from pilot.db import session_scope
 from pilot.imports.models import ImportFile, ImportStatus
 from pilot.keys import MAX_KEY
 from pilot.ministries.models import Ministry
 from pilot.money import format_decimal_fr
+from pilot.opinions import service as opinions
+from pilot.opinions.clock import today_in_paris
 from pilot.projects.models import Project, parse_pilot_id
 from pilot.storage import StorageError
 from pilot.timeutil import today
 from pilot.web import data
+from pilot.web import opinions as web_opinions
 from pilot.web.pages import render
 from pilot.web.session import CsrfChecked, MinistryUser, PageError, WebUser
 
@@ -218,5 +223,136 @@ def project(request: Request, pilot_id: str, session: SessionDep, user: Ministry
         "project.html.j2",
         user=user,
         page=data.project_page(session, found, today=today(), with_audit=True),
+        opinions=web_opinions.project_opinions(session, user.principal, found),
+        today_paris=today_in_paris(),
         dinum=False,
     )
+
+
+# DINUM's opinion (docs/opinions.md): the ministry's requests, its file, its recommendations.
+RequestId = Annotated[int, PathParam(ge=1, le=MAX_KEY)]
+RecommendationId = Annotated[int, PathParam(ge=1, le=MAX_KEY)]
+DocumentId = Annotated[int, PathParam(ge=1, le=MAX_KEY)]
+
+
+@router.get("/avis/", response_class=HTMLResponse)
+def opinions_space(request: Request, session: SessionDep, user: MinistryUser) -> Response:
+    """The ministry's projects flagged by the threshold watch, its requests with their
+    clocks, and its recommendations (each with a form to update its status)."""
+    principal = user.principal
+    with web_opinions.refusals():
+        flags = opinions.threshold_flags(session, principal)
+        requests = opinions.list_requests(session, principal)
+        recommendations = web_opinions.recommendation_rows(
+            opinions.recommendations(session, principal)
+        )
+    projects = session.exec(
+        select(Project).where(Project.ministry_id == user.ministry_id).order_by(Project.name)
+    ).all()
+    return render(
+        request,
+        "ministry/opinions.html.j2",
+        user=user,
+        flags=flags,
+        requests=requests,
+        recommendations=recommendations,
+        projects=projects,
+        today=today_in_paris(),
+        message=request.query_params.get("fait"),
+    )
+
+
+@router.post("/projets/{pilot_id}/saisine", dependencies=[CsrfChecked])
+def open_opinion_request(
+    pilot_id: str, user: MinistryUser, objet: Annotated[str, Form()] = ""
+) -> Response:
+    with session_scope(write=True) as session, web_opinions.refusals():
+        found = own_project(session, user, pilot_id)
+        opened = opinions.open_request(
+            session, user.principal, found, subject=objet, on=today_in_paris()
+        )
+        request_id = opened.id
+    return RedirectResponse(f"/espace/avis/saisines/{request_id}", status_code=303)
+
+
+@router.get("/avis/saisines/{request_id}", response_class=HTMLResponse)
+def opinion_request(
+    request: Request, request_id: RequestId, session: SessionDep, user: MinistryUser
+) -> Response:
+    return render(
+        request,
+        "opinions/request.html.j2",
+        user=user,
+        page=web_opinions.request_page(session, user.principal, request_id),
+        dinum=False,
+        max_document_mb=_megabytes(get_settings().opinion_max_document_bytes),
+        message=request.query_params.get("fait"),
+    )
+
+
+@router.post("/avis/saisines/{request_id}/documents", dependencies=[CsrfChecked])
+async def add_opinion_document(
+    request_id: RequestId,
+    user: MinistryUser,
+    session: SessionDep,
+    fichier: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    with web_opinions.refusals():  # another ministry's request is "introuvable", file or not
+        await run_in_threadpool(
+            opinions.get_request, session, user.principal, request_id, Action.REQUEST_OPINION
+        )
+    session.close()
+    return await upload_opinion_document("/espace", request_id, user, fichier)
+
+
+@router.post("/avis/saisines/{request_id}/informations", dependencies=[CsrfChecked])
+def opinion_information_received(
+    request_id: RequestId,
+    user: MinistryUser,
+    note: Annotated[str, Form()] = "",
+    jour: Annotated[str, Form()] = "",
+) -> Response:
+    with session_scope(write=True) as session, web_opinions.refusals():
+        found = opinions.get_request(session, user.principal, request_id)
+        opinions.receive_information(
+            session, user.principal, found, on=web_opinions.parse_day(jour), note=note or None
+        )
+    return RedirectResponse(f"/espace/avis/saisines/{request_id}?fait=etape", status_code=303)
+
+
+@router.get("/avis/documents/{document_id}")
+def opinion_document(document_id: DocumentId, session: SessionDep, user: MinistryUser) -> Response:
+    return web_opinions.document_response(session, user.principal, document_id)
+
+
+@router.post("/avis/recommandations/{recommendation_id}", dependencies=[CsrfChecked])
+def update_recommendation(
+    recommendation_id: RecommendationId,
+    user: MinistryUser,
+    statut: Annotated[str, Form()] = "",
+    commentaire: Annotated[str, Form()] = "",
+    retour: Annotated[str, Form()] = "",
+) -> Response:
+    web_opinions.change_recommendation(user.principal, recommendation_id, statut, commentaire)
+    back = retour if retour.startswith("/espace/") and "//" not in retour else "/espace/avis/"
+    return RedirectResponse(f"{back}?fait=recommandation", status_code=303)
+
+
+async def upload_opinion_document(
+    space: str, request_id: int, user: WebUser, fichier: UploadFile | None
+) -> Response:
+    """One document of a request's file, read bounded, archived unchanged by the domain."""
+    if fichier is None or not fichier.filename:
+        raise PageError(400, "Aucun fichier", "Choisissez le document à joindre, puis validez.")
+    limit = get_settings().opinion_max_document_bytes
+    content = await fichier.read(limit + 1)
+    if len(content) > limit:
+        raise PageError(
+            413,
+            "Fichier trop volumineux",
+            f"Le document dépasse la limite de {_megabytes(limit)} Mo : rien n'a été enregistré.",
+        )
+    await run_in_threadpool(
+        web_opinions.store_document, user.principal, request_id, fichier.filename, content
+    )
+    return RedirectResponse(f"{space}/avis/saisines/{request_id}?fait=document", status_code=303)
