@@ -106,31 +106,26 @@ def _import(path: str, queue: Any) -> None:
     warm_up(Limits.from_settings(get_settings()))  # as the server does when it starts
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, cpu = time.perf_counter(), time.process_time()
-    # the import without its follow-up (``intake.submit`` runs it afterwards)
-    outcome = intake._submit(
-        data=data,
-        filename="bench.xlsx",
-        ministry_code="MI",
-        submitted_by="bench",
-        channel="cli",
-        dry_run=False,
-        engine=engine,
-        progress=None,
-    )
+
+    def run(dry_run: bool) -> Any:
+        # the import without its follow-up (``intake.submit`` runs it afterwards)
+        return intake._submit(
+            data=data,
+            filename="bench.xlsx",
+            ministry_code="MI",
+            submitted_by="bench",
+            channel="cli",
+            dry_run=dry_run,
+            engine=engine,
+            progress=None,
+        )
+
+    outcome = run(dry_run=False)
     total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert outcome.status == "applied", outcome
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    again = intake._submit(
-        data=data + b"",
-        filename="bench.xlsx",
-        ministry_code="MI",
-        submitted_by="bench",
-        channel="cli",
-        dry_run=True,
-        engine=engine,
-        progress=None,
-    )
+    again = run(dry_run=True)
     dry = time.perf_counter() - started
     floor, written = _insert_floor(os.environ["PILOT_DATABASE_URL"], folder)
     queue.put(
@@ -247,8 +242,8 @@ def main() -> None:
             else ""
         )
         print(
-            f"{'':>8} ({full_openpyxl}essai à blanc du même fichier : {r['dry_run']:.2f}s ; mémoire "
-            f"avant l'import : {r['base_mb']:.0f} Mo ; temps processeur : import "
+            f"{'':>8} ({full_openpyxl}essai à blanc du même fichier : {r['dry_run']:.2f}s ; "
+            f"mémoire avant l'import : {r['base_mb']:.0f} Mo ; temps processeur : import "
             f"{r['total_cpu']:.2f}s, lecture brute {raw['raw_calamine_cpu']:.2f}s, rapport "
             f"{r['total_cpu'] / raw['raw_calamine_cpu']:.1f}×)",
             flush=True,

@@ -5,6 +5,7 @@ they never commit."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -14,6 +15,8 @@ from pilot.projects.bulk import Stamp
 from pilot.projects.models import Milestone, Project, Risk, RiskStatus, RiskTrend
 from pilot.projects.service import DomainError
 from pilot.text import clean_text
+
+T = TypeVar("T", Risk, Milestone)
 
 
 def add_risk(
@@ -51,27 +54,26 @@ def add_risk(
     if existing is not None:
         raise DomainError(f"Le risque « {title} » existe déjà pour ce projet.")
     assert project.id is not None
-    [risk_id] = bulk.add_children(
-        session,
-        Risk,
-        [
-            {
-                "project_id": project.id,
-                "title": title,
-                "category": category,
-                "probability": probability,
-                "impact": impact,
-                "owner": owner,
-                "mitigation": mitigation,
-                "trend": trend,
-                "opened_on": opened_on,
-            }
-        ],
-        stamp=Stamp(actor),
-    )
-    risk = session.get(Risk, risk_id)
-    assert risk is not None
-    return risk
+    row = {
+        "project_id": project.id,
+        "title": title,
+        "category": category,
+        "probability": probability,
+        "impact": impact,
+        "owner": owner,
+        "mitigation": mitigation,
+        "trend": trend,
+        "opened_on": opened_on,
+    }
+    return _add(session, Risk, row, actor)
+
+
+def _add(session: Session, model: type[T], row: dict[str, Any], actor: str) -> T:
+    """One new risk or milestone (``bulk.add_children``), read back."""
+    [new_id] = bulk.add_children(session, model, [row], stamp=Stamp(actor))
+    added = session.get(model, new_id)
+    assert added is not None
+    return added
 
 
 def close_risk(session: Session, risk: Risk, *, closed_on: date, actor: str) -> Risk:
@@ -105,23 +107,14 @@ def add_milestone(
     ).first()
     if taken is not None:
         raise DomainError(f"Le jalon « {name} » existe déjà pour ce projet.")
-    [milestone_id] = bulk.add_children(
-        session,
-        Milestone,
-        [
-            {
-                "project_id": project.id,
-                "name": name,
-                "baseline_date": baseline_date,
-                "forecast_date": forecast_date,
-                "actual_date": actual_date,
-            }
-        ],
-        stamp=Stamp(actor),
-    )
-    milestone = session.get(Milestone, milestone_id)
-    assert milestone is not None
-    return milestone
+    row = {
+        "project_id": project.id,
+        "name": name,
+        "baseline_date": baseline_date,
+        "forecast_date": forecast_date,
+        "actual_date": actual_date,
+    }
+    return _add(session, Milestone, row, actor)
 
 
 def update_milestone(
