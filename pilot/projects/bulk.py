@@ -27,6 +27,8 @@ from pilot.audit import service as audit
 from pilot.projects.models import (
     Baseline,
     BaselineKind,
+    BudgetLine,
+    Milestone,
     Project,
     ProjectMinistry,
     ProjectName,
@@ -39,6 +41,16 @@ from pilot.timeutil import utcnow
 
 # Columns derived from another one: their change is audited through that one.
 DERIVED = {"name_key", "functional_zone"}
+# The columns that tell a new row from the others of one write (when they do not, the
+# rows are inserted one at a time on SQLite: see ``insert_rows``).
+IDENTITY: dict[Any, tuple[str, ...]] = {
+    Project: ("ministry_id", "name_key"),
+    Report: ("project_id",),
+    Baseline: ("project_id",),
+    Milestone: ("project_id", "name"),
+    Risk: ("project_id", "title"),
+    BudgetLine: ("project_id", "year", "kind"),
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,14 @@ def insert_rows(
     if not returning_ids:
         session.execute(insert(table), params)
         return []
+    identity = IDENTITY[model]
+    keys = [tuple(p[c] for c in identity) for p in params]
+    if len(set(keys)) == len(keys):
+        # RETURNING in any order, each id with what tells its row: batched on both
+        # databases (with ``sort_by_parameter_order`` SQLite inserts one row at a time)
+        statement = insert(table).returning(table.c.id, *(table.c[c] for c in identity))
+        ids = {tuple(row[1:]): row[0] for row in session.execute(statement, params)}
+        return [ids[k] for k in keys]
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.scalars(statement, params))
 
