@@ -23,6 +23,8 @@ from sqlmodel import Session, col, select
 
 from importers import safety
 from importers.parsing import (
+    MAX_YEAR,
+    MIN_YEAR,
     ParseError,
     add_years,
     parse_bool,
@@ -44,7 +46,9 @@ from pilot.indicators.figures import (
 )
 from pilot.ministries import service as ministries
 from pilot.money import meur_to_eur
+from pilot.projects import bulk
 from pilot.projects import service as projects
+from pilot.projects.bulk import Stamp
 from pilot.projects.models import Phase, Project, format_pilot_id
 from pilot.text import clean_text, non_latin_letters, normalize_key
 
@@ -84,7 +88,6 @@ ACTOR = "import-panorama"
 # Beyond these a value is surely a typing error (the whole portfolio is a few Md€).
 MAX_COST_MEUR = Decimal(100_000)
 MAX_DURATION_YEARS = Decimal(100)
-MIN_YEAR, MAX_YEAR = 1950, 2100
 
 
 class PanoramaError(ValueError):
@@ -739,11 +742,9 @@ def _is_latest_for(session: Session, project: Project, on: date) -> bool:
 def _refresh(
     session: Session, project: Project, fields: dict[str, Any], name: str, on: date
 ) -> None:
-    from pilot.audit import service as audit
-
     projects.rename_project(session, project, name, on=on, actor=ACTOR)
     changes = {k: v for k, v in fields.items() if v is not None}
-    audit.record_changes(session, actor=ACTOR, obj=project, project_id=project.id, changes=changes)
+    bulk.update_one(session, project, changes, stamp=Stamp(ACTOR))
 
 
 def import_panorama_file(

@@ -54,7 +54,9 @@ MONTHS_FR = {
     "dec": 12,
 }
 EXCEL_EPOCH = date(1899, 12, 30)
-MIN_YEAR, MAX_YEAR = 1950, 2100  # a bare number in this range is a year, not an Excel serial
+# The years PILOT accepts: both readers (workbook and panorama) refuse a date or a year
+# outside. A bare number in this range is a year, not an Excel serial.
+MIN_YEAR, MAX_YEAR = 1990, 2100
 # Beyond these a number is a typing error, and would overflow computations and BIGINTs.
 LARGEST = Decimal("1e12")
 SMALLEST = Decimal("1e-12")

@@ -69,7 +69,6 @@ RISK_STATUSES = tuple(s.value for s in RiskStatus)
 RISK_TRENDS = tuple(t.value for t in RiskTrend)
 BUDGET_KINDS = tuple(k.value for k in BudgetKind)
 SCORES = ("1", "2", "3", "4")
-MIN_YEAR, MAX_YEAR = 1990, 2100  # years and dates outside are refused
 
 PILOT_ID = Column(
     "pilot_id",

@@ -74,10 +74,6 @@ class WorkbookData:
         data = self.sheets.get(sheet.name)
         return data.rows if data else []
 
-    @property
-    def row_count(self) -> int:
-        return sum(len(s.rows) for s in self.sheets.values())
-
 
 def detect_format(data: bytes, filename: str, settings: Settings) -> str:
     """``xlsx``, ``xlsm`` or ``ods`` from the bytes themselves (the name only tells xlsm)."""

@@ -16,9 +16,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from importers.parsing import MAX_YEAR, MIN_YEAR
 from importers.workbook.columns import (
-    MAX_YEAR,
-    MIN_YEAR,
     NO,
     README_SHEET,
     SHEETS,

@@ -15,12 +15,18 @@ from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
-from importers.parsing import ParseError, is_unknown, parse_bool, parse_date, parse_decimal
+from importers.parsing import (
+    MAX_YEAR,
+    MIN_YEAR,
+    ParseError,
+    is_unknown,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+)
 from importers.workbook.columns import (
     BUDGET,
-    MAX_YEAR,
     MILESTONES,
-    MIN_YEAR,
     PROJECTS,
     RISKS,
     SHEETS,
@@ -39,7 +45,7 @@ from importers.workbook.reader import (
 from importers.workbook.state import MinistryState
 from pilot.config import Settings
 from pilot.imports.models import Severity
-from pilot.indicators.steering import CRITICAL_FROM, criticality
+from pilot.indicators.steering import risk_is_unmitigated
 from pilot.money import format_decimal_fr
 from pilot.projects.models import (
     BaselineKind,
@@ -776,9 +782,7 @@ class Checker:
         if (
             p is not None
             and i is not None
-            and criticality(p, i) >= CRITICAL_FROM
-            and status == RiskStatus.OUVERT.value
-            and not v.get("mitigation")
+            and risk_is_unmitigated(p, i, v.get("mitigation"), status)
         ):
             self.issue(
                 data,

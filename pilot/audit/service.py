@@ -1,14 +1,24 @@
+"""Audit events: the one place that words them and writes them. Every change of the
+project domain is audited through ``pilot.projects.bulk``, which builds its events here;
+the other domains (accounts, tokens, editions) call ``record``."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
 from pilot.audit.models import AuditEvent
+from pilot.indicators.steering import criticality
+from pilot.text import keep_text
+from pilot.timeutil import utcnow
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
+    """A value as an audit event shows it (dates in ISO)."""
     if value is None:
         return None
     if isinstance(value, date | datetime):
@@ -16,68 +26,43 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def record(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    obj: SQLModel,
-    project_id: int | None,
-    field: str | None = None,
-    old: Any = None,
-    new: Any = None,
-    import_id: int | None = None,
-) -> AuditEvent:
-    """Add one audit event for ``obj`` (which must already have an id: flush first)."""
-    entity_id = getattr(obj, "id", None)
-    if entity_id is None:
-        session.flush()
-        entity_id = getattr(obj, "id", None)
-    assert entity_id is not None
-    event = AuditEvent(
-        actor=actor,
-        action=action,
-        entity=str(getattr(obj, "__tablename__", type(obj).__name__.lower())),
-        entity_id=entity_id,
-        project_id=project_id,
-        field=field,
-        old_value=_text(old),
-        new_value=_text(new),
-        import_id=import_id,
+def same(stored: Any, new: Any) -> bool:
+    """Whether ``new`` is no change of ``stored``: texts compared as typed (``keep_text``:
+    a line ending or surrounding spaces are no change), so an untouched workbook changes
+    nothing."""
+    if isinstance(stored, str) and isinstance(new, str):
+        return keep_text(stored) == keep_text(new)
+    return bool(stored == new)
+
+
+def report_text(report: Mapping[str, Any]) -> str:
+    """What a "report" event shows of a new report."""
+    return (
+        f"phase={report.get('phase')} coût={report.get('current_cost_eur')} "
+        f"fin={report.get('forecast_end')} météo={report.get('weather')}"
     )
-    session.add(event)
-    return event
 
 
-def record_changes(
-    session: Session,
-    *,
-    actor: str,
-    obj: SQLModel,
-    project_id: int | None,
-    changes: dict[str, Any],
-    import_id: int | None = None,
-) -> int:
-    """Apply ``changes`` to ``obj`` and audit each field whose value really changes."""
-    count = 0
-    for field, new in changes.items():
-        old = getattr(obj, field)
-        if old == new:
-            continue
-        setattr(obj, field, new)
-        record(
-            session,
-            actor=actor,
-            action="update",
-            obj=obj,
-            project_id=project_id,
-            field=field,
-            old=old,
-            new=new,
-            import_id=import_id,
-        )
-        count += 1
-    return count
+def baseline_text(baseline: Mapping[str, Any]) -> str:
+    """What the creation event of an initial baseline shows."""
+    return (
+        f"coût={baseline.get('cost_eur')} début={baseline.get('start_date')} "
+        f"fin={baseline.get('end_date')}"
+    )
+
+
+def completion_text(cost_eur: int | None, source: str) -> str:
+    """What the event shows when a cost completes an initial baseline recorded without."""
+    return f"{cost_eur} ({source}, première valeur connue)"
+
+
+def created_text(entity: str, row: Mapping[str, Any]) -> str | None:
+    """What the creation event of a project, milestone, risk or budget line shows."""
+    if entity == "risk":
+        return f"{row['title']} (criticité {criticality(row['probability'], row['impact'])})"
+    if entity == "budget_line":
+        return text(row["year"])
+    return text(row["name"])
 
 
 def event_row(
@@ -93,7 +78,7 @@ def event_row(
     new: Any = None,
     import_id: int | None = None,
 ) -> dict[str, Any]:
-    """One audit event as a plain row, for bulk inserts (imports of whole workbooks)."""
+    """One audit event as a row of ``audit_event``."""
     return {
         "at": at,
         "actor": actor,
@@ -102,7 +87,78 @@ def event_row(
         "entity_id": entity_id,
         "project_id": project_id,
         "field": field,
-        "old_value": _text(old),
-        "new_value": _text(new),
+        "old_value": text(old),
+        "new_value": text(new),
         "import_id": import_id,
     }
+
+
+def add_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Insert audit events (``event_row``) in the caller's transaction."""
+    if events:
+        session.execute(insert(AuditEvent.__table__), list(events))  # type: ignore[attr-defined]
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    obj: SQLModel,
+    project_id: int | None,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    import_id: int | None = None,
+) -> None:
+    """Add one audit event for ``obj`` (flushed first, so that it has an id)."""
+    session.flush()
+    entity_id = getattr(obj, "id", None)
+    assert entity_id is not None
+    add_events(
+        session,
+        [
+            event_row(
+                at=utcnow(),
+                actor=actor,
+                action=action,
+                entity=str(getattr(obj, "__tablename__", type(obj).__name__.lower())),
+                entity_id=entity_id,
+                project_id=project_id,
+                field=field,
+                old=old,
+                new=new,
+                import_id=import_id,
+            )
+        ],
+    )
+
+
+def record_changes(
+    session: Session,
+    *,
+    actor: str,
+    obj: SQLModel,
+    project_id: int | None,
+    changes: dict[str, Any],
+) -> int:
+    """Apply ``changes`` to ``obj`` (an account, a token: the project domain writes
+    through ``pilot.projects.bulk``) and audit each field whose value really changes."""
+    count = 0
+    for field, new in changes.items():
+        old = getattr(obj, field)
+        if same(old, new):
+            continue
+        setattr(obj, field, new)
+        record(
+            session,
+            actor=actor,
+            action="update",
+            obj=obj,
+            project_id=project_id,
+            field=field,
+            old=old,
+            new=new,
+        )
+        count += 1
+    return count

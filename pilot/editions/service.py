@@ -27,8 +27,9 @@ from pilot.indicators.service import ProjectStatus, project_statuses
 from pilot.ministries.models import Ministry
 from pilot.money import eur_to_meur, round_half_up
 from pilot.opinions.service import OpinionSummary, opinion_summaries
-from pilot.projects import confidentiality
+from pilot.projects import bulk, confidentiality
 from pilot.projects import service as projects_service
+from pilot.projects.bulk import Stamp
 from pilot.projects.forecasts import frozen_trends
 from pilot.projects.models import (
     Baseline,
@@ -247,17 +248,13 @@ def set_in_panorama(
     returns ``(project id, new value)`` for the projects that changed."""
     if not wanted:
         return []
-    changed: list[tuple[int, bool]] = []
     found = session.exec(select(Project).where(col(Project.id).in_(list(wanted))))
-    for project in sorted(found, key=lambda p: p.id or 0):
-        assert project.id is not None
-        value = wanted[project.id]
-        if audit.record_changes(
-            session, actor=actor, obj=project, project_id=project.id, changes={"in_panorama": value}
-        ):
-            changed.append((project.id, value))
-    session.flush()
-    return changed
+    changes = [
+        (project, {"in_panorama": wanted[project.id or 0]})
+        for project in sorted(found, key=lambda p: p.id or 0)
+    ]
+    done = bulk.update_rows(session, Project, changes, stamp=Stamp(actor))
+    return [(pid, values["in_panorama"]) for pid, values in done]
 
 
 def sync_in_panorama(session: Session, *, actor: str) -> list[tuple[int, bool]]:

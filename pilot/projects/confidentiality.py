@@ -22,7 +22,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from pilot.audit import service as audit
+from pilot.projects import bulk
+from pilot.projects.bulk import Stamp
 from pilot.projects.models import Project
 
 # The values (as an edition freezes them) a confidential project still shows.
@@ -145,8 +146,4 @@ def lift_confidentiality(session: Session, project: Project, *, actor: str) -> i
 
 
 def _decide(session: Session, project: Project, changes: dict[str, Any], actor: str) -> int:
-    count = audit.record_changes(
-        session, actor=actor, obj=project, project_id=project.id, changes=changes
-    )
-    session.flush()
-    return count
+    return bulk.update_one(session, project, changes, stamp=Stamp(actor))

@@ -1,5 +1,7 @@
-"""Project services: plain functions taking a session. They flush, never commit:
-the caller owns the transaction (one import, one request, one command)."""
+"""Project services: plain functions taking a session, for one project at a time (a
+request, a command, the panorama import). They check the domain's rules, then write
+through ``pilot.projects.bulk`` (the writes every path shares, with their audit events);
+they never commit: the caller owns the transaction."""
 
 from __future__ import annotations
 
@@ -10,16 +12,16 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from pilot.audit import service as audit
 from pilot.indicators.drift import BaselineFigures, CurrentFigures, ProjectDrift, project_drift
 from pilot.keys import parse_key
 from pilot.ministries.models import Ministry
+from pilot.projects import bulk
+from pilot.projects.bulk import Stamp
 from pilot.projects.models import (
     Baseline,
     BaselineKind,
     Phase,
     Project,
-    ProjectMinistry,
     ProjectName,
     Report,
     Weather,
@@ -55,7 +57,13 @@ def find_project(session: Session, ministry: Ministry, name: str) -> Project | N
 
 
 def _add_name(
-    session: Session, project: Project, ministry_id: int, name: str, kind: str, on: date
+    session: Session,
+    project: Project,
+    ministry_id: int,
+    name: str,
+    kind: str,
+    on: date,
+    stamp: Stamp,
 ) -> bool:
     """Record a name of ``project`` under ``ministry_id``; False if it was known already."""
     key = normalize_key(name)
@@ -73,17 +81,11 @@ def _add_name(
                 f"{format_pilot_id(existing.project_id)} de ce ministère."
             )
         if kind == "name" and existing.kind == "alias":
-            existing.kind = "name"  # the declared alias became the project's real name
+            # the declared alias became the project's real name
+            bulk.update_one(session, existing, {"kind": "name"}, stamp=stamp)
         return False
-    session.add(
-        ProjectName(
-            project_id=_project_id(project),
-            ministry_id=ministry_id,
-            name=clean_text(name),
-            name_key=key,
-            kind=kind,
-            recorded_on=on,
-        )
+    bulk.add_names(
+        session, [(_project_id(project), ministry_id, clean_text(name), kind)], on=on, stamp=stamp
     )
     return True
 
@@ -107,32 +109,14 @@ def create_project(
     phase = fields.get("phase")
     if phase is not None and phase not in {p.value for p in Phase}:
         raise DomainError(f"Phase inconnue : « {phase} ».")
-    project = Project.model_validate(
-        {
-            "name": name,
-            "name_key": normalize_key(name),
-            "ministry_id": _ministry_id(ministry),
-            **fields,
-        }
-    )
-    session.add(project)
-    session.flush()
-    _add_name(session, project, _ministry_id(ministry), name, "name", on)
-    session.add(
-        ProjectMinistry(
-            project_id=_project_id(project), ministry_id=_ministry_id(ministry), since=on
-        )
-    )
-    audit.record(
+    [project_id] = bulk.create_projects(
         session,
-        actor=actor,
-        action="create",
-        obj=project,
-        project_id=project.id,
-        new=name,
-        import_id=import_id,
+        [{"name": name, "ministry_id": _ministry_id(ministry), **fields}],
+        on=on,
+        stamp=Stamp(actor, import_id),
     )
-    session.flush()
+    project = session.get(Project, project_id)
+    assert project is not None
     return project
 
 
@@ -151,16 +135,11 @@ def rename_project(
         raise DomainError("Le nouveau nom du projet est obligatoire.")
     if new_name == project.name:
         return False
-    _add_name(session, project, project.ministry_id, new_name, "name", on)
-    audit.record_changes(
-        session,
-        actor=actor,
-        obj=project,
-        project_id=project.id,
-        changes={"name": new_name, "name_key": normalize_key(new_name)},
-        import_id=import_id,
+    stamp = Stamp(actor, import_id)
+    _add_name(session, project, project.ministry_id, new_name, "name", on, stamp)
+    bulk.update_one(
+        session, project, {"name": new_name, "name_key": normalize_key(new_name)}, stamp=stamp
     )
-    session.flush()
     return True
 
 
@@ -178,18 +157,13 @@ def add_alias(
     project's). Never merges: refused if the spelling already designates another project.
     False when the alias was already known (nothing recorded)."""
     ministry_id = project.ministry_id if ministry is None else _ministry_id(ministry)
-    if not _add_name(session, project, ministry_id, alias, "alias", on):
+    stamp = Stamp(actor)
+    if not _add_name(session, project, ministry_id, alias, "alias", on, stamp):
         return False
-    audit.record(
-        session,
-        actor=actor,
-        action="alias",
-        obj=project,
-        project_id=project.id,
-        field="alias",
-        new=clean_text(alias),
+    pid = _project_id(project)
+    bulk.add_events(
+        session, [stamp.event("alias", "project", pid, pid, "alias", new=clean_text(alias))]
     )
-    session.flush()
     return True
 
 
@@ -230,21 +204,11 @@ def move_to_ministry(
     """Change the ministry carrying a project, keeping the history (and its names)."""
     if project.ministry_id == ministry.id:
         return
+    stamp = Stamp(actor)
     for name in former_names(session, project):
-        _add_name(session, project, _ministry_id(ministry), name, "name", on)
-    session.add(
-        ProjectMinistry(
-            project_id=_project_id(project), ministry_id=_ministry_id(ministry), since=on
-        )
-    )
-    audit.record_changes(
-        session,
-        actor=actor,
-        obj=project,
-        project_id=project.id,
-        changes={"ministry_id": ministry.id},
-    )
-    session.flush()
+        _add_name(session, project, _ministry_id(ministry), name, "name", on, stamp)
+    bulk.add_ministry(session, _project_id(project), _ministry_id(ministry), on=on, stamp=stamp)
+    bulk.update_one(session, project, {"ministry_id": ministry.id}, stamp=stamp)
 
 
 def former_names(session: Session, project: Project) -> list[str]:
@@ -278,27 +242,19 @@ def set_initial_baseline(
             "une nouvelle référence (rebasage) exige un motif."
         )
     _check_baseline(cost_eur, start_date, end_date)
-    baseline = Baseline(
-        project_id=_project_id(project),
-        kind=BaselineKind.INITIAL.value,
-        approved_on=approved_on,
-        cost_eur=cost_eur,
-        start_date=start_date,
-        end_date=end_date,
-        source=source,
-    )
-    session.add(baseline)
-    session.flush()
-    audit.record(
+    return _add_baseline(
         session,
-        actor=actor,
-        action="create",
-        obj=baseline,
-        project_id=project.id,
-        new=f"coût={cost_eur} début={start_date} fin={end_date}",
-        import_id=import_id,
+        {
+            "project_id": _project_id(project),
+            "kind": BaselineKind.INITIAL.value,
+            "approved_on": approved_on,
+            "cost_eur": cost_eur,
+            "start_date": start_date,
+            "end_date": end_date,
+            "source": source,
+        },
+        Stamp(actor, import_id),
     )
-    return baseline
 
 
 def rebaseline(
@@ -321,27 +277,25 @@ def rebaseline(
     if initial_baseline(session, _project_id(project)) is None:
         raise DomainError("Ce projet n'a pas de référence initiale : enregistrez-la d'abord.")
     _check_baseline(cost_eur, start_date, end_date)
-    baseline = Baseline(
-        project_id=_project_id(project),
-        kind=BaselineKind.REBASELINE.value,
-        approved_on=approved_on,
-        cost_eur=cost_eur,
-        start_date=start_date,
-        end_date=end_date,
-        reason=reason,
-    )
-    session.add(baseline)
-    session.flush()
-    audit.record(
+    return _add_baseline(
         session,
-        actor=actor,
-        action="rebaseline",
-        obj=baseline,
-        project_id=project.id,
-        field="reason",
-        new=reason,
-        import_id=import_id,
+        {
+            "project_id": _project_id(project),
+            "kind": BaselineKind.REBASELINE.value,
+            "approved_on": approved_on,
+            "cost_eur": cost_eur,
+            "start_date": start_date,
+            "end_date": end_date,
+            "reason": reason,
+        },
+        Stamp(actor, import_id),
     )
+
+
+def _add_baseline(session: Session, row: dict[str, Any], stamp: Stamp) -> Baseline:
+    [baseline_id] = bulk.add_baselines(session, [row], stamp=stamp)
+    baseline = session.get(Baseline, baseline_id)
+    assert baseline is not None
     return baseline
 
 
@@ -395,39 +349,29 @@ def record_report(
         raise DomainError(f"Météo inconnue : « {weather} » (soleil, nuageux ou orage).")
     if current_cost_eur is not None and current_cost_eur < 0:
         raise DomainError("Le coût actualisé ne peut pas être négatif.")
-    report = Report(
-        project_id=_project_id(project),
-        reported_on=reported_on,
-        phase=phase,
-        current_cost_eur=current_cost_eur,
-        forecast_end=forecast_end,
-        weather=weather,
-        comment=comment,
-        import_id=import_id,
-        edition_id=edition_id,
-    )
-    session.add(report)
-    session.flush()
-    audit.record(
+    stamp = Stamp(actor, import_id)
+    [report_id] = bulk.add_reports(
         session,
-        actor=actor,
-        action="report",
-        obj=report,
-        project_id=project.id,
-        new=f"phase={phase} coût={current_cost_eur} fin={forecast_end} météo={weather}",
-        import_id=import_id,
+        [
+            {
+                "project_id": _project_id(project),
+                "reported_on": reported_on,
+                "phase": phase,
+                "current_cost_eur": current_cost_eur,
+                "forecast_end": forecast_end,
+                "weather": weather,
+                "comment": comment,
+                "edition_id": edition_id,
+            }
+        ],
+        stamp=stamp,
     )
     if phase is not None:
         latest = latest_report(session, _project_id(project))
-        if latest is not None and latest.id == report.id:
-            audit.record_changes(
-                session,
-                actor=actor,
-                obj=project,
-                project_id=project.id,
-                changes={"phase": phase},
-                import_id=import_id,
-            )
+        if latest is not None and latest.id == report_id:
+            bulk.update_one(session, project, {"phase": phase}, stamp=stamp)
+    report = session.get(Report, report_id)
+    assert report is not None
     return report
 
 

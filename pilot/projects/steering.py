@@ -1,17 +1,22 @@
-"""Risks and milestones: plain services taking a session (they flush, never commit).
-Every change is audited."""
+"""Risks and milestones, one at a time: plain services taking a session. They check the
+domain's rules, then write through ``pilot.projects.bulk`` (with the audit events);
+they never commit."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
-from pilot.audit import service as audit
-from pilot.indicators.steering import CRITICAL_FROM, criticality
+from pilot.indicators.steering import CRITICAL_FROM, criticality, risk_is_unmitigated
+from pilot.projects import bulk
+from pilot.projects.bulk import Stamp
 from pilot.projects.models import Milestone, Project, Risk, RiskStatus, RiskTrend
 from pilot.projects.service import DomainError
 from pilot.text import clean_text
+
+T = TypeVar("T", Risk, Milestone)
 
 
 def add_risk(
@@ -36,7 +41,7 @@ def add_risk(
         if not 1 <= value <= 4:
             raise DomainError(f"La {label} d'un risque va de 1 à 4 (reçu : {value}).")
     mitigation = clean_text(mitigation or "") or None
-    if criticality(probability, impact) >= CRITICAL_FROM and mitigation is None:
+    if risk_is_unmitigated(probability, impact, mitigation, RiskStatus.OUVERT.value):
         raise DomainError(
             f"Un risque de criticité {criticality(probability, impact)} (à partir de "
             f"{CRITICAL_FROM}) exige une mesure de réduction."
@@ -49,41 +54,37 @@ def add_risk(
     if existing is not None:
         raise DomainError(f"Le risque « {title} » existe déjà pour ce projet.")
     assert project.id is not None
-    risk = Risk(
-        project_id=project.id,
-        title=title,
-        category=category,
-        probability=probability,
-        impact=impact,
-        owner=owner,
-        mitigation=mitigation,
-        trend=trend,
-        opened_on=opened_on,
-    )
-    session.add(risk)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        obj=risk,
-        project_id=project.id,
-        new=f"{title} (criticité {risk.criticality})",
-    )
-    return risk
+    row = {
+        "project_id": project.id,
+        "title": title,
+        "category": category,
+        "probability": probability,
+        "impact": impact,
+        "owner": owner,
+        "mitigation": mitigation,
+        "trend": trend,
+        "opened_on": opened_on,
+    }
+    return _add(session, Risk, row, actor)
+
+
+def _add(session: Session, model: type[T], row: dict[str, Any], actor: str) -> T:
+    """One new risk or milestone (``bulk.add_children``), read back."""
+    [new_id] = bulk.add_children(session, model, [row], stamp=Stamp(actor))
+    added = session.get(model, new_id)
+    assert added is not None
+    return added
 
 
 def close_risk(session: Session, risk: Risk, *, closed_on: date, actor: str) -> Risk:
     if risk.status == RiskStatus.CLOS.value:
         raise DomainError(f"Le risque « {risk.title} » est déjà clos.")
-    audit.record_changes(
+    bulk.update_one(
         session,
-        actor=actor,
-        obj=risk,
-        project_id=risk.project_id,
-        changes={"status": RiskStatus.CLOS.value, "closed_on": closed_on},
+        risk,
+        {"status": RiskStatus.CLOS.value, "closed_on": closed_on},
+        stamp=Stamp(actor),
     )
-    session.flush()
     return risk
 
 
@@ -106,19 +107,14 @@ def add_milestone(
     ).first()
     if taken is not None:
         raise DomainError(f"Le jalon « {name} » existe déjà pour ce projet.")
-    milestone = Milestone(
-        project_id=project.id,
-        name=name,
-        baseline_date=baseline_date,
-        forecast_date=forecast_date,
-        actual_date=actual_date,
-    )
-    session.add(milestone)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="create", obj=milestone, project_id=project.id, new=name
-    )
-    return milestone
+    row = {
+        "project_id": project.id,
+        "name": name,
+        "baseline_date": baseline_date,
+        "forecast_date": forecast_date,
+        "actual_date": actual_date,
+    }
+    return _add(session, Milestone, row, actor)
 
 
 def update_milestone(
@@ -140,11 +136,7 @@ def update_milestone(
         changes["actual_date"] = actual_date
     if not changes:
         raise DomainError("Indiquez une date prévisionnelle ou une date réelle.")
-    count = audit.record_changes(
-        session, actor=actor, obj=milestone, project_id=milestone.project_id, changes=changes
-    )
-    session.flush()
-    return count
+    return bulk.update_one(session, milestone, changes, stamp=Stamp(actor))
 
 
 def milestones_of(session: Session, project_id: int) -> list[Milestone]:

@@ -95,8 +95,10 @@ def set_account_state(
     return RedirectResponse("/administration/?fait=modifie", status_code=303)
 
 
-@router.get("/jetons", response_class=HTMLResponse)
-def tokens_page(request: Request, session: SessionDep, user: AdminUser) -> Response:
+def _tokens_page(
+    request: Request, session: Session, user: AdminUser, created: str | None
+) -> Response:
+    """The tokens' page; ``created``: the value of the token just created, shown once."""
     return render(
         request,
         "admin/tokens.html.j2",
@@ -104,8 +106,13 @@ def tokens_page(request: Request, session: SessionDep, user: AdminUser) -> Respo
         tokens=tokens.list_tokens(session),
         codes=_codes(session),
         ministries=ministries.list_ministries(session),
-        created=None,
+        created=created,
     )
+
+
+@router.get("/jetons", response_class=HTMLResponse)
+def tokens_page(request: Request, session: SessionDep, user: AdminUser) -> Response:
+    return _tokens_page(request, session, user, None)
 
 
 @router.post("/jetons", dependencies=[CsrfChecked])
@@ -138,15 +145,7 @@ def create_token(
             expires_at=expires,
         )
     with session_scope() as session:
-        return render(
-            request,
-            "admin/tokens.html.j2",
-            user=user,
-            tokens=tokens.list_tokens(session),
-            codes=_codes(session),
-            ministries=ministries.list_ministries(session),
-            created=plaintext,
-        )
+        return _tokens_page(request, session, user, plaintext)
 
 
 @router.post("/jetons/{token_id}/revoquer", dependencies=[CsrfChecked])

@@ -1,7 +1,7 @@
-"""The import reads, checks and writes the workbook sheet by sheet in its write
-transaction (on SQLite a writer thread inserts a sheet while the next one is read): its
-findings and what it writes are exactly those of reading the whole workbook, checking it,
-then applying it; an error anywhere, or a failure, leaves the database as it was."""
+"""The import reads the workbook in the isolated reader, then checks and writes it in one
+write transaction: its findings and what it writes are exactly those of reading the whole
+workbook, checking it, then applying it; an error anywhere, or a failure, leaves the
+database as it was."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from pilot import config
 from pilot.db import metadata, session_scope
 from pilot.imports.models import Finding, ImportFile
 from pilot.ministries import service as ministries
+from pilot.projects import bulk
 from pilot.projects.models import format_pilot_id
 from pilot.timeutil import today
 from tests.importers.workbook.conftest import Seed, set_cells, to_bytes
@@ -292,7 +293,7 @@ def test_a_failed_insert_rolls_everything_back(
     engine: Engine, seed: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = [0]
-    insert_rows = apply_module.insert_rows
+    insert_rows = bulk.insert_rows
 
     def failing(*args: Any, **kwargs: Any) -> list[int]:
         calls[0] += 1
@@ -300,7 +301,7 @@ def test_a_failed_insert_rolls_everything_back(
             raise RuntimeError("disque plein")
         return insert_rows(*args, **kwargs)
 
-    monkeypatch.setattr(apply_module, "insert_rows", failing)
+    monkeypatch.setattr(bulk, "insert_rows", failing)
     before = _dump_now(engine)
     outcome = _submit(generate_workbook(25))
     assert (outcome.status, outcome.errors) == ("failed", 1)
