@@ -79,8 +79,11 @@ def write_site_pages(session: Session, site_root: Path) -> int:
     written += site.write_if_changed(
         site_root / "archives.html", site.archives_page([v.summary() for v in views], site_root)
     )
-    written += _write_projects(views, site_root, demo)
-    written += _write_ministries(views, site_root, demo)
+    # Editions whose pages are written (an edition loaded from the open data is written by
+    # the scheduler or `pilot render`): only those are linked.
+    browsable = {v.slug for v in views if (site_root / "editions" / v.slug / "index.html").exists()}
+    written += _write_projects(views, site_root, demo, browsable)
+    written += _write_ministries(views, site_root, demo, browsable)
     written += _write_feeds(views, site_root)
     return written
 
@@ -118,11 +121,15 @@ def appearances(views: Sequence[EditionView]) -> dict[str, list[Appearance]]:
     return found
 
 
-def _point_row(point: trajectory.Point, view: EditionView, pilot_id: str) -> dict[str, Any]:
+def _point_row(
+    point: trajectory.Point, view: EditionView, pilot_id: str, browsable: set[str]
+) -> dict[str, Any]:
     withheld = WITHHELD_TEXT if point.confidential else "non communiqué"
     return {
         "edition": point.edition,
-        "href": f"../../editions/{view.slug}/projets/{pilot_id}.html",
+        "href": f"../../editions/{view.slug}/projets/{pilot_id}.html"
+        if view.slug in browsable
+        else None,
         "date": site.date_fr(point.published_on),
         "phase": point.phase or "non renseignée",
         "cost": withheld if point.cost_eur is None else format_meur(point.cost_eur, 2),
@@ -138,7 +145,9 @@ def _trajectory_key(name: str, points: list[trajectory.Point]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _write_projects(views: list[EditionView], site_root: Path, demo: bool) -> int:
+def _write_projects(
+    views: list[EditionView], site_root: Path, demo: bool, browsable: set[str]
+) -> int:
     folder = site_root / "projets"
     folder.mkdir(parents=True, exist_ok=True)
     manifest_path = site_root / ".cache" / "trajectoires.json"  # what each chart shows
@@ -190,7 +199,7 @@ def _write_projects(views: list[EditionView], site_root: Path, demo: bool) -> in
             "phase": last.row.get("phase"),
             "link": site.safe_link(last.row.get("link")),
             "last_edition": last.view.number,
-            "last_slug": last.view.slug,
+            "last_slug": last.view.slug if last.view.slug in browsable else None,
             "in_latest": in_latest,
             "exit": exit_reason,
             "confidential": last.row.confidential,
@@ -199,7 +208,10 @@ def _write_projects(views: list[EditionView], site_root: Path, demo: bool) -> in
         html = site.render(
             "stable_project.html.j2",
             p=project,
-            points=[_point_row(pt, a.view, pilot_id) for pt, a in zip(points, seen, strict=True)],
+            points=[
+                _point_row(pt, a.view, pilot_id, browsable)
+                for pt, a in zip(points, seen, strict=True)
+            ],
             chart=chart,
             page_title=last.row.name,
             draft=False,
@@ -249,7 +261,9 @@ def _signed_meur(eur: int) -> str:
     return ("+" if eur > 0 else "−" if eur < 0 else "") + text
 
 
-def _write_ministries(views: list[EditionView], site_root: Path, demo: bool) -> int:
+def _write_ministries(
+    views: list[EditionView], site_root: Path, demo: bool, browsable: set[str]
+) -> int:
     folder = site_root / "ministeres"
     latest = views[-1]
     codes: dict[str, EditionView] = {}  # each code, with the latest edition that printed it
@@ -271,7 +285,7 @@ def _write_ministries(views: list[EditionView], site_root: Path, demo: bool) -> 
                 history.append(
                     {
                         "number": v.number,
-                        "slug": v.slug,
+                        "slug": v.slug if v.slug in browsable else None,
                         "date": site.date_fr(v.published_on),
                         "projects": len(mine),
                         "total": format_meur(sum(known)) if known else "non communiqué",
@@ -316,7 +330,7 @@ def _write_ministries(views: list[EditionView], site_root: Path, demo: bool) -> 
             demo=view.demo,
             nav="ministries",
             root="../../",
-            ed=f"../../editions/{view.slug}/",
+            ed=f"../../editions/{view.slug}/" if view.slug in browsable else None,
             stable=True,
             breadcrumb=[
                 ("Accueil", "../../index.html"),

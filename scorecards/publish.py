@@ -34,7 +34,7 @@ from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, ed
 log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
-RENDER_VERSION = "9"
+RENDER_VERSION = "10"
 SCORECARD_FORMATS = ("png", "svg", "pdf")
 MANIFEST = "manifest.json"
 MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
