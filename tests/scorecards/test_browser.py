@@ -285,8 +285,8 @@ def test_the_site_is_clean_accessible_and_holds_from_phone_to_desktop_in_chromiu
         known = [int(v) for v in health if v]
         assert known == sorted(known) and known[0] == 0, health
         assert "" not in health[: len(known)], health
-        weather = [v for v in _first_values(browser, 7) if v]  # Météo: orage first
-        assert weather == ["0", "1", "2"], weather
+        ranks = [v for v in _first_values(browser, 7) if v]  # Météo: orage first
+        assert ranks == ["0", "1", "2"], ranks
         costs = [float(v) for v in _first_values(browser, 3) if v]  # most expensive first
         assert costs == sorted(costs, reverse=True)
     finally:

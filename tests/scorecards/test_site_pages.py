@@ -115,16 +115,16 @@ def test_every_edition_and_project_has_its_page_with_feeds_and_french_text(
     assert health.findtext(f"{ATOM}id") and health.findtext(f"{ATOM}updated")
 
     # A project's page: line breaks kept, the description once, French numbers.
-    page = _text(tmp_path / "editions" / str(number) / "projets" / f"{segur.pilot_id}.html")
+    html = _text(tmp_path / "editions" / str(number) / "projets" / f"{segur.pilot_id}.html")
     description = segur.description or ""
     assert "\n" in description
-    assert page.count(description.split("\n")[0].strip()) == 1
-    assert "<br>" in page
+    assert html.count(description.split("\n")[0].strip()) == 1
+    assert "<br>" in html
     published = next(r for r in latest.rows if r.pilot_id == segur.pilot_id)
     raw = published.data["Coût estimé"]
-    assert "." in raw and f">{raw}<" not in page
-    assert f"{raw.replace('.', ',')}\u00a0M€" in page
-    assert published.data["Début"] not in page  # an ISO date: written in French
+    assert "." in raw and f">{raw}<" not in html
+    assert f"{raw.replace('.', ',')}\u00a0M€" in html
+    assert published.data["Début"] not in html  # an ISO date: written in French
 
 
 def test_exits_are_listed_by_name_with_their_reason(demo: Session) -> None:
