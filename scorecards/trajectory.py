@@ -9,6 +9,7 @@ said so.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -95,7 +96,14 @@ def describe(name: str, points: list[Point]) -> str:
 
 
 def draw(points: list[Point]) -> bytes | None:
-    """The SVG of the trajectory; None when fewer than two editions give a figure."""
+    """The SVG of the trajectory; None when fewer than two editions give a figure. The same
+    points give the same SVG: the last few hundred are kept (each new edition redraws only
+    the projects whose points changed, and a process publishing again draws nothing)."""
+    return _draw(tuple(points))
+
+
+@functools.lru_cache(maxsize=512)
+def _draw(points: tuple[Point, ...]) -> bytes | None:
     costs = [p for p in points if p.cost_meur is not None]
     durations = [p for p in points if p.duration_years is not None]
     if max(len(costs), len(durations)) < 2:
