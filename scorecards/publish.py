@@ -28,13 +28,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from scorecards import charts as charts_module
-from scorecards import opendata, pdf, site
+from scorecards import opendata, pages, pdf, site
 from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, edition_view
 
 log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
-RENDER_VERSION = "9"
+RENDER_VERSION = "10"
 SCORECARD_FORMATS = ("png", "svg", "pdf")
 MANIFEST = "manifest.json"
 MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
@@ -290,9 +290,6 @@ def build(
             ed = f"editions/{view.slug}/"
             home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
             site.write_if_changed(site_root / "index.html", home)
-        site.write_if_changed(
-            site_root / "archives.html", site.archives_page(view.history, site_root)
-        )
         lap("pages")
 
         report.files += opendata.write_all(view, folder / "donnees")
@@ -436,7 +433,9 @@ def render_edition(
         raise editions.EditionNotFound(f"L'édition « {number} » n'est pas publiée.")
     latest = editions.get_edition(session, "latest")
     view = edition_view(session, edition)
-    return build(view, site_root, workers=workers, root_index=latest.id == edition.id)
+    report = build(view, site_root, workers=workers, root_index=latest.id == edition.id)
+    pages.write_site_pages(session, site_root)  # archives, projects, ministries, feeds…
+    return report
 
 
 def publish_draft(

@@ -76,6 +76,51 @@ class EditionSummary:
 
 
 @dataclass(frozen=True)
+class Moved:
+    """A project that entered or left the panorama between two editions."""
+
+    pilot_id: str
+    name: str
+    ministry: str
+    ministry_name: str
+    reason: str | None = None  # why it left, when the edition says (its last phase)
+
+
+@dataclass(frozen=True)
+class Movements:
+    """Entrants and exits versus the previous published edition, by project identity."""
+
+    previous: int
+    entrants: list[Moved]
+    exits: list[Moved]
+
+
+EXIT_REASONS = {"Terminé": "projet terminé", "Abandonné": "projet abandonné"}
+NO_EXIT_REASON = "raison non publiée"
+
+
+def _moved(row: ProjectView, reason: str | None = None) -> Moved:
+    name = str(row.values.get("ministry_name") or row.ministry)
+    return Moved(row.pilot_id, row.name, row.ministry, name, reason)
+
+
+def movements(previous: int, before: list[ProjectView], after: list[ProjectView]) -> Movements:
+    """Who entered and who left, matched by PILOT identifier (not by name); an exit's reason
+    is its last published phase when that says it ended."""
+    before_ids = {r.pilot_id for r in before}
+    after_ids = {r.pilot_id for r in after}
+    return Movements(
+        previous=previous,
+        entrants=[_moved(r) for r in after if r.pilot_id not in before_ids],
+        exits=[
+            _moved(r, EXIT_REASONS.get(str(r.get("phase")), NO_EXIT_REASON))
+            for r in before
+            if r.pilot_id not in after_ids
+        ],
+    )
+
+
+@dataclass(frozen=True)
 class EditionView:
     slug: str  # folder name: the edition number, or "brouillon"
     number: int | None
@@ -85,11 +130,15 @@ class EditionView:
     figures: dict[str, Any]
     rows: list[ProjectView]
     history: list[EditionSummary] = field(default_factory=list)  # published, oldest first
+    movements: Movements | None = None  # versus the previous published edition
 
     @property
     def demo(self) -> bool:
         """The edition holds fictitious demo data (``pilot demo``): every page says so."""
         return bool(self.figures.get("demo"))
+
+    def summary(self) -> EditionSummary:
+        return EditionSummary(self.number or 0, self.published_on, self.title, self.figures)
 
     def content_hash(self) -> str:
         """Changes when the data changed (not when only the date did)."""
@@ -132,7 +181,8 @@ def _values_of_open_data_row(data: dict[str, Any], values: dict[str, Any]) -> di
     return filled
 
 
-def edition_view(session: Session, edition: Edition) -> EditionView:
+def _public_rows(session: Session, edition: Edition) -> list[ProjectView]:
+    """The edition's frozen rows as the public reads them."""
     rows = []
     for row in editions.edition_rows(session, edition):
         values = row.values
@@ -142,6 +192,12 @@ def edition_view(session: Session, edition: Edition) -> EditionView:
             format_pilot_id(row.project_id) if row.project_id else f"L{row.position:05d}"
         )
         rows.append(public_row(pilot_id, row.data, values))
+    return rows
+
+
+def edition_view(session: Session, edition: Edition) -> EditionView:
+    rows = _public_rows(session, edition)
+    previous = editions.previous_edition(session, edition)
     return EditionView(
         slug=str(edition.number),
         number=edition.number,
@@ -151,6 +207,9 @@ def edition_view(session: Session, edition: Edition) -> EditionView:
         figures=dict(edition.figures),
         rows=rows,
         history=_history(session, edition.published_on),
+        movements=None
+        if previous is None
+        else movements(previous.number, _public_rows(session, previous), rows),
     )
 
 
@@ -158,6 +217,8 @@ def draft_view(session: Session, *, today: date) -> EditionView:
     """The live portfolio as the next edition would show it (nothing is written)."""
     prepared = editions.prepare_publication(session, published_on=today)
     rows = [public_row(v["pilot_id"], data, v) for _, data, v in prepared.rows]
+    history = _history(session, today)
+    previous = editions.get_edition(session, history[-1].number) if history else None
     return EditionView(
         slug=DRAFT_SLUG,
         number=None,
@@ -166,5 +227,8 @@ def draft_view(session: Session, *, today: date) -> EditionView:
         draft=True,
         figures={**prepared.figures.to_json(), **prepared.extra},
         rows=rows,
-        history=_history(session, today),
+        history=history,
+        movements=None
+        if previous is None
+        else movements(previous.number, _public_rows(session, previous), rows),
     )

@@ -16,7 +16,7 @@ NOT_PUBLISHED = """<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="robots" content="noindex">
-  <title>Panorama pas encore publié — Panorama des grands projets numériques de l'État</title>
+  <title>Pas encore publié – Panorama des grands projets numériques de l'État</title>
   {stylesheet}
 </head>
 <body>

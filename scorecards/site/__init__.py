@@ -13,6 +13,7 @@ Layout of ``settings.site_path``::
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from pilot.editions.service import NO_HEALTH_REASONS
 from pilot.mail.service import french_date
@@ -29,7 +31,7 @@ from pilot.money import format_meur
 from pilot.opinions.models import Sense
 from pilot.opinions.service import SENSE_LABELS
 from pilot.projects.confidentiality import WITHHELD_TEXT
-from scorecards.charts import WEATHER_LABELS, Chart, fr, percent
+from scorecards.charts import PHASE_ORDER, WEATHER_LABELS, Chart, fr, percent
 from scorecards.trend import published_trend
 from scorecards.view import PUBLICATION_DATE, EditionSummary, EditionView, ProjectView
 
@@ -44,8 +46,43 @@ class SiteError(RuntimeError):
     """The site cannot be built (French message)."""
 
 
+SITE_NAME = "Panorama des grands projets numériques de l'État"
+# Severity ranks, for sorting: the most severe first, unknown always last.
+HEALTH_RANKS = {"rouge": 0, "orange": 1, "vert": 2}
+WEATHER_RANKS = {"orage": 0, "nuageux": 1, "soleil": 2}
+
+
 def date_fr(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
+    """``date(2027, 1, 15)`` → ``"15 janvier 2027"`` (no-break spaces: a date is never
+    split across lines)."""
+    return french_date(value).replace(" ", "\u00a0")
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Text typed with line breaks, as HTML: a blank line starts a paragraph, a line break
+    stays a line break (everything escaped)."""
+    if not text:
+        return Markup("")
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if b.strip()]
+    return Markup("\n").join(
+        Markup("<p>")
+        + Markup("<br>\n").join(escape(line) for line in b.split("\n"))
+        + Markup("</p>")
+        for b in blocks
+    )
+
+
+def breakable(text: str) -> Markup:
+    """A long address that may break after its punctuation only (never inside a word)."""
+    return Markup("").join(
+        escape(part) + (Markup("<wbr>") if part and part[-1] in "/.-_?&=" else Markup(""))
+        for part in re.split(r"(?<=[/.\-_?&=])", text)
+    )
+
+
+def ministry_slug(code: str) -> str:
+    """The folder of a ministry's page: its code as published, made safe for an address."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", code).strip("-") or "sans-code"
 
 
 _env = Environment(
@@ -56,6 +93,8 @@ _env = Environment(
     keep_trailing_newline=True,
 )
 _env.globals["date_fr"] = date_fr
+_env.filters["paragraphs"] = paragraphs
+_env.filters["breakable"] = breakable
 
 
 def pdf_name(view: EditionView) -> str:
@@ -97,7 +136,7 @@ def write_if_changed(path: Path, content: bytes) -> bool:
     return True
 
 
-def _render(template: str, **context: Any) -> bytes:
+def render(template: str, **context: Any) -> bytes:
     return _env.get_template(template).render(**context).encode("utf-8")
 
 
@@ -150,15 +189,48 @@ def _drift_lines(figures: dict[str, Any]) -> list[str]:
     return lines
 
 
+def ministry_name(row: ProjectView) -> str:
+    """The ministry's full name as the edition published it (its code when it gave none)."""
+    return str(row.get("ministry_name") or row.data.get("Ministère nom complet") or row.ministry)
+
+
+def _rank(ranks: dict[str, int], value: Any) -> str:
+    return "" if value not in ranks else str(ranks[value])
+
+
+def _phase_rank(phase: str | None) -> str:
+    return str(PHASE_ORDER.index(phase)) if phase in PHASE_ORDER else ""
+
+
 def _table_row(row: ProjectView) -> dict[str, Any]:
     budget, schedule = row.decimal("budget_drift_initial"), row.decimal("schedule_drift_initial")
     cost = row.get("cost_eur")
+    phase = row.get("phase") or "non renseignée"
+    full_name = ministry_name(row)
+    common = {
+        "pilot_id": row.pilot_id,
+        "name": row.name,
+        "ministry": row.ministry,
+        "ministry_name": full_name,
+        "ministry_slug": ministry_slug(row.ministry),
+        "phase": phase,
+        "phase_rank": _phase_rank(row.get("phase")),
+        # What the search field looks in, beside the row's text (accents and case ignored).
+        "search": " ".join(
+            str(x)
+            for x in (
+                row.name,
+                row.pilot_id,
+                row.ministry,
+                full_name,
+                phase,
+                row.get("functional_zone"),
+            )
+            if x
+        ),
+    }
     if row.confidential:
-        return {
-            "pilot_id": row.pilot_id,
-            "name": row.name,
-            "ministry": row.ministry,
-            "phase": row.get("phase") or "non renseignée",
+        return common | {
             "confidential": True,
             "cost": WITHHELD_TEXT,
             "cost_value": "",
@@ -167,14 +239,12 @@ def _table_row(row: ProjectView) -> dict[str, Any]:
             "schedule": WITHHELD_TEXT,
             "schedule_value": "",
             "health": None,
+            "health_rank": "",
             "weather": WITHHELD_TEXT,
+            "weather_rank": "",
         }
-    return {
+    return common | {
         "confidential": False,
-        "pilot_id": row.pilot_id,
-        "name": row.name,
-        "ministry": row.ministry,
-        "phase": row.get("phase") or "non renseignée",
         "cost": "non communiqué" if cost is None else format_meur(cost),
         "cost_value": "" if cost is None else cost,
         "budget": percent(budget),
@@ -182,19 +252,25 @@ def _table_row(row: ProjectView) -> dict[str, Any]:
         "schedule": percent(schedule),
         "schedule_value": "" if schedule is None else schedule,
         "health": row.get("health"),
+        "health_rank": _rank(HEALTH_RANKS, row.get("health")),
         "weather": WEATHER_LABELS.get(row.get("weather"), row.get("weather")),
+        "weather_rank": _rank(WEATHER_RANKS, row.get("weather")),
     }
+
+
+def table_rows(rows: Sequence[ProjectView]) -> list[dict[str, Any]]:
+    return [_table_row(r) for r in rows]
 
 
 def edition_home(
     view: EditionView, charts: Sequence[Chart], place: Place, *, booklet: bool = True
 ) -> bytes:
-    by_id = {r.pilot_id: r for r in view.rows}
-    entrants = [by_id[p] for p in view.figures.get("entrants", []) if p in by_id]
-    return _render(
+    label = "Brouillon" if view.draft else f"Édition n° {view.number}"
+    return render(
         "edition.html.j2",
         view=view,
-        page_title=view.title,
+        page_title=f"{label} du {date_fr(view.published_on)}",
+        stable=not view.draft,
         draft=view.draft,
         demo=view.demo,
         nav="home" if place.ed != "" or not view.draft else "",
@@ -203,11 +279,10 @@ def edition_home(
         breadcrumb=None,
         key_figures=_key_figures(view.figures),
         drift_lines=_drift_lines(view.figures),
-        entrants=entrants,
-        exits=view.figures.get("exits", []),
+        movements=view.movements,
         # The key figures are printed as text above; their chart is for the PDF and downloads.
         charts=[c.table() | {"slug": c.slug} for c in charts if c.slug != "chiffres-cles"],
-        table_rows=[_table_row(r) for r in view.rows],
+        table_rows=table_rows(view.rows),
         pdf_name=pdf_name(view) if booklet else None,
     )
 
@@ -228,21 +303,62 @@ def public_opinion(frozen: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+# Published columns already shown whole above the table of a project's page.
+SHOWN_ABOVE = {"Description et objectifs du projet", PUBLICATION_DATE}
+LINK_COLUMNS = {"En savoir plus sur le projet", "Lien vers les Projets Annuels de Performances"}
+
+
+def _decimal_text(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.strip().replace(",", ".").replace(" ", ""))
+    except ArithmeticError:
+        return None
+
+
+def published_cell(header: str, value: Any) -> Markup:
+    """A historical column's value as a French reader reads it: "53,62 M€" for "53.62",
+    "6,5 ans", "1er janvier 2017", links clickable, "NA" as "non communiqué"."""
+    text = "" if value is None else str(value).strip()
+    if text in ("", "NA"):
+        return Markup("non communiqué") if text == "NA" else Markup("—")
+    if header in LINK_COLUMNS:
+        link = safe_link(text)
+        return (
+            Markup('<a href="{}" rel="noopener">{}</a>').format(link, breakable(link))
+            if link
+            else breakable(text)
+        )
+    if header in ("Coût estimé", "Durée prévisionnelle en année"):
+        number = _decimal_text(text)
+        if number is None:
+            return escape(text)
+        places = max(1, -int(number.as_tuple().exponent))
+        unit = "M€" if header == "Coût estimé" else ("an" if number <= 1 else "ans")
+        return escape(f"{fr(number, places)}\u00a0{unit}")
+    if header == "Début":
+        try:
+            return escape(date_fr(date.fromisoformat(text[:10])))
+        except ValueError:
+            return escape(text)
+    return paragraphs(text) if "\n" in text else escape(text)
+
+
 def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place) -> bytes:
     v = row.values
     p = {
         "pilot_id": row.pilot_id,
         "name": row.name,
         "ministry": row.ministry,
-        "ministry_name": v.get("ministry_name") or row.ministry,
+        "ministry_name": ministry_name(row),
+        "ministry_slug": ministry_slug(row.ministry),
         "interministerial": v.get("interministerial"),
         "phase": v.get("phase"),
         "start": WITHHELD_TEXT if row.confidential else _fr_date_text(v.get("start")),
         "zone": v.get("functional_zone"),
         "financing": v.get("financing"),
         "description": v.get("description"),
-        "link": _safe_link(v.get("link")),
-        "pap_link": _safe_link(v.get("pap_link")),
+        "link": safe_link(v.get("link")),
+        "pap_link": safe_link(v.get("pap_link")),
         "health": v.get("health"),
         "weather": WITHHELD_TEXT
         if row.confidential
@@ -260,15 +376,19 @@ def project_page(view: EditionView, row: ProjectView, card: Chart, place: Place)
         ],
         "risks": v.get("risks") or [],
         "opinion": public_opinion(v.get("opinion")),
-        "data": {k: v for k, v in row.data.items() if k != PUBLICATION_DATE},
+        "data": [
+            (k, published_cell(k, value)) for k, value in row.data.items() if k not in SHOWN_ABOVE
+        ],
     }
     edition_label = "Brouillon" if view.draft else f"Édition n° {view.number}"
-    return _render(
+    return render(
         "project.html.j2",
         p=p,
         card=card.table(),
         trend=None if row.confidential else _trend(v),
-        page_title=f"{row.name} ({edition_label})",
+        page_title=f"{row.name} – {edition_label}",
+        stable=not view.draft,
+        edition_label=edition_label,
         draft=view.draft,
         demo=view.demo,
         nav="",
@@ -302,7 +422,7 @@ def _trend(values: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _safe_link(value: Any) -> str | None:
+def safe_link(value: Any) -> str | None:
     """Only web links are made clickable (never ``javascript:`` or the like)."""
     if not isinstance(value, str):
         return None
@@ -319,9 +439,7 @@ def archives_page(history: Sequence[EditionSummary], site: Path) -> bytes:
             {
                 "number": h.number,
                 "date": date_fr(h.published_on),
-                "href": f"editions/{h.number}/index.html"
-                if (folder / "index.html").exists()
-                else None,
+                "href": f"editions/{h.number}/" if (folder / "index.html").exists() else None,
                 "projects": h.figures["projects"],
                 "interministerial": h.figures["interministerial"],
                 "total": fr(Decimal(h.figures["total_cost_bn"]), 2),
@@ -329,7 +447,7 @@ def archives_page(history: Sequence[EditionSummary], site: Path) -> bytes:
                 "demo": h.demo,
             }
         )
-    return _render(
+    return render(
         "archives.html.j2",
         editions=editions,
         page_title="Archives des éditions",

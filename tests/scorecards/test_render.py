@@ -46,7 +46,7 @@ def test_render_writes_a_published_edition_again_byte_for_byte(
     assert old.exit_code == 0, old.output
     assert (site / "editions" / "2" / "index.html").exists()
     assert len(list((site / "editions" / "2" / "projets").glob("*.html"))) == 61
-    assert 'href="editions/2/index.html"' in (site / "archives.html").read_text("utf-8")
+    assert 'href="editions/2/"' in (site / "archives.html").read_text("utf-8")  # at editions/N/
     assert "editions/3/" in (site / "index.html").read_text("utf-8")  # still the latest
     missing = runner.invoke(app, ["render", "--edition", "9"])
     assert missing.exit_code == 1 and "Aucune édition" in missing.output

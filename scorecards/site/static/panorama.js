@@ -7,12 +7,23 @@
   var tbody = table.tBodies[0];
   var rows = Array.prototype.slice.call(tbody.rows);
   var headers = table.tHead.rows[0].cells;
+  // Severity columns hold ranks (0 = the most severe): ascending is "most severe first".
+  var ORDER = {
+    severity: [", trié du plus grave au moins grave", ", trié du moins grave au plus grave"],
+    number: [", trié par ordre croissant", ", trié par ordre décroissant"],
+    text: [", trié par ordre alphabétique", ", trié par ordre alphabétique inverse"]
+  };
+
+  function fold(text) {
+    return text.toLocaleLowerCase("fr").normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[\u2019']/g, " ");
+  }
 
   function cellValue(row, index, type) {
     var cell = row.cells[index];
     var raw = cell.getAttribute("data-value");
     if (raw === null) { raw = cell.textContent.trim(); }
-    if (type === "number") {
+    if (type !== "text") {
       var n = parseFloat(raw);
       return isNaN(n) ? null : n;
     }
@@ -21,7 +32,9 @@
 
   function sortBy(index, type, button) {
     var header = headers[index];
-    var ascending = header.getAttribute("aria-sort") !== "ascending";
+    var current = header.getAttribute("aria-sort");
+    var first = header.getAttribute("data-first") || "ascending";
+    var ascending = current === null ? first === "ascending" : current !== "ascending";
     Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     rows.sort(function (a, b) {
@@ -29,11 +42,11 @@
       if (x === y) { return 0; }
       if (x === null) { return 1; }   // unknown values always last
       if (y === null) { return -1; }
-      var order = type === "number" ? x - y : x.localeCompare(y, "fr");
+      var order = type === "text" ? x.localeCompare(y, "fr") : x - y;
       return ascending ? order : -order;
     });
     rows.forEach(function (row) { tbody.appendChild(row); });
-    button.setAttribute("aria-label", header.dataset.label + (ascending ? ", trié par ordre croissant" : ", trié par ordre décroissant"));
+    button.setAttribute("aria-label", header.dataset.label + ORDER[type][ascending ? 0 : 1]);
   }
 
   Array.prototype.forEach.call(headers, function (header, index) {
@@ -45,7 +58,8 @@
     button.type = "button";
     button.className = "pilot-sort";
     button.textContent = label;
-    button.setAttribute("title", "Trier par " + label.toLocaleLowerCase("fr"));
+    button.setAttribute("title", "Trier par " + label.toLocaleLowerCase("fr")
+      + (type === "severity" ? " (du plus grave au moins grave)" : ""));
     button.addEventListener("click", function () { sortBy(index, type, button); });
     header.textContent = "";
     header.appendChild(button);
@@ -56,14 +70,17 @@
   var status = document.getElementById("recherche-statut");
   if (!form || !input) { return; }
   form.hidden = false;
+  var texts = new Map(rows.map(function (row) {
+    return [row, fold(row.textContent + " " + (row.getAttribute("data-search") || ""))];
+  }));
   var timer = null;
   input.addEventListener("input", function () {
     window.clearTimeout(timer);
     timer = window.setTimeout(function () {
-      var words = input.value.toLocaleLowerCase("fr").normalize("NFD").replace(/[\u0300-\u036f]/g, "").split(/\s+/).filter(Boolean);
+      var words = fold(input.value).split(/\s+/).filter(Boolean);
       var shown = 0;
       rows.forEach(function (row) {
-        var text = row.textContent.toLocaleLowerCase("fr").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+        var text = texts.get(row);
         var match = words.every(function (w) { return text.indexOf(w) !== -1; });
         row.hidden = !match;
         if (match) { shown += 1; }
