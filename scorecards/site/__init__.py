@@ -58,6 +58,11 @@ def date_fr(value: date) -> str:
     return french_date(value).replace(" ", "\u00a0")
 
 
+def short_date(value: date) -> str:
+    """``date(2027, 1, 15)`` → ``"15/01/2027"``: for the columns of a dense table."""
+    return value.strftime("%d/%m/%Y")
+
+
 def paragraphs(text: str | None) -> Markup:
     """Text typed with line breaks, as HTML: a blank line starts a paragraph, a line break
     stays a line break (everything escaped)."""
@@ -410,12 +415,12 @@ def _trend(values: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "svg": chart.svg.replace("<svg ", '<svg class="fr-responsive-img" ', 1),
         "alt": chart.alt,
-        "dates": [date_fr(d) for d in chart.report_dates],
+        "dates": [short_date(d) for d in chart.report_dates],
         "rows": [
             (
                 line.milestone,
-                [date_fr(f) if f else "—" for f in chart.row(line)],
-                date_fr(line.actual) if line.actual else "—",
+                [short_date(f) if f else "—" for f in chart.row(line)],
+                short_date(line.actual) if line.actual else "—",
             )
             for line in chart.lines
         ],

@@ -102,6 +102,7 @@ def test_the_public_page_shows_the_milestone_trend_frozen_at_publication(
             s, secret, reason="Appel d'offres en cours", until=None, actor="test",
             today=date(2026, 1, 1),
         )  # fmt: skip
+        s.refresh(secret)  # marking it confidential wrote through the bulk functions
     site, base = served
     publish_edition(engine, site, published_on=date(2026, 1, 10))
 
