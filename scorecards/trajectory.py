@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import matplotlib
@@ -147,8 +147,8 @@ def _draw(points: tuple[Point, ...]) -> bytes | None:
                 axes.set_ylabel(f"{label} : non communiqué")
             axes.grid(True, axis="y", color="#DDDDDD", linewidth=0.6)
         first, last = points[0].published_on, points[-1].published_on
-        margin = timedelta(days=max(60, (last - first).days // 12))
-        bottom.set_xlim(date2num(first - margin), date2num(last + margin))
+        margin = max(60, (last - first).days // 12)  # days, on matplotlib's float scale:
+        bottom.set_xlim(date2num(first) - margin, date2num(last) + margin)  # no date overflow
         bottom.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=5))
         # Years alone when the editions span years; else months too (never a repeated label).
         bottom.xaxis.set_major_formatter(
