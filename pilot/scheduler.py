@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -246,26 +245,3 @@ def run_alone(settings: Settings, engine: Engine) -> bool:
     finally:
         lock.release()
     return not lost.is_set()
-
-
-def start_in_background(settings: Settings, engine: Engine) -> Callable[[], None]:
-    """``pilot serve`` with the scheduler inside: a thread waits for the lock, then runs
-    the jobs in the background. Returns what stops it."""
-    lock = SchedulerLock(engine)
-    stop = threading.Event()
-    scheduler = build_scheduler(settings)
-
-    def run() -> None:
-        if lock.acquire(stop):
-            _watch(lock, scheduler, threading.Event())
-            scheduler.start()
-
-    threading.Thread(target=run, name="scheduler-lock", daemon=True).start()
-
-    def shutdown() -> None:
-        stop.set()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        lock.release()
-
-    return shutdown

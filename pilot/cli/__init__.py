@@ -6,6 +6,8 @@ bottom of this file (one ``add_typer`` or ``command`` line each)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -223,7 +225,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Servir l'API (GraphQL sur /graphql ; /healthz, /readyz, /metrics)."""
-    from pilot.db import get_engine, is_sqlite
+    from pilot.db import is_sqlite
 
     settings = get_settings()
     if workers > 1 and is_sqlite(settings.resolved_database_url()):
@@ -232,16 +234,20 @@ def serve(
             "PILOT sert d'un seul processus. Relancez sans --workers ou configurez PostgreSQL."
         )
     _metrics_dir(settings.var_dir, port)
-    stop_scheduler = None
+    scheduler = None
     if settings.scheduler_in_serve:  # embedded default; production: `pilot scheduler`
-        from pilot.scheduler import start_in_background
-
-        stop_scheduler = start_in_background(settings, get_engine())
+        # `pilot scheduler` in a process of its own, not a thread of this one: Granian forks
+        # its workers from this process, and a fork taken while a scheduler thread holds a
+        # lock leaves the worker waiting on that lock for ever (it never answered).
+        scheduler = subprocess.Popen(
+            [sys.executable, "-c", "from pilot.cli import app; app()", "scheduler"]
+        )
     try:
         http_server(host, port, workers).serve()
     finally:
-        if stop_scheduler is not None:
-            stop_scheduler()
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=30)
 
 
 def _metrics_dir(var_dir: Path, port: int) -> None:
