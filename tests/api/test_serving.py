@@ -410,3 +410,15 @@ def test_panorama_home_placeholder_leaves_the_draft_to_dinum(settings: Settings)
     published = client.get("/panorama/")
     assert published.status_code == 200
     assert published.text == "<p>Édition 1</p>"
+
+
+@pytest.mark.slow
+def test_serve_with_its_embedded_scheduler_answers(tmp_path: Path) -> None:
+    # The default of `make demo`: the scheduler runs beside the HTTP workers, and a worker
+    # forked while a scheduler thread held a lock never answered.
+    url = f"sqlite:///{tmp_path / 'pilot.db'}"
+    engine = make_engine(url)
+    migrations.upgrade(engine, "head")
+    engine.dispose()
+    for served in _serve(tmp_path, url, scheduler_in_serve="true"):
+        assert httpx.get(served.url("/healthz"), timeout=5).status_code == 200
