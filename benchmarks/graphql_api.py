@@ -156,7 +156,7 @@ def populate(engine: Engine, count: int) -> str:
         )
     with Session(engine) as session:
         editions.publish_current(session, published_on=TODAY)
-        _, token = auth.create_token(session, name="bench", role=Role.DINUM)
+        _, token = auth.create_token(session, actor="benchmark", name="bench", role=Role.DINUM)
         session.commit()
     return token
 

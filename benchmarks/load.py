@@ -201,9 +201,15 @@ def seed(url: str, ministries: int) -> Seeded:
         for code in codes:
             ministry = session.exec(select(Ministry).where(Ministry.code == code)).one()
             tokens[code] = auth.create_token(
-                session, name=f"charge {code}", role=Role.MINISTRY, ministry=ministry
+                session,
+                actor="benchmark",
+                name=f"charge {code}",
+                role=Role.MINISTRY,
+                ministry=ministry,
             )[1]
-        dinum = auth.create_token(session, name="charge DINUM", role=Role.DINUM)[1]
+        dinum = auth.create_token(session, actor="benchmark", name="charge DINUM", role=Role.DINUM)[
+            1
+        ]
         ids = [
             format_pilot_id(i)
             for i in session.exec(

@@ -63,7 +63,7 @@ def _load_one_edition(url: str) -> None:
 def _token(url: str, role: Role = Role.DINUM) -> str:
     engine = make_engine(url)
     with Session(engine) as session:
-        _, plaintext = auth.create_token(session, name="t", role=role)
+        _, plaintext = auth.create_token(session, actor="test", name="t", role=role)
         session.commit()
     engine.dispose()
     return plaintext

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from pilot.audit import service as audit
 from pilot.auth.models import Role, Token
 from pilot.ministries.models import Ministry
 from pilot.timeutil import utcnow
@@ -41,6 +42,7 @@ PUBLIC = Principal(role=Role.PUBLIC)
 def create_token(
     session: Session,
     *,
+    actor: str,
     name: str,
     role: Role,
     ministry: Ministry | None = None,
@@ -60,7 +62,14 @@ def create_token(
         expires_at=expires_at,
     )
     session.add(token)
-    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        obj=token,
+        project_id=None,
+        new=f"{name} ({role.value})",
+    )
     return token, plaintext
 
 
@@ -68,11 +77,12 @@ def list_tokens(session: Session) -> list[Token]:
     return list(session.exec(select(Token).order_by(col(Token.id))))
 
 
-def revoke_token(session: Session, token_id: int) -> Token | None:
+def revoke_token(session: Session, token_id: int, *, actor: str) -> Token | None:
+    """Revoke a token (audited); None when there is no such token."""
     token = session.get(Token, token_id)
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
-        session.flush()
+        audit.record(session, actor=actor, action="revoke", obj=token, project_id=None)
     return token
 
 

@@ -373,6 +373,7 @@ def token_create(
         try:
             token, plaintext = auth.create_token(
                 session,
+                actor="cli",
                 name=name,
                 role=chosen,
                 ministry=target,
@@ -415,7 +416,7 @@ def token_revoke(token_id: int) -> None:
     from pilot.db import session_scope
 
     with session_scope(write=True) as session:
-        if auth.revoke_token(session, token_id) is None:
+        if auth.revoke_token(session, token_id, actor="cli") is None:
             raise _fail(f"Aucun jeton {token_id}.")
     typer.echo(f"Jeton {token_id} révoqué.")
 

@@ -21,7 +21,13 @@ QUERY = {"query": "{ ministries { code } }"}
 
 def _token(engine: Engine, **kwargs: object) -> tuple[int, str]:
     with Session(engine) as session:
-        token, plaintext = auth.create_token(session, name="t", role=Role.DINUM, **kwargs)  # type: ignore[arg-type]
+        token, plaintext = auth.create_token(
+            session,
+            actor="test",
+            name="t",
+            role=Role.DINUM,
+            **kwargs,  # type: ignore[arg-type]
+        )
         session.commit()
         assert token.id is not None
         return token.id, plaintext
@@ -48,7 +54,7 @@ def test_revoked_token_is_refused_at_once(engine: Engine, client: TestClient) ->
     token_id, plaintext = _token(engine)
     assert _ask(client, plaintext) == 200
     with Session(engine) as session:
-        auth.revoke_token(session, token_id)
+        auth.revoke_token(session, token_id, actor="test")
         session.commit()
     assert _ask(client, plaintext) == 401
 

@@ -32,7 +32,7 @@ def test_graphql_serves_real_projects_and_published_figures(
     client: TestClient, engine: Engine
 ) -> None:
     with Session(engine) as session:
-        _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
         session.commit()
     query = (
         "{ projects(first: 100, filter: {inPanorama: true}) { nodes { id name ministry { code } } }"
@@ -69,7 +69,7 @@ def test_unknown_bearer_token_is_refused(client: TestClient) -> None:
 
 def test_valid_token_is_accepted(client: TestClient, engine: Engine) -> None:
     with Session(engine) as session:
-        _, plaintext = auth.create_token(session, name="dinum", role=Role.DINUM)
+        _, plaintext = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
         session.commit()
     response = client.post(
         "/graphql",

@@ -24,9 +24,11 @@ def test_only_dinum_reads_the_draft(
     import_panorama_file(session, panorama_dir / "panorama-2017-06.csv")
     mi = ministries.get_by_code(session, "MI")
     tokens = {
-        "dinum": auth.create_token(session, name="dinum", role=Role.DINUM)[1],
-        "admin": auth.create_token(session, name="admin", role=Role.ADMIN)[1],
-        "ministry": auth.create_token(session, name="mi", role=Role.MINISTRY, ministry=mi)[1],
+        "dinum": auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)[1],
+        "admin": auth.create_token(session, actor="test", name="admin", role=Role.ADMIN)[1],
+        "ministry": auth.create_token(
+            session, actor="test", name="mi", role=Role.MINISTRY, ministry=mi
+        )[1],
     }
     session.commit()
     publish_draft(session, settings.site_path, today=date(2026, 11, 3))

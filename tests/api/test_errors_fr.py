@@ -64,7 +64,7 @@ def test_unknown_error_types_get_a_french_fallback() -> None:
 def test_the_upload_without_a_file_is_refused_in_french(engine: Engine) -> None:
     with session_scope(engine, write=True) as s:
         mi = ministries.create_ministry(s, "MI", "Ministère de l'Intérieur")
-        _, token = auth.create_token(s, name="dnum", role=Role.MINISTRY, ministry=mi)
+        _, token = auth.create_token(s, actor="test", name="dnum", role=Role.MINISTRY, ministry=mi)
     app = create_app()
     errors_fr.install(app)
     client = TestClient(app)

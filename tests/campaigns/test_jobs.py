@@ -60,7 +60,7 @@ def test_the_upload_answers_before_its_follow_up_runs(
     with session_scope(engine, write=True) as s:
         add_contact(s, ministry_code="MI", email=AGENT, actor="test")
         mi = ministries.get_by_code(s, "MI")
-        _, token = create_token(s, name="mi", role=Role.MINISTRY, ministry=mi)
+        _, token = create_token(s, actor="test", name="mi", role=Role.MINISTRY, ministry=mi)
     client = TestClient(create_app())
     response = client.post(
         "/workbook/upload",

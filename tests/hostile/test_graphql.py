@@ -27,8 +27,10 @@ def served(engine: Engine) -> Iterator[tuple[TestClient, dict[str, str]]]:
     with Session(engine) as session:
         mi = ministries.create_ministry(session, "MI", "Ministère de l'Intérieur")
         tokens = {
-            "ministry": auth.create_token(session, name="mi", role=Role.MINISTRY, ministry=mi)[1],
-            "dinum": auth.create_token(session, name="dinum", role=Role.DINUM)[1],
+            "ministry": auth.create_token(
+                session, actor="test", name="mi", role=Role.MINISTRY, ministry=mi
+            )[1],
+            "dinum": auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)[1],
         }
         session.commit()
     yield TestClient(create_app(), raise_server_exceptions=False), tokens

@@ -64,7 +64,7 @@ def _populate(engine: Engine, count: int) -> str:
                         RecommendationInput("B.", "DNUM", date(2027, 7, 1)),
                     ],
                 )
-        _, token = auth.create_token(s, name="dinum", role=Role.DINUM)
+        _, token = auth.create_token(s, actor="test", name="dinum", role=Role.DINUM)
     return token
 
 

@@ -241,3 +241,33 @@ def test_a_disabled_account_is_out_at_its_next_request(web: Web) -> None:
     )
     response = agent.get(web.at("/espace/"), follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/?suivant=")
+
+
+def test_a_token_created_and_revoked_on_the_admin_page_is_audited_under_the_admins_name(
+    web: Web,
+) -> None:
+    from pilot.audit.models import AuditEvent
+    from pilot.auth.models import Token
+
+    admin_client, _ = login(web, "admin")
+    token = csrf_of(admin_client, web.at("/administration/jetons"))
+    created = admin_client.post(
+        web.at("/administration/jetons"),
+        data={"csrf_token": token, "nom": "Robot de la DNUM", "role": "dinum"},
+    )
+    assert created.status_code == 200 and "pilot_" in created.text
+    with session_scope(web.engine) as session:
+        made = session.exec(select(Token).where(Token.name == "Robot de la DNUM")).one()
+    admin_client.post(
+        web.at(f"/administration/jetons/{made.id}/revoquer"), data={"csrf_token": token}
+    )
+    with session_scope(web.engine) as session:
+        events = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "token", AuditEvent.entity_id == made.id)
+            .order_by(AuditEvent.id)  # type: ignore[arg-type]
+        ).all()
+    assert [(e.action, e.actor) for e in events] == [
+        ("create", USERS["admin"]["email"]),
+        ("revoke", USERS["admin"]["email"]),
+    ]

@@ -120,18 +120,11 @@ class AccountMutation:
         with c.write() as session, user_input():
             token, plaintext = auth.create_token(
                 session,
+                actor=c.principal.actor,
                 name=name.strip(),
                 role=Role(role),
                 ministry=_ministry(session, ministry),
                 expires_at=datetime.combine(expires_on, time(), tzinfo=UTC) if expires_on else None,
-            )
-            audit.record(
-                session,
-                actor=c.principal.actor,
-                action="create",
-                obj=token,
-                project_id=None,
-                new=f"{token.name} ({token.role})",
             )
             return CreatedTokenType(token=TokenType.from_model(token), plaintext=plaintext)
 
@@ -140,12 +133,9 @@ class AccountMutation:
         c = ctx(info)
         permissions.require(c.principal, Action.ADMINISTER)
         with c.write() as session:
-            token = auth.revoke_token(session, id)
+            token = auth.revoke_token(session, id, actor=c.principal.actor)
             if token is None:
                 raise NotFound(f"Aucun jeton {id}.")
-            audit.record(
-                session, actor=c.principal.actor, action="revoke", obj=token, project_id=None
-            )
             return TokenType.from_model(token)
 
     @strawberry.mutation(description="Create a ministry (admin).")

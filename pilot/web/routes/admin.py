@@ -139,6 +139,7 @@ def create_token(
     with session_scope(write=True) as session:
         _, plaintext = tokens.create_token(
             session,
+            actor=user.email,
             name=nom.strip()[:200],
             role=chosen,
             ministry=_ministry(session, chosen, ministere),
@@ -151,6 +152,9 @@ def create_token(
 @router.post("/jetons/{token_id}/revoquer", dependencies=[CsrfChecked])
 def revoke_token(token_id: int, user: AdminUser) -> Response:
     with session_scope(write=True) as session:
-        if not 0 < token_id <= MAX_KEY or tokens.revoke_token(session, token_id) is None:
+        if (
+            not 0 < token_id <= MAX_KEY
+            or tokens.revoke_token(session, token_id, actor=user.email) is None
+        ):
             raise PageError(404, "Jeton introuvable", "Ce jeton n'existe pas.")
     return RedirectResponse("/administration/jetons", status_code=303)

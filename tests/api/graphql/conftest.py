@@ -165,10 +165,14 @@ def build_demo(session: Session, panorama_dir: Path) -> dict[str, Any]:
     mi = ministries.get_by_code(session, "MI")
     mj = ministries.get_by_code(session, "MJ")
     tokens = {
-        "dinum": auth.create_token(session, name="dinum", role=Role.DINUM)[1],
-        "admin": auth.create_token(session, name="admin", role=Role.ADMIN)[1],
-        "ministry": auth.create_token(session, name="dnum MI", role=Role.MINISTRY, ministry=mi)[1],
-        "other": auth.create_token(session, name="dnum MJ", role=Role.MINISTRY, ministry=mj)[1],
+        "dinum": auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)[1],
+        "admin": auth.create_token(session, actor="test", name="admin", role=Role.ADMIN)[1],
+        "ministry": auth.create_token(
+            session, actor="test", name="dnum MI", role=Role.MINISTRY, ministry=mi
+        )[1],
+        "other": auth.create_token(
+            session, actor="test", name="dnum MJ", role=Role.MINISTRY, ministry=mj
+        )[1],
     }
     assert mi is not None and mi.id is not None and mj is not None
     for ministry, name in ((mi, "pilot-MI-2017.xlsx"), (mj, "pilot-MJ-2017.xlsx")):

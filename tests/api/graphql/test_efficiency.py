@@ -134,7 +134,7 @@ def test_statement_count_does_not_grow_with_projects(
                 conn.execute(table.delete())
         _populate(engine, size)
         with Session(engine) as session:
-            _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+            _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
             session.commit()
         statements, listed = _statements(engine, TestClient(create_app()), variables, token)
         assert listed == size
@@ -150,7 +150,7 @@ def test_aliased_projects_share_their_relation_statements(engine: Engine) -> Non
 
     _populate(engine, 3)
     with Session(engine) as session:
-        _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
         session.commit()
     client = TestClient(create_app())
     fields = (

@@ -92,7 +92,11 @@ def served(engine: Engine) -> Served:
         ministries.create_ministry(session, "MJ", "Ministère de la Justice")
         tokens = {
             role.value: auth.create_token(
-                session, name=role.value, role=role, ministry=mi if role == Role.MINISTRY else None
+                session,
+                actor="test",
+                name=role.value,
+                role=role,
+                ministry=mi if role == Role.MINISTRY else None,
             )[1]
             for role in (Role.MINISTRY, Role.DINUM, Role.ADMIN)
         }

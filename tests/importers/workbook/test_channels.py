@@ -63,7 +63,7 @@ def test_http_template_download_and_upload_with_a_ministry_token(
 ) -> None:
     with session_scope(engine, write=True) as s:
         mi = ministries.get_by_code(s, "MI")
-        _, token = auth.create_token(s, name="dnum", role=Role.MINISTRY, ministry=mi)
+        _, token = auth.create_token(s, actor="test", name="dnum", role=Role.MINISTRY, ministry=mi)
     client = TestClient(create_app())
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/workbook/template").status_code == 401

@@ -33,13 +33,15 @@ def tokens(engine: Engine, seed: Seed) -> dict[str, str]:
             ("dinum", Role.DINUM, None),
             ("admin", Role.ADMIN, None),
         ]:
-            made[name] = auth.create_token(s, name=name, role=role, ministry=ministry)[1]
+            made[name] = auth.create_token(
+                s, actor="test", name=name, role=role, ministry=ministry
+            )[1]
         made["expired"] = auth.create_token(
-            s, name="old", role=Role.DINUM, expires_at=utcnow() - timedelta(days=1)
+            s, actor="test", name="old", role=Role.DINUM, expires_at=utcnow() - timedelta(days=1)
         )[1]
-        revoked, made["revoked"] = auth.create_token(s, name="gone", role=Role.DINUM)
+        revoked, made["revoked"] = auth.create_token(s, actor="test", name="gone", role=Role.DINUM)
         assert revoked.id is not None
-        auth.revoke_token(s, revoked.id)
+        auth.revoke_token(s, revoked.id, actor="test")
     return made
 
 

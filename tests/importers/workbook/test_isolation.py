@@ -144,7 +144,7 @@ def test_the_server_survives_the_parser_abort_over_http_and_graphql(
     apply_limits(NO_GATE)
     with session_scope(engine, write=True) as s:
         mi = ministries.get_by_code(s, "MI")
-        _, token = auth.create_token(s, name="dnum", role=Role.MINISTRY, ministry=mi)
+        _, token = auth.create_token(s, actor="test", name="dnum", role=Role.MINISTRY, ministry=mi)
     headers = {"Authorization": f"Bearer {token}"}
     client = TestClient(create_app())
     response = client.post(

@@ -43,7 +43,7 @@ def test_every_upload_channel_gives_a_role_the_same_answer(
         token = None
         if who is not None:
             role, own = roles[who]
-            token = auth.create_token(s, name=who, role=role, ministry=own)[1]
+            token = auth.create_token(s, actor="test", name=who, role=role, ministry=own)[1]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     data = to_bytes(template_for(engine, "MI"))
     client = TestClient(create_app())
