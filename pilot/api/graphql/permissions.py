@@ -80,10 +80,3 @@ def figures_visible(principal: Principal) -> ColumnElement[bool]:
     """The SQL condition on projects whose figures ``principal`` may filter or sort on
     (every project it may list: the public lists none)."""
     return visible_projects(principal)
-
-
-def scoped_ministry(principal: Principal, requested: int | None) -> int | None:
-    """The ministry a listing is restricted to: a ministry token always its own."""
-    if principal.role == Role.MINISTRY:
-        return principal.ministry_id
-    return requested
