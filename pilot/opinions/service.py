@@ -1112,23 +1112,55 @@ def publish_opinion(
 
 
 def opinion_summaries(
-    session: Session, project_ids: Iterable[int] | None = None
+    session: Session, project_ids: Iterable[int] | None = None, *, as_of: date | None = None
 ) -> dict[int, OpinionSummary]:
     """For publication (no principal: the publishing code withholds confidential
     projects like everything else): each project's latest opinion, its date, its sense
-    and its number of open recommendations."""
+    and its number of open recommendations. With ``as_of`` (an edition's
+    ``published_on``), as they were that day: the latest opinion given by then, and
+    each recommendation's status by its history (its latest change made by then), not
+    as it is when the edition is published."""
+    ids = None if project_ids is None else list(project_ids)
     query = select(Opinion).order_by(col(Opinion.given_on), col(Opinion.id))
-    if project_ids is not None:
-        query = query.where(col(Opinion.project_id).in_(list(project_ids)))
+    if ids is not None:
+        query = query.where(col(Opinion.project_id).in_(ids))
+    if as_of is not None:
+        query = query.where(Opinion.given_on <= as_of)
     latest = {o.project_id: o for o in session.exec(query)}
     counts: dict[int, int] = {}
-    open_query = select(Recommendation.project_id).where(
-        col(Recommendation.status).in_([s.value for s in OPEN_RECOMMENDATION])
-    )
-    if project_ids is not None:
-        open_query = open_query.where(col(Recommendation.project_id).in_(list(latest)))
-    for pid in session.exec(open_query):
-        counts[pid] = counts.get(pid, 0) + 1
+    if as_of is None:
+        open_query = select(Recommendation.project_id).where(
+            col(Recommendation.status).in_([s.value for s in OPEN_RECOMMENDATION])
+        )
+        if ids is not None:
+            open_query = open_query.where(col(Recommendation.project_id).in_(list(latest)))
+        for pid in session.exec(open_query):
+            counts[pid] = counts.get(pid, 0) + 1
+    else:
+        history = (
+            select(
+                RecommendationEvent.recommendation_id,
+                Recommendation.project_id,
+                RecommendationEvent.status,
+            )
+            .join(Recommendation, col(Recommendation.id) == RecommendationEvent.recommendation_id)
+            .join(Opinion, col(Opinion.id) == Recommendation.opinion_id)
+            .where(Opinion.given_on <= as_of, RecommendationEvent.changed_on <= as_of)
+            .order_by(
+                col(RecommendationEvent.recommendation_id),
+                col(RecommendationEvent.changed_on),
+                col(RecommendationEvent.id),
+            )
+        )
+        if ids is not None:
+            history = history.where(col(Recommendation.project_id).in_(list(latest)))
+        status_then: dict[int, tuple[int, str]] = {}
+        for rid, pid, status in session.exec(history):
+            status_then[rid] = (pid, status)  # the latest change by then wins
+        open_values = {s.value for s in OPEN_RECOMMENDATION}
+        for pid, status in status_then.values():
+            if status in open_values:
+                counts[pid] = counts.get(pid, 0) + 1
     return {
         pid: OpinionSummary(pid, o.given_on, o.sense, counts.get(pid, 0))
         for pid, o in latest.items()
