@@ -329,7 +329,8 @@ class Writer:
     def recommendations(self) -> None:
         """Each changed status through the domain's one write of a status
         (``opinions.update_recommendation``, the page's): its history event and its audit
-        event, dated the import's day, by the sender as the ministry."""
+        event, dated the day the rows were checked for (in Paris, as on the page), by the
+        sender as the ministry."""
         rows = [r for r in self.validated.recommendations if isinstance(r.project, int)]
         self.counts["recommendations_updated"] = len(rows)
         self.audit_count += len(rows)  # the status's audit event each
@@ -338,6 +339,8 @@ class Writer:
         principal = Principal(
             role=Role.MINISTRY, ministry_id=self.state.ministry_id, name=self.stamp.actor
         )
+        on = self.validated.recommendations_on
+        assert on is not None
         for r in rows:
             assert isinstance(r.project, int)
             opinions.update_recommendation(
@@ -345,7 +348,7 @@ class Writer:
                 principal,
                 self.state.recommendations[r.project].recommendation,
                 status=STATUS_OF_LABEL[r.get("status")],
-                on=self.today,
+                on=on,
                 comment=r.get("comment"),
             )
 

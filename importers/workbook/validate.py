@@ -50,6 +50,7 @@ from pilot.config import Settings
 from pilot.imports.models import Severity
 from pilot.indicators.steering import risk_is_unmitigated
 from pilot.money import format_decimal_fr
+from pilot.opinions.clock import today_in_paris
 from pilot.opinions.models import (
     RECOMMENDATION_LABELS,
     RecommendationStatus,
@@ -86,8 +87,10 @@ class Validated:
     milestones: list[ValidRow] = field(default_factory=list)
     risks: list[ValidRow] = field(default_factory=list)
     budget: list[ValidRow] = field(default_factory=list)
-    # the rows whose status changes (``project``: the recommendation's id)
+    # the rows whose status changes (``project``: the recommendation's id), and the day
+    # they change on (the opinions' day: Europe/Paris, as on the ministry's page)
     recommendations: list[ValidRow] = field(default_factory=list)
+    recommendations_on: date | None = None
     present: dict[str, set[str]] = field(default_factory=dict)  # sheet → fields present
     issues: list[Issue] = field(default_factory=list)
 
@@ -845,6 +848,7 @@ class Checker:
             return
         seen: dict[int, int] = {}
         changes: list[ValidRow] = []
+        on = self.result.recommendations_on = today_in_paris()
         for row in rows:
             usable = row.project is not None
             row.project = None
@@ -906,7 +910,7 @@ class Checker:
                     current,
                     found.last.changed_on if found.last is not None else None,
                     status=status,
-                    on=self.today,
+                    on=on,
                     comment=comment,
                 )
             except (DomainError, AccessDenied) as error:

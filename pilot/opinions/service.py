@@ -1338,6 +1338,24 @@ def recommendation_history(
     )
 
 
+def opinion_recommendation_history(
+    session: Session, principal: Principal, opinion: Opinion
+) -> list[tuple[Recommendation, RecommendationEvent]]:
+    """Every status change of the opinion's recommendations, with who, when and why: by
+    recommendation number, then oldest first (one query)."""
+    get_request(session, principal, opinion.request_id)
+    rows = session.exec(
+        select(Recommendation, RecommendationEvent)
+        .join(
+            RecommendationEvent,
+            col(RecommendationEvent.recommendation_id) == Recommendation.id,
+        )
+        .where(Recommendation.opinion_id == opinion.id)
+        .order_by(col(Recommendation.number), col(RecommendationEvent.id))
+    )
+    return [(r, e) for r, e in rows]
+
+
 def overdue_recommendations(
     session: Session, principal: Principal, today: date, *, ministry_id: int | None = None
 ) -> list[OverdueRecommendation]:

@@ -21,10 +21,10 @@ from pilot.auth.service import Principal
 from pilot.db import session_scope
 from pilot.imports.models import ImportStatus
 from pilot.opinions import service as opinions
+from pilot.opinions.clock import today_in_paris
 from pilot.opinions.models import Recommendation, RecommendationEvent, format_recommendation_id
 from pilot.opinions.service import AxisInput, RecommendationInput
 from pilot.projects.models import Project, format_pilot_id
-from pilot.timeutil import today
 from tests.importers.workbook.conftest import Seed, dump, set_cells, template_for, to_bytes
 
 DINUM = Principal(role=Role.DINUM, name="avis@numerique")
@@ -139,9 +139,9 @@ def test_changed_statuses_are_applied_with_history_and_audit_and_a_dry_run_appli
     assert done.counts["recommendations_updated"] == 2
     assert _history(engine, ids[0]) == [
         ("open", "avis@numerique", None, GIVEN_ON),
-        ("in_progress", "agent@mi", "Recrutement lancé.", today()),
+        ("in_progress", "agent@mi", "Recrutement lancé.", today_in_paris()),
     ]
-    assert _history(engine, ids[1])[-1] == ("closed", "agent@mi", None, today())
+    assert _history(engine, ids[1])[-1] == ("closed", "agent@mi", None, today_in_paris())
     assert _history(engine, ids[2]) == [("open", "avis@numerique", None, GIVEN_ON)]
     with session_scope(engine) as s:
         statuses = {r.id: r.status for r in s.scalars(select(Recommendation))}
