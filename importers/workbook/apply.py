@@ -334,7 +334,7 @@ class Writer:
         rows = [r for r in self.validated.recommendations if isinstance(r.project, int)]
         self.counts["recommendations_updated"] = len(rows)
         self.audit_count += len(rows)  # the status's audit event each
-        if not self.write:
+        if not self.write or not rows:
             return
         principal = Principal(
             role=Role.MINISTRY, ministry_id=self.state.ministry_id, name=self.stamp.actor
