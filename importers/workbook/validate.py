@@ -897,8 +897,8 @@ class Checker:
                         "comment",
                         "Le statut n'a pas changé (« "
                         f"{RECOMMENDATION_LABELS[RecommendationStatus(current)]} ») : le "
-                        "commentaire n'a pas été enregistré. Un commentaire accompagne un "
-                        "changement de statut.",
+                        "commentaire n'a pas été enregistré, car un commentaire n'est "
+                        "enregistré qu'avec un changement de statut.",
                         "comment_without_change",
                         comment,
                         Severity.WARNING,

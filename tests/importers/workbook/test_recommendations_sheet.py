@@ -227,8 +227,8 @@ def test_bad_rows_get_french_findings_at_their_cells_and_nothing_is_applied(
     assert "Valeur non permise : choisissez parmi ouverte, en cours, close" in found[(3, "H")][1]
     assert found[(4, "I")] == (
         "warning",
-        "Le statut n'a pas changé (« ouverte ») : le commentaire n'a pas été enregistré. Un "
-        "commentaire accompagne un changement de statut.",
+        "Le statut n'a pas changé (« ouverte ») : le commentaire n'a pas été enregistré, car "
+        "un commentaire n'est enregistré qu'avec un changement de statut.",
     )
     unknown = (
         "ne correspond à aucune recommandation d'un avis de la DINUM sur un projet de votre "
