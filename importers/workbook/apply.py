@@ -20,10 +20,22 @@ from typing import Any
 from sqlmodel import Session
 
 from importers.parsing import parse_programmes
-from importers.workbook.columns import BUDGET, MILESTONES, PROJECTS, RISKS, SHEETS, Sheet
+from importers.workbook.columns import (
+    ALL_SHEETS,
+    BUDGET,
+    MILESTONES,
+    PROJECTS,
+    RECOMMENDATIONS,
+    RISKS,
+    STATUS_OF_LABEL,
+    Sheet,
+)
 from importers.workbook.state import MinistryState
 from importers.workbook.validate import ProjectKey, Validated, ValidRow, field_index, key
 from pilot.audit.service import same
+from pilot.auth.models import Role
+from pilot.auth.service import Principal
+from pilot.opinions import service as opinions
 from pilot.projects import bulk
 from pilot.projects.bulk import DERIVED, Stamp
 from pilot.projects.models import BaselineKind, BudgetLine, Milestone, Project, Risk, RiskStatus
@@ -312,6 +324,34 @@ class Writer:
             bulk.add_children(self.session, model, inserts, stamp=self.stamp)
         self._update(model, changes)
 
+    # Recommendations ----------------------------------------------------------------------
+
+    def recommendations(self) -> None:
+        """Each changed status through the domain's one write of a status
+        (``opinions.update_recommendation``, the page's): its history event and its audit
+        event, dated the day the rows were checked for (in Paris, as on the page), by the
+        sender as the ministry."""
+        rows = [r for r in self.validated.recommendations if isinstance(r.project, int)]
+        self.counts["recommendations_updated"] = len(rows)
+        self.audit_count += len(rows)  # the status's audit event each
+        if not self.write or not rows:
+            return
+        principal = Principal(
+            role=Role.MINISTRY, ministry_id=self.state.ministry_id, name=self.stamp.actor
+        )
+        on = self.validated.recommendations_on
+        assert on is not None
+        for r in rows:
+            assert isinstance(r.project, int)
+            opinions.update_recommendation(
+                self.session,
+                principal,
+                self.state.recommendations[r.project].recommendation,
+                status=STATUS_OF_LABEL[r.get("status")],
+                on=on,
+                comment=r.get("comment"),
+            )
+
     def sheet(self, sheet: Sheet) -> None:
         """Write one sheet's rows (Projets before the others, which refer to it)."""
         if sheet is PROJECTS:
@@ -339,6 +379,8 @@ class Writer:
                 {"title": "title"},
                 "risks",
             )
+        elif sheet is RECOMMENDATIONS:
+            self.recommendations()
         else:
             assert sheet is BUDGET
             self.children(
@@ -358,7 +400,7 @@ class Writer:
         return dict(self.counts)
 
     def run(self) -> dict[str, int]:
-        for sheet in SHEETS:
+        for sheet in ALL_SHEETS:
             self.sheet(sheet)
         return self.finish()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pilot.opinions.models import RECOMMENDATION_LABELS, RecommendationStatus
 from pilot.projects.models import BudgetKind, Phase, RiskStatus, RiskTrend, Weather
 from pilot.text import normalize_key
 
@@ -37,6 +38,9 @@ class Column:
     width: int = 18
     example: str = ""  # shown in the Lisez-moi sheet, as an agent would type it
     locked: bool = False  # owned by PILOT: protected in the template, grey
+    # the template's drop-down list when narrower than ``choices`` (values read but
+    # not offered: a status only DINUM sets)
+    offered: tuple[str, ...] = ()
     free_text: bool = False  # stored as typed (line breaks, non-breaking spaces, "…")
 
     @property
@@ -429,9 +433,115 @@ BUDGET = Sheet(
     unique=("project", "year", "kind"),
 )
 
+# A recommendation's status as the workbook writes it, and the ones a ministry may choose
+# (« abandonnée » is DINUM's: read, never offered).
+RECOMMENDATION_STATUSES = tuple(RECOMMENDATION_LABELS[s] for s in RecommendationStatus)
+MINISTRY_RECOMMENDATION_STATUSES = tuple(
+    RECOMMENDATION_LABELS[s] for s in RecommendationStatus if s != RecommendationStatus.DROPPED
+)
+STATUS_OF_LABEL = {label: status.value for status, label in RECOMMENDATION_LABELS.items()}
+
+RECOMMENDATIONS = Sheet(
+    "Recommandations",
+    "Une ligne par recommandation d'un avis de la DINUM sur un projet du ministère, "
+    "préremplie par PILOT : mettez à jour son statut, avec un commentaire.",
+    (
+        Column(
+            "recommendation_id",
+            "Référence",
+            Kind.TEXT,
+            "Attribuée par PILOT (REC-00012). Ne la modifiez pas.",
+            True,
+            max_length=20,
+            width=12,
+            example="REC-00012",
+            locked=True,
+        ),
+        Column(
+            "pilot_id",
+            "Identifiant PILOT",
+            Kind.PILOT_ID,
+            "Le projet sur lequel porte l'avis (PRJ-00042).",
+            width=16,
+            example="PRJ-00042",
+            locked=True,
+        ),
+        Column(
+            "project_name",
+            "Nom du projet",
+            Kind.TEXT,
+            "Le nom du projet.",
+            width=30,
+            example="Réseau Radio du Futur",
+            locked=True,
+        ),
+        Column(
+            "opinion_date",
+            "Date de l'avis",
+            Kind.DATE,
+            "Le jour où la DINUM a rendu son avis.",
+            example="05/01/2027",
+            locked=True,
+        ),
+        Column(
+            "text",
+            "Recommandation",
+            Kind.TEXT,
+            "Le texte de la recommandation, tel que la DINUM l'a rédigé.",
+            width=50,
+            example="Désigner un directeur de projet à temps plein.",
+            locked=True,
+            free_text=True,
+        ),
+        Column(
+            "owner",
+            "Responsable",
+            Kind.TEXT,
+            "Qui doit mettre en œuvre la recommandation.",
+            width=20,
+            example="Secrétariat général",
+            locked=True,
+        ),
+        Column(
+            "due_on",
+            "Échéance",
+            Kind.DATE,
+            "La date à laquelle la recommandation doit être close.",
+            example="30/06/2027",
+            locked=True,
+        ),
+        Column(
+            "status",
+            "Statut",
+            Kind.CHOICE,
+            "ouverte, en cours ou close ; seule la DINUM peut abandonner une "
+            "recommandation (« abandonnée »).",
+            True,
+            RECOMMENDATION_STATUSES,
+            width=14,
+            example=RECOMMENDATION_LABELS[RecommendationStatus.IN_PROGRESS],
+            offered=MINISTRY_RECOMMENDATION_STATUSES,
+        ),
+        Column(
+            "comment",
+            "Commentaire",
+            Kind.TEXT,
+            "Ce qui a été fait, enregistré avec le changement de statut (un commentaire "
+            "sans changement de statut n'est pas enregistré).",
+            width=40,
+            example="Directeur de projet nommé le 1er mars.",
+            free_text=True,
+        ),
+    ),
+    unique=("recommendation_id",),
+)
+
 SHEETS: tuple[Sheet, ...] = (PROJECTS, MILESTONES, RISKS, BUDGET)
+# Sheets a workbook may leave out without a warning (older workbooks have none of them).
+OPTIONAL_SHEETS: tuple[Sheet, ...] = (RECOMMENDATIONS,)
+ALL_SHEETS: tuple[Sheet, ...] = (*SHEETS, *OPTIONAL_SHEETS)
 README_SHEET = "Lisez-moi"
-SHEET_BY_KEY = {normalize_key(s.name): s for s in SHEETS}
+SHEET_BY_KEY = {normalize_key(s.name): s for s in ALL_SHEETS}
 
 
 def column_letter(index: int) -> str:

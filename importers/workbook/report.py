@@ -12,7 +12,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from sqlmodel import Session, col, select
 
-from importers.workbook.columns import SHEET_BY_KEY, SHEETS
+from importers.workbook.columns import ALL_SHEETS, SHEET_BY_KEY
 from importers.workbook.findings import Issue, count_errors
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
 from pilot.text import normalize_key
@@ -31,7 +31,7 @@ STATUS_LABELS = {
     ImportStatus.FAILED.value: "échoué",
     ImportStatus.DUPLICATE.value: "doublon",
 }
-_SHEET_ORDER = {s.name: n for n, s in enumerate(SHEETS, start=1)}
+_SHEET_ORDER = {s.name: n for n, s in enumerate(ALL_SHEETS, start=1)}
 
 
 def status_label(status: str) -> str:
@@ -51,6 +51,7 @@ SUMMARY_WORDS = {
     "risks_updated": ("risque modifié", "risques modifiés"),
     "budget_lines_created": ("ligne budgétaire ajoutée", "lignes budgétaires ajoutées"),
     "budget_lines_updated": ("ligne budgétaire modifiée", "lignes budgétaires modifiées"),
+    "recommendations_updated": ("recommandation mise à jour", "recommandations mises à jour"),
 }
 
 

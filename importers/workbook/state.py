@@ -12,6 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
+from pilot.auth.models import Role
+from pilot.auth.service import Principal
+from pilot.opinions import service as opinions
+from pilot.opinions.service import FollowUp
 from pilot.projects.models import (
     Baseline,
     BaselineKind,
@@ -39,6 +43,13 @@ class MinistryState:
     milestones: dict[tuple[int, str], Row[Any]] = field(default_factory=dict)
     risks: dict[tuple[int, str], Row[Any]] = field(default_factory=dict)
     budget: dict[tuple[int, int, str], Row[Any]] = field(default_factory=dict)
+    recommendations: dict[int, FollowUp] = field(default_factory=dict)  # by id
+
+    @property
+    def principal(self) -> Principal:
+        """The ministry, as the workbook's changes of recommendations are made (and
+        checked): the rules of its space."""
+        return Principal(role=Role.MINISTRY, ministry_id=self.ministry_id, name="classeur")
 
 
 def load_state(session: Session, ministry_id: int, referenced: Iterable[int] = ()) -> MinistryState:
@@ -95,6 +106,9 @@ def load_state(session: Session, ministry_id: int, referenced: Iterable[int] = (
         select(budget).join(Project, col(Project.id) == budget.c.project_id).where(owned)
     ):
         state.budget[(row.project_id, row.year, row.kind)] = row
+    for f in opinions.follow_up(session, state.principal, ministry_id=ministry_id):
+        assert f.recommendation.id is not None
+        state.recommendations[f.recommendation.id] = f
     state.foreign.update(
         foreign_owners(session, ministry_id, {i for i in referenced if i not in state.projects})
     )

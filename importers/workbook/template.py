@@ -18,8 +18,11 @@ from sqlmodel import Session, col
 
 from importers.parsing import MAX_YEAR, MIN_YEAR
 from importers.workbook.columns import (
+    ALL_SHEETS,
     NO,
+    OPTIONAL_SHEETS,
     README_SHEET,
+    RECOMMENDATIONS,
     SHEETS,
     YES,
     Column,
@@ -27,7 +30,15 @@ from importers.workbook.columns import (
     Sheet,
     column_letter,
 )
+from pilot.auth.models import Role
+from pilot.auth.service import Principal
 from pilot.ministries.models import Ministry
+from pilot.opinions import service as opinions
+from pilot.opinions.models import (
+    RECOMMENDATION_LABELS,
+    RecommendationStatus,
+    format_recommendation_id,
+)
 from pilot.projects import service as projects
 from pilot.projects.models import BudgetLine, Milestone, Project, Risk, format_pilot_id
 from pilot.timeutil import today
@@ -57,11 +68,12 @@ def _cell_value(kind: Kind, value: Any) -> Any:
     return value
 
 
-def _choices(kind: Kind, choices: tuple[str, ...]) -> str | None:
-    if kind == Kind.BOOL:
+def _choices(column: Column) -> str | None:
+    if column.kind == Kind.BOOL:
         return f'"{YES},{NO}"'
-    if choices:
-        return '"' + ",".join(choices) + '"'
+    listed = column.offered or column.choices
+    if listed:
+        return '"' + ",".join(listed) + '"'
     return None
 
 
@@ -81,8 +93,10 @@ def header_height(sheet: Sheet) -> float:
     return LINE_HEIGHT * lines + 6
 
 
-def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Iterable[Row]) -> None:
-    """The sheet's header, its rows, then ``EMPTY_ROWS`` prepared rows: formats, drop-down
+def _write_sheet(
+    ws: Worksheet, sheet: Sheet, rows: Iterable[Row], empty_rows: int = EMPTY_ROWS
+) -> None:
+    """The sheet's header, its rows, then ``empty_rows`` prepared rows: formats, drop-down
     lists and protection cover the whole table; only PILOT's columns stay locked."""
     ws.append([c.header for c in sheet.columns])
     kinds = [c.kind for c in sheet.columns]
@@ -92,7 +106,7 @@ def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Iterable[Row]) -> None:
             [_cell_value(k, row.get(c.field)) for k, c in zip(kinds, sheet.columns, strict=True)]
         )
         count += 1
-    last = count + EMPTY_ROWS + 1  # the table's last row
+    last = max(count + empty_rows + 1, 2)  # the table's last row
     ws.row_dimensions[1].height = header_height(sheet)
     for index, column in enumerate(sheet.columns):
         letter = column_letter(index)
@@ -130,7 +144,7 @@ def _write_sheet(ws: Worksheet, sheet: Sheet, rows: Iterable[Row]) -> None:
 
 def _validation(column: Column) -> DataValidation | None:
     """The drop-down list or the bounds of a column, if it has any."""
-    formula = _choices(column.kind, column.choices)
+    formula = _choices(column)
     if formula is not None:
         return DataValidation(
             type="list",
@@ -163,8 +177,8 @@ README_WIDTHS = {"A": 12, "B": 26, "C": 12, "D": 70, "E": 34, "F": 30}
 def _allowed(column: Column) -> str:
     if column.kind == Kind.BOOL:
         return f"{YES}, {NO}"
-    if column.choices:
-        return ", ".join(column.choices)
+    if column.offered or column.choices:
+        return ", ".join(column.offered or column.choices)
     if column.kind == Kind.DATE:
         return "une date (JJ/MM/AAAA)"
     if column.kind == Kind.MONEY:
@@ -193,9 +207,14 @@ def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
         "Chaque envoi est vérifié en entier : PILOT renvoie la liste de toutes les anomalies, "
         "cellule par cellule, et n'enregistre rien tant qu'il reste une erreur.",
         "Les onglets sont protégés contre les fausses manipulations, sans mot de passe : "
-        "toutes les cellules à remplir sont modifiables sans retirer la protection. Seul "
-        "l'identifiant PILOT de l'onglet Projets (colonne grisée) est verrouillé : il est "
-        "attribué par PILOT et ne doit pas être modifié.",
+        "toutes les cellules à remplir sont modifiables sans retirer la protection. Seules "
+        "les colonnes grisées sont verrouillées : l'identifiant PILOT de l'onglet Projets, "
+        "attribué par PILOT, et ce que la DINUM a décidé dans l'onglet Recommandations.",
+        "L'onglet Recommandations reprend les recommandations des avis de la DINUM sur vos "
+        "projets. Mettez à jour le statut de chacune (ouverte, en cours ou close) et "
+        "expliquez le changement dans la colonne « Commentaire » : PILOT l'enregistre dans "
+        "l'historique de la recommandation. Seule la DINUM peut abandonner une "
+        "recommandation. Un classeur sans cet onglet reste accepté.",
         f"Sous les lignes préremplies, {EMPTY_ROWS} lignes vides sont prêtes pour de nouvelles "
         "lignes (formats, listes déroulantes et filtre compris). Pour un nouveau projet, "
         "remplissez une ligne sans identifiant ; dans les autres onglets, rattachez ses "
@@ -219,7 +238,7 @@ def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
     ws.append(["Onglet", "Colonne", "Obligatoire", "Explication", "Valeurs permises", "Exemple"])
     for cell in ws[ws.max_row]:
         cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-    for sheet in SHEETS:
+    for sheet in ALL_SHEETS:
         for column in sheet.columns:
             ws.append(
                 [
@@ -240,8 +259,8 @@ def _write_readme(ws: Worksheet, ministry: Ministry | None) -> None:
 
 
 def write_workbook(rows: Mapping[str, Iterable[Row]], ministry: Ministry | None = None) -> bytes:
-    """A workbook with the Lisez-moi sheet and the four data sheets, rows given by sheet
-    name as dicts of column fields."""
+    """A workbook with the Lisez-moi sheet, the four data sheets and the Recommandations
+    sheet, rows given by sheet name as dicts of column fields."""
     book = Workbook()
     readme = book.active
     assert readme is not None
@@ -249,6 +268,8 @@ def write_workbook(rows: Mapping[str, Iterable[Row]], ministry: Ministry | None 
     _write_readme(readme, ministry)
     for sheet in SHEETS:
         _write_sheet(book.create_sheet(sheet.name), sheet, rows.get(sheet.name, ()))
+    for sheet in OPTIONAL_SHEETS:  # PILOT's rows only: no prepared empty rows
+        _write_sheet(book.create_sheet(sheet.name), sheet, rows.get(sheet.name, ()), 0)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -270,6 +291,7 @@ def ministry_rows(session: Session, ministry: Ministry) -> dict[str, list[dict[s
         "Jalons": [],
         "Risques": [],
         "Budget": [],
+        RECOMMENDATIONS.name: [],
     }
     for p in found:
         report = reports.get(p.id or 0)
@@ -345,6 +367,23 @@ def ministry_rows(session: Session, ministry: Ministry) -> dict[str, list[dict[s
                 "kind": b.kind,
                 "planned": b.planned_eur,
                 "consumed": b.consumed_eur,
+            }
+        )
+    reader = Principal(role=Role.MINISTRY, ministry_id=ministry.id, name="pilot")
+    for f in opinions.follow_up(session, reader, ministry_id=ministry.id):
+        rec = f.recommendation
+        assert rec.id is not None
+        sheet_rows[RECOMMENDATIONS.name].append(
+            {
+                "recommendation_id": format_recommendation_id(rec.id),
+                "pilot_id": f.project.pilot_id,
+                "project_name": f.project.name,
+                "opinion_date": f.given_on,
+                "text": rec.text,
+                "owner": rec.owner,
+                "due_on": rec.due_on,
+                "status": RECOMMENDATION_LABELS[RecommendationStatus(rec.status)],
+                "comment": None,
             }
         )
     return sheet_rows

@@ -25,11 +25,13 @@ from importers.parsing import (
     parse_decimal,
 )
 from importers.workbook.columns import (
+    ALL_SHEETS,
     BUDGET,
     MILESTONES,
     PROJECTS,
+    RECOMMENDATIONS,
     RISKS,
-    SHEETS,
+    STATUS_OF_LABEL,
     Column,
     Kind,
     Sheet,
@@ -43,10 +45,18 @@ from importers.workbook.reader import (
     cell_too_long,
 )
 from importers.workbook.state import MinistryState
+from pilot.auth.access import AccessDenied
 from pilot.config import Settings
 from pilot.imports.models import Severity
 from pilot.indicators.steering import risk_is_unmitigated
 from pilot.money import format_decimal_fr
+from pilot.opinions.clock import today_in_paris
+from pilot.opinions.models import (
+    RECOMMENDATION_LABELS,
+    RecommendationStatus,
+    parse_recommendation_id,
+)
+from pilot.opinions.service import check_recommendation_change
 from pilot.projects.models import (
     BaselineKind,
     Phase,
@@ -54,6 +64,7 @@ from pilot.projects.models import (
     format_pilot_id,
     parse_pilot_id,
 )
+from pilot.projects.service import DomainError
 from pilot.text import clean_text, keep_text, non_latin_letters, normalize_key
 
 ProjectKey = int | str  # an existing project's id, or the name key of a new project
@@ -76,6 +87,10 @@ class Validated:
     milestones: list[ValidRow] = field(default_factory=list)
     risks: list[ValidRow] = field(default_factory=list)
     budget: list[ValidRow] = field(default_factory=list)
+    # the rows whose status changes (``project``: the recommendation's id), and the day
+    # they change on (the opinions' day: Europe/Paris, as on the ministry's page)
+    recommendations: list[ValidRow] = field(default_factory=list)
+    recommendations_on: date | None = None
     present: dict[str, set[str]] = field(default_factory=dict)  # sheet → fields present
     issues: list[Issue] = field(default_factory=list)
 
@@ -809,6 +824,8 @@ class Checker:
             self.result.risks = self.check_children(
                 RISKS, "Ce risque", lambda r: (key(r.get("title")),), self.risk_rules
             )
+        elif sheet is RECOMMENDATIONS:
+            self.check_recommendations()
         else:
             assert sheet is BUDGET
             self.result.budget = self.check_children(
@@ -818,8 +835,101 @@ class Checker:
                 lambda d, r: None,
             )
 
+    # Recommandations --------------------------------------------------------------------
+
+    def check_recommendations(self) -> None:
+        """Each row's change of status, checked with the rules of the ministry's space
+        (``opinions.check_recommendation_change``, the rules the page applies): only the
+        rows whose status changes are kept for apply. A row may only name a recommendation
+        of the ministry (another ministry's gets the same answer as an unknown one)."""
+        data = self.workbook.sheets.get(RECOMMENDATIONS.name)
+        rows = self.parse_rows(RECOMMENDATIONS)
+        if data is None:
+            return
+        seen: dict[int, int] = {}
+        changes: list[ValidRow] = []
+        on = self.result.recommendations_on = today_in_paris()
+        for row in rows:
+            usable = row.project is not None
+            row.project = None
+            reference = row.get("recommendation_id")
+            if reference is None:
+                continue  # reported by the parsing (a required column)
+            rid = parse_recommendation_id(reference)
+            found = self.state.recommendations.get(rid) if rid is not None else None
+            if found is None:
+                self.issue(
+                    data,
+                    row.row,
+                    "recommendation_id",
+                    f"La référence « {reference} » ne correspond à aucune recommandation d'un "
+                    "avis de la DINUM sur un projet de votre ministère : recopiez-la depuis le "
+                    "modèle (les recommandations ne se créent pas dans le classeur).",
+                    "unknown_recommendation",
+                    reference,
+                )
+                continue
+            assert rid is not None
+            if rid in seen:
+                self.issue(
+                    data,
+                    row.row,
+                    "recommendation_id",
+                    f"La recommandation {reference} figure déjà ligne {seen[rid]} : gardez une "
+                    "seule ligne par recommandation.",
+                    "duplicate_row",
+                    reference,
+                )
+                continue
+            seen[rid] = row.row
+            label = row.get("status")
+            if not usable or label is None:
+                continue  # an unreadable or empty cell: reported by the parsing
+            status = STATUS_OF_LABEL[label]
+            comment = row.get("comment")
+            current = found.recommendation.status
+            if status == current:
+                last_comment = found.last.comment if found.last is not None else None
+                if comment and comment != last_comment:
+                    self.issue(
+                        data,
+                        row.row,
+                        "comment",
+                        "Le statut n'a pas changé (« "
+                        f"{RECOMMENDATION_LABELS[RecommendationStatus(current)]} ») : le "
+                        "commentaire n'a pas été enregistré, car un commentaire n'est "
+                        "enregistré qu'avec un changement de statut.",
+                        "comment_without_change",
+                        comment,
+                        Severity.WARNING,
+                    )
+                continue
+            try:
+                check_recommendation_change(
+                    self.state.principal,
+                    current,
+                    found.last.changed_on if found.last is not None else None,
+                    status=status,
+                    on=on,
+                    comment=comment,
+                )
+            except (DomainError, AccessDenied) as error:
+                self.issue(
+                    data,
+                    row.row,
+                    "status",
+                    f"{error} Statut enregistré : « "
+                    f"{RECOMMENDATION_LABELS[RecommendationStatus(current)]} ».",
+                    "invalid_status_change",
+                    label,
+                )
+                continue
+            row.project = rid
+            changes.append(row)
+        self.result.recommendations = changes
+
     def run(self) -> Validated:
-        for sheet in SHEETS:
+        for sheet in ALL_SHEETS:
             self.check(sheet)
         return self.result
 
@@ -829,6 +939,7 @@ _ROWS_OF = {
     MILESTONES.name: "milestones",
     RISKS.name: "risks",
     BUDGET.name: "budget",
+    RECOMMENDATIONS.name: "recommendations",
 }
 _MILESTONE = field_index(MILESTONES)
 _RISK = field_index(RISKS)

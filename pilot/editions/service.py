@@ -381,7 +381,7 @@ def prepare_publication(session: Session, *, published_on: date) -> PreparedEdit
         )
     trends = frozen_trends(session, ids, published_on)
     baselines = projects_service.baselines_by_project(session, ids)
-    opinions = opinion_summaries(session, ids)
+    opinions = opinion_summaries(session, ids, as_of=published_on)
     previous = _latest_published(session, published_on)
     before = {
         r.project_id for r in (edition_rows(session, previous) if previous else []) if r.project_id

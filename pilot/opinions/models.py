@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from pilot.keys import parse_key
 from pilot.opinions.clock import EventKind, Observer, Status
 from pilot.timeutil import utcnow
 
@@ -63,6 +64,29 @@ class RecommendationStatus(StrEnum):
 
 
 OPEN_RECOMMENDATION = (RecommendationStatus.OPEN, RecommendationStatus.IN_PROGRESS)
+# A recommendation's status in French (pages, workbook, alerts).
+RECOMMENDATION_LABELS = {
+    RecommendationStatus.OPEN: "ouverte",
+    RecommendationStatus.IN_PROGRESS: "en cours",
+    RecommendationStatus.CLOSED: "close",
+    RecommendationStatus.DROPPED: "abandonnée",
+}
+
+
+RECOMMENDATION_ID_PREFIX = "REC-"
+
+
+def format_recommendation_id(recommendation_id: int) -> str:
+    """A recommendation's reference in the ministry workbook: ``REC-00012``."""
+    return f"{RECOMMENDATION_ID_PREFIX}{recommendation_id:05d}"
+
+
+def parse_recommendation_id(value: str) -> int | None:
+    """``"REC-00012"`` → 12; anything else → None."""
+    value = value.strip().upper()
+    if not value.startswith(RECOMMENDATION_ID_PREFIX):
+        return None
+    return parse_key(value[len(RECOMMENDATION_ID_PREFIX) :])
 
 
 def _ts() -> Column[datetime]:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -55,6 +56,7 @@ from pilot.opinions.models import (
     RecommendationStatus,
     Sense,
 )
+from pilot.opinions.models import RECOMMENDATION_LABELS as RECOMMENDATION_LABELS
 from pilot.projects import service as projects
 from pilot.projects.models import Baseline, Phase, Project, format_pilot_id
 from pilot.projects.service import DomainError
@@ -131,12 +133,6 @@ RATING_LABELS = {
     Rating.TO_IMPROVE: "à améliorer",
     Rating.INSUFFICIENT: "insuffisant",
     Rating.CRITICAL: "critique",
-}
-RECOMMENDATION_LABELS = {
-    RecommendationStatus.OPEN: "ouverte",
-    RecommendationStatus.IN_PROGRESS: "en cours",
-    RecommendationStatus.CLOSED: "close",
-    RecommendationStatus.DROPPED: "abandonnée",
 }
 
 NOT_FOUND_REQUEST = "Saisine introuvable."
@@ -220,6 +216,17 @@ class OpinionSummary:
     given_on: date
     sense: str
     open_recommendations: int
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A recommendation as its ministry follows it: its project, the day of its opinion
+    and its latest status change (``last``: its history's last event)."""
+
+    recommendation: Recommendation
+    project: Project
+    given_on: date
+    last: RecommendationEvent | None
 
 
 @dataclass(frozen=True)
@@ -1105,23 +1112,55 @@ def publish_opinion(
 
 
 def opinion_summaries(
-    session: Session, project_ids: Iterable[int] | None = None
+    session: Session, project_ids: Iterable[int] | None = None, *, as_of: date | None = None
 ) -> dict[int, OpinionSummary]:
     """For publication (no principal: the publishing code withholds confidential
     projects like everything else): each project's latest opinion, its date, its sense
-    and its number of open recommendations."""
+    and its number of open recommendations. With ``as_of`` (an edition's
+    ``published_on``), as they were that day: the latest opinion given by then, and
+    each recommendation's status by its history (its latest change made by then), not
+    as it is when the edition is published."""
+    ids = None if project_ids is None else list(project_ids)
     query = select(Opinion).order_by(col(Opinion.given_on), col(Opinion.id))
-    if project_ids is not None:
-        query = query.where(col(Opinion.project_id).in_(list(project_ids)))
+    if ids is not None:
+        query = query.where(col(Opinion.project_id).in_(ids))
+    if as_of is not None:
+        query = query.where(Opinion.given_on <= as_of)
     latest = {o.project_id: o for o in session.exec(query)}
     counts: dict[int, int] = {}
-    open_query = select(Recommendation.project_id).where(
-        col(Recommendation.status).in_([s.value for s in OPEN_RECOMMENDATION])
-    )
-    if project_ids is not None:
-        open_query = open_query.where(col(Recommendation.project_id).in_(list(latest)))
-    for pid in session.exec(open_query):
-        counts[pid] = counts.get(pid, 0) + 1
+    if as_of is None:
+        open_query = select(Recommendation.project_id).where(
+            col(Recommendation.status).in_([s.value for s in OPEN_RECOMMENDATION])
+        )
+        if ids is not None:
+            open_query = open_query.where(col(Recommendation.project_id).in_(list(latest)))
+        for pid in session.exec(open_query):
+            counts[pid] = counts.get(pid, 0) + 1
+    else:
+        history = (
+            select(
+                RecommendationEvent.recommendation_id,
+                Recommendation.project_id,
+                RecommendationEvent.status,
+            )
+            .join(Recommendation, col(Recommendation.id) == RecommendationEvent.recommendation_id)
+            .join(Opinion, col(Opinion.id) == Recommendation.opinion_id)
+            .where(Opinion.given_on <= as_of, RecommendationEvent.changed_on <= as_of)
+            .order_by(
+                col(RecommendationEvent.recommendation_id),
+                col(RecommendationEvent.changed_on),
+                col(RecommendationEvent.id),
+            )
+        )
+        if ids is not None:
+            history = history.where(col(Recommendation.project_id).in_(list(latest)))
+        status_then: dict[int, tuple[int, str]] = {}
+        for rid, pid, status in session.exec(history):
+            status_then[rid] = (pid, status)  # the latest change by then wins
+        open_values = {s.value for s in OPEN_RECOMMENDATION}
+        for pid, status in status_then.values():
+            if status in open_values:
+                counts[pid] = counts.get(pid, 0) + 1
     return {
         pid: OpinionSummary(pid, o.given_on, o.sense, counts.get(pid, 0))
         for pid, o in latest.items()
@@ -1160,6 +1199,45 @@ def recommendations(
     return [(r, p, code) for r, p, code in rows]
 
 
+def check_recommendation_change(
+    principal: Principal,
+    current: str,
+    last_changed_on: date | None,
+    *,
+    status: str,
+    on: date,
+    comment: str | None = None,
+) -> tuple[RecommendationStatus, str | None]:
+    """The rules of a recommendation's change of status, from its ``current`` status and
+    the day of its latest change: the new status and the comment as kept. Raises
+    ``DomainError`` (French) or ``AccessDenied`` (``dropped`` is DINUM's). Changes
+    nothing: ``update_recommendation`` applies these rules, and the ministry workbook
+    checks its rows with them before applying any (``importers.workbook``)."""
+    try:
+        new = RecommendationStatus(status)
+    except ValueError as error:
+        raise DomainError(
+            f"Statut inconnu : « {status} » (open, in_progress, closed ou dropped)."
+        ) from error
+    if new == RecommendationStatus.DROPPED and not allows(principal, Action.DECIDE_OPINION):
+        raise AccessDenied("forbidden", "Seule la DINUM peut abandonner une recommandation.")
+    _in_range(on)
+    if new.value == current:
+        raise DomainError(f"La recommandation est déjà « {RECOMMENDATION_LABELS[new]} ».")
+    text = _note(
+        comment,
+        required="Dites pourquoi la recommandation est abandonnée."
+        if new == RecommendationStatus.DROPPED
+        else None,
+    )
+    if last_changed_on is not None and on < last_changed_on:
+        raise DomainError(
+            f"La date ({french_date(on)}) précède le dernier changement "
+            f"({french_date(last_changed_on)})."
+        )
+    return new, text
+
+
 def update_recommendation(
     session: Session,
     principal: Principal,
@@ -1170,35 +1248,22 @@ def update_recommendation(
     comment: str | None = None,
 ) -> RecommendationEvent:
     """The ministry (or DINUM) moves a recommendation to ``status`` (open, in_progress,
-    closed; ``dropped`` is DINUM's, with a comment) on ``on``; the history is kept."""
+    closed; ``dropped`` is DINUM's, with a comment) on ``on``; the history is kept. The
+    one write of a status, whatever the channel (its page, GraphQL, the workbook)."""
     get_recommendation(session, principal, _id(recommendation), Action.UPDATE_RECOMMENDATION)
-    try:
-        new = RecommendationStatus(status)
-    except ValueError as error:
-        raise DomainError(
-            f"Statut inconnu : « {status} » (open, in_progress, closed ou dropped)."
-        ) from error
-    if new == RecommendationStatus.DROPPED and not allows(principal, Action.DECIDE_OPINION):
-        raise AccessDenied("forbidden", "Seule la DINUM peut abandonner une recommandation.")
-    _in_range(on)
-    if new.value == recommendation.status:
-        raise DomainError(f"La recommandation est déjà « {RECOMMENDATION_LABELS[new]} ».")
-    text = _note(
-        comment,
-        required="Dites pourquoi la recommandation est abandonnée."
-        if new == RecommendationStatus.DROPPED
-        else None,
-    )
     last = session.exec(
         select(RecommendationEvent)
         .where(RecommendationEvent.recommendation_id == recommendation.id)
         .order_by(col(RecommendationEvent.id).desc())
     ).first()
-    if last is not None and on < last.changed_on:
-        raise DomainError(
-            f"La date ({french_date(on)}) précède le dernier changement "
-            f"({french_date(last.changed_on)})."
-        )
+    new, text = check_recommendation_change(
+        principal,
+        recommendation.status,
+        last.changed_on if last is not None else None,
+        status=status,
+        on=on,
+        comment=comment,
+    )
     event = RecommendationEvent(
         recommendation_id=_id(recommendation),
         status=new.value,
@@ -1218,6 +1283,47 @@ def update_recommendation(
     return event
 
 
+def follow_up(
+    session: Session, principal: Principal, *, ministry_id: int | None = None
+) -> list[FollowUp]:
+    """Every recommendation with its project, its opinion's day and its latest change
+    (a ministry sees its own), by project, opinion and number: the ministry workbook's
+    "Recommandations" sheet. Two queries, whatever the number of recommendations."""
+    scope = _scope(principal, ministry_id)
+    query = (
+        select(Recommendation, Project, col(Opinion.given_on))
+        .join(Project, col(Project.id) == Recommendation.project_id)
+        .join(Opinion, col(Opinion.id) == Recommendation.opinion_id)
+    )
+    if scope is not None:
+        query = query.where(Project.ministry_id == scope)
+    rows = list(
+        session.exec(
+            query.order_by(
+                col(Recommendation.project_id),
+                col(Opinion.given_on),
+                col(Opinion.id),
+                col(Recommendation.number),
+            )
+        )
+    )
+    latest = (
+        select(func.max(RecommendationEvent.id))
+        .join(Recommendation, col(Recommendation.id) == RecommendationEvent.recommendation_id)
+        .join(Project, col(Project.id) == Recommendation.project_id)
+        .group_by(col(RecommendationEvent.recommendation_id))
+    )
+    if scope is not None:
+        latest = latest.where(Project.ministry_id == scope)
+    last = {
+        e.recommendation_id: e
+        for e in session.exec(
+            select(RecommendationEvent).where(col(RecommendationEvent.id).in_(latest))
+        )
+    }
+    return [FollowUp(r, p, given_on, last.get(_id(r))) for r, p, given_on in rows]
+
+
 def recommendation_history(
     session: Session, principal: Principal, recommendation: Recommendation
 ) -> list[RecommendationEvent]:
@@ -1230,6 +1336,24 @@ def recommendation_history(
             .order_by(col(RecommendationEvent.id))
         )
     )
+
+
+def opinion_recommendation_history(
+    session: Session, principal: Principal, opinion: Opinion
+) -> list[tuple[Recommendation, RecommendationEvent]]:
+    """Every status change of the opinion's recommendations, with who, when and why: by
+    recommendation number, then oldest first (one query)."""
+    get_request(session, principal, opinion.request_id)
+    rows = session.exec(
+        select(Recommendation, RecommendationEvent)
+        .join(
+            RecommendationEvent,
+            col(RecommendationEvent.recommendation_id) == Recommendation.id,
+        )
+        .where(Recommendation.opinion_id == opinion.id)
+        .order_by(col(Recommendation.number), col(RecommendationEvent.id))
+    )
+    return [(r, e) for r, e in rows]
 
 
 def overdue_recommendations(

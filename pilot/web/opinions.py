@@ -29,6 +29,7 @@ from pilot.opinions.models import (
     OpinionEvent,
     OpinionRequest,
     Recommendation,
+    RecommendationEvent,
 )
 from pilot.projects.models import Project
 from pilot.projects.service import DomainError
@@ -85,6 +86,8 @@ class OpinionBlock:
     opinion: Opinion
     axes: list[OpinionAxis]
     recommendations: list[RecommendationRow]
+    # each status change of its recommendations (number, date, who, comment)
+    history: list[tuple[Recommendation, RecommendationEvent]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ def opinion_block(session: Session, principal: Principal, opinion: Opinion) -> O
         recommendations=recommendation_rows(
             opinions.recommendations(session, principal, opinion_id=opinion.id)
         ),
+        history=opinions.opinion_recommendation_history(session, principal, opinion),
     )
 
 

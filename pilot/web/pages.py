@@ -59,6 +59,7 @@ COUNTS = [
     ("risks_updated", "risque modifié", "risques modifiés"),
     ("budget_lines_created", "ligne budgétaire créée", "lignes budgétaires créées"),
     ("budget_lines_updated", "ligne budgétaire modifiée", "lignes budgétaires modifiées"),
+    ("recommendations_updated", "recommandation mise à jour", "recommandations mises à jour"),
 ]
 
 

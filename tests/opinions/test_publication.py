@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from pilot.db import session_scope
+from pilot.editions import service as editions
 from pilot.opinions import service as opinions
 from pilot.opinions.service import AxisInput, RecommendationInput
 from pilot.projects import confidentiality
@@ -75,3 +76,48 @@ def test_the_public_page_shows_the_frozen_opinion_date_sense_and_open_recommenda
     justice_page = (pages / f"{ids[pf.justice]}.html").read_text(encoding="utf-8")
     assert "Avis de la DINUM" not in justice_page and "défavorable" not in justice_page
     assert "Avis de la DINUM" not in (pages / f"{ids[pf.small]}.html").read_text(encoding="utf-8")
+
+
+def test_the_frozen_summary_is_the_opinion_and_open_recommendations_as_of_published_on(
+    engine: Engine, portfolio: Portfolio
+) -> None:
+    """An edition dated 15 January 2027, published later: one recommendation closed on
+    8 January counts as closed, one closed on 20 January still as open, and the opinion
+    given on 20 January is not the edition's."""
+    pf = portfolio
+    _opinion(engine, pf, pf.cadre, "favourable_with_reservations", closed=1)  # 5 and 8 Jan
+    with session_scope(engine, write=True) as s:
+        [first, *_] = opinions.recommendations(s, pf.dinum, project_id=pf.cadre, open_only=True)
+        opinions.update_recommendation(
+            s, pf.ministry, first[0], status="in_progress", on=date(2027, 1, 12)
+        )
+        opinions.update_recommendation(
+            s, pf.ministry, first[0], status="closed", on=date(2027, 1, 20), comment="Fait."
+        )
+        project = s.get(Project, pf.cadre)
+        assert project is not None
+        request = opinions.open_request(s, pf.dinum, project, subject="S2", on=date(2027, 1, 19))
+        opinions.add_document(s, pf.dinum, request, filename="d.pdf", data=PDF)
+        opinions.receive_file(s, pf.dinum, request, on=date(2027, 1, 19))
+        opinions.give_opinion(
+            s, pf.dinum, request, sense="unfavourable", on=date(2027, 1, 20), axes=AXES
+        )
+    with session_scope(engine, write=True) as s:
+        edition = editions.publish_current(s, published_on=date(2027, 1, 15), force=True)
+        frozen = {r.project_id: r.values["opinion"] for r in editions.edition_rows(s, edition)}
+        assert frozen[pf.cadre] == {
+            "given_on": "2027-01-05",
+            "sense": "favourable_with_reservations",
+            "open_recommendations": 2,
+        }
+        # an edition dated the day before the first opinion: no opinion at all
+        earlier = editions.prepare_publication(s, published_on=date(2027, 1, 4))
+        cadre_then = [v for pid, _, v in earlier.rows if pid == pf.cadre]
+        assert [v["opinion"] for v in cadre_then] == [None]
+        # today's summary: the latest opinion, and the closed recommendation as closed
+        now = opinions.opinion_summaries(s, [pf.cadre])[pf.cadre]
+        assert (now.given_on, now.sense, now.open_recommendations) == (
+            date(2027, 1, 20),
+            "unfavourable",
+            1,
+        )

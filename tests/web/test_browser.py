@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 
 from pilot.jobs.service import run_due
+from pilot.opinions.clock import today_in_paris
 from tests.scorecards.cdp import Browser, chromium_path
 from tests.web.conftest import MI_PROJECT, Web, needs_node
 
@@ -294,6 +295,24 @@ def _at_both_widths(user: User, name: str) -> None:
     user.b.call("Emulation.clearDeviceMetricsOverride")
 
 
+def _check_history(user: User) -> None:
+    """The project page's history of the recommendation: opened with the opinion, then
+    closed today by the ministry, with its comment."""
+    rows = user.value(
+        "Array.from(document.querySelectorAll('table'))"
+        ".find(t => t.caption && t.caption.innerText.includes('Historique des recommandations'))"
+        ".querySelectorAll('tbody tr').length"
+    )
+    text = user.value(
+        "Array.from(document.querySelectorAll('table'))"
+        ".find(t => t.caption && t.caption.innerText.includes('Historique des recommandations'))"
+        ".innerText"
+    )
+    assert rows == 2, text
+    assert "Ouverte" in text and "Close" in text and "Architecte recruté." in text, text
+    assert today_in_paris().strftime("%d/%m/%Y") in text, text
+
+
 def test_a_request_for_dinums_opinion_from_saisine_to_a_closed_recommendation(
     web: Web, tmp_path: Path
 ) -> None:
@@ -359,7 +378,9 @@ def test_a_request_for_dinums_opinion_from_saisine_to_a_closed_recommendation(
         user.open("/espace/avis/")
         user.act(
             "const f = document.querySelector('form[action*=\"/avis/recommandations/\"]');"
-            "f.querySelector('select').value = 'closed'; f.submit()"
+            "f.querySelector('select').value = 'closed';"
+            "f.querySelector('input[name=\"commentaire\"]').value = 'Architecte recruté.';"
+            "f.submit()"
         )
         assert "Le statut de la recommandation est enregistré" in user.text()
         row = user.value(
@@ -369,7 +390,15 @@ def test_a_request_for_dinums_opinion_from_saisine_to_a_closed_recommendation(
         assert "Close" in row, row
         user.open(f"/espace/projets/{web.mi_project}")
         assert "Recruter un architecte" in user.text()
+        _check_history(user)
         _at_both_widths(user, "espace-projet")
+        user.log_out()
+
+        # DINUM reads the same history on its project page.
+        user.log_in("pilotage")
+        user.open(f"/pilotage/projets/{web.mi_project}")
+        _check_history(user)
+        _at_both_widths(user, "pilotage-projet")
         user.log_out()
     finally:
         browser.close()

@@ -1,7 +1,8 @@
 """Every editable column of a template edited through LibreOffice itself (the UNO bridge,
 the sheets left protected as Calc opens them), in a prefilled row and in the prepared
 empty rows, then saved as .xlsx by LibreOffice and imported by PILOT: no error, every
-change recorded."""
+change recorded. In the Recommandations sheet, the status and the comment are editable
+and every column DINUM decided stays locked."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from importers.intake import submit
-from importers.workbook.columns import SHEETS
+from importers.workbook.columns import ALL_SHEETS, RECOMMENDATIONS
 from importers.workbook.template import EMPTY_ROWS, build_template
 from pilot.db import session_scope
 from pilot.imports.models import ImportStatus
 from pilot.ministries import service as ministries
+from pilot.opinions.models import RecommendationEvent
 from pilot.projects import service as projects
 from pilot.projects.models import BudgetLine, Milestone, Project, Risk, format_pilot_id
 from tests.importers.workbook.conftest import Seed
+from tests.importers.workbook.test_recommendations_sheet import give_recommendations
 
 SCRIPT = Path(__file__).with_name("libreoffice_edit.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-uno is built for it
@@ -143,11 +146,13 @@ def _edits(pid: str) -> Edits:
             "Montant prévu (€)": 5_000_000,
             "Montant consommé (€)": 1_000_000,
         },
+        ("Recommandations", 2): {"Statut": "close", "Commentaire": "Directeur nommé."},
+        ("Recommandations", 3): {"Statut": "en cours"},
     }
 
 
 def _uno_spec(edits: Edits) -> dict[str, list[list[Any]]]:
-    columns = {s.name: {c.header: i for i, c in enumerate(s.columns)} for s in SHEETS}
+    columns = {s.name: {c.header: i for i, c in enumerate(s.columns)} for s in ALL_SHEETS}
     cells: list[list[Any]] = []
     for (sheet, row), values in edits.items():
         for header, value in values.items():
@@ -157,16 +162,26 @@ def _uno_spec(edits: Edits) -> dict[str, list[list[Any]]]:
                 cells.append([sheet, row, columns[sheet][header], "number", value])
             else:
                 cells.append([sheet, row, columns[sheet][header], "text", value])
-    return {"edits": cells, "locked": [["Projets", 2, 0], ["Projets", 2 + EMPTY_ROWS, 0]]}
+    decided = [
+        [RECOMMENDATIONS.name, row, i]
+        for row in (2, 3)
+        for i, c in enumerate(RECOMMENDATIONS.columns)
+        if c.locked
+    ]
+    return {
+        "edits": cells,
+        "locked": [["Projets", 2, 0], ["Projets", 2 + EMPTY_ROWS, 0], *decided],
+    }
 
 
 def test_every_editable_column_is_edited_in_libreoffice_and_imported(
     engine: Engine, seed: Seed, tmp_path: Path
 ) -> None:
     pid = format_pilot_id(seed.project_id)
+    recommended = give_recommendations(engine, seed.project_id, ("Nommer un directeur.", "Revoir."))
     edits = _edits(pid)
     edited = {(sheet, header) for (sheet, _), values in edits.items() for header in values}
-    editable = {(s.name, c.header) for s in SHEETS for c in s.columns if not c.locked}
+    editable = {(s.name, c.header) for s in ALL_SHEETS for c in s.columns if not c.locked}
     assert edited == editable  # the test edits every column an agent may fill
     with session_scope(engine) as s:
         ministry = ministries.get_by_code(s, seed.ministry_code)
@@ -195,6 +210,7 @@ def test_every_editable_column_is_edited_in_libreoffice_and_imported(
         "Jalons": True,
         "Risques": True,
         "Budget": True,
+        "Recommandations": True,
     }
     assert report["edited"] == sum(len(v) for v in edits.values())
 
@@ -277,3 +293,13 @@ def test_every_editable_column_is_edited_in_libreoffice_and_imported(
         assert budget[(seed.project_id, 2023, "build")] == (11_000_000, 9_000_000)
         assert budget[(seed.project_id, 2024, "run")] == (5_000_000, 1_000_000)
         assert budget[(new.id, 2024, "build")] == (2_000_000, None)
+        history = {
+            (e.recommendation_id, e.status, e.comment)
+            for e in s.scalars(
+                select(RecommendationEvent).where(col(RecommendationEvent.actor) == "test")
+            )
+        }
+        assert history == {
+            (recommended[0], "closed", "Directeur nommé."),
+            (recommended[1], "in_progress", None),
+        }

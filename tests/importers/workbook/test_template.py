@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from importers.intake import submit
 from importers.panorama import import_panorama_file
-from importers.workbook.columns import README_SHEET, SHEETS, Kind, Sheet, column_letter
+from importers.workbook.columns import ALL_SHEETS, README_SHEET, SHEETS, Kind, Sheet, column_letter
 from importers.workbook.template import (
     DATE_FORMAT,
     EMPTY_ROWS,
@@ -146,8 +146,8 @@ def test_headers_are_whole_and_the_readme_explains_every_column_with_an_example(
     demo_templates: list[Template],
 ) -> None:
     book = demo_templates[0].book
-    assert book.sheetnames == [README_SHEET, *(s.name for s in SHEETS)]
-    for sheet in SHEETS:
+    assert book.sheetnames == [README_SHEET, *(s.name for s in ALL_SHEETS)]
+    for sheet in ALL_SHEETS:
         ws = book[sheet.name]
         assert [c.value for c in ws[1]] == [c.header for c in sheet.columns]
         assert all(c.alignment.wrap_text for c in ws[1])
@@ -163,7 +163,7 @@ def test_headers_are_whole_and_the_readme_explains_every_column_with_an_example(
         ("Onglet", "Colonne", "Obligatoire", "Explication", "Valeurs permises", "Exemple")
     )
     explained = {(r[0], r[1]): r for r in rows[header + 1 :]}
-    for sheet in SHEETS:
+    for sheet in ALL_SHEETS:
         for column in sheet.columns:
             row = explained[(sheet.name, column.header)]
             assert row[3] == column.help and row[4] and row[5], (sheet.name, column.header)
