@@ -278,22 +278,32 @@ def build(
             chart.save(folder / "graphiques")
         lap("graphiques")
 
+        # The open data before the home page, which gives each file's size.
+        report.files += opendata.write_all(view, folder / "donnees")
+        data_files = opendata.listing(folder / "donnees", opendata.EDITION_BASE)
+        lap("données ouvertes")
+
         home_place = (
             site.Place(root="../../", ed="")
             if view.slug != DRAFT_SLUG
             else site.Place(root="../", ed="")
         )
-        home = site.edition_home(view, portfolio, home_place, booklet=booklet)
+        home = site.edition_home(
+            view, portfolio, home_place, booklet=booklet, data_files=data_files
+        )
         if site.write_if_changed(folder / "index.html", home):
             report.pages_written += 1
         if root_index if root_index is not None else not view.draft:
             ed = f"editions/{view.slug}/"
-            home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
+            home = site.edition_home(
+                view,
+                portfolio,
+                site.Place(root="", ed=ed),
+                booklet=booklet,
+                data_files=data_files,
+            )
             site.write_if_changed(site_root / "index.html", home)
         lap("pages")
-
-        report.files += opendata.write_all(view, folder / "donnees")
-        lap("données ouvertes")
 
         # As the pool draws them: each changed page after its scorecard (a reader never sees
         # a page without its image), and the booklet's pages in order, as far as they are
@@ -425,7 +435,8 @@ def render_edition(
 ) -> PublishReport:
     """Write (again) the site, PDF and open data of published edition ``number`` from its
     frozen rows, outside any write transaction: the same rows give the same files. It
-    becomes the site's home page when it is the latest published edition."""
+    becomes the site's home page when it is the latest published edition. The open-data
+    history of every published edition (``donnees/historique.*``) is written again too."""
     from pilot.editions import service as editions
 
     edition = editions.get_edition(session, number)
@@ -434,7 +445,10 @@ def render_edition(
     latest = editions.get_edition(session, "latest")
     view = edition_view(session, edition)
     report = build(view, site_root, workers=workers, root_index=latest.id == edition.id)
-    pages.write_site_pages(session, site_root)  # archives, projects, ministries, feeds…
+    views = pages.published_views(session)
+    # The history of every published edition, rebuilt with each edition.
+    report.files += opendata.write_history(views, site_root / "donnees")
+    pages.write_site_pages(session, site_root, views)  # archives, projects, ministries, feeds…
     return report
 
 
