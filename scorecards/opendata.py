@@ -623,11 +623,11 @@ def _write_set(
         excel: _json_bytes(table_schema(table.headers, excel=True)),
         "LICENCE.txt": LICENCE.encode("utf-8"),
     }
-    for name, content in files.items():
-        _write(folder / name, content)
+    for filename, content in files.items():
+        _write(folder / filename, content)
     package = datapackage(folder, base, name, title, schemas)
     _write(folder / "datapackage.json", _json_bytes(package))
-    return [folder / name for name in files] + [folder / "datapackage.json"]
+    return [folder / filename for filename in files] + [folder / "datapackage.json"]
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -694,12 +694,13 @@ def listing(folder: Path, base: str) -> list[dict[str, str]]:
 
 
 def human_size(size: int) -> str:
-    """A file size in French: "850 octets", "12,3 ko", "1,2 Mo"."""
+    """A file size in French, a no-break space before its unit: "850 octets", "12,3 ko",
+    "1,2 Mo"."""
     if size < 1000:
-        return f"{size} octets"
+        return f"{size}\u00a0octets"
     if size < 1_000_000:
-        return f"{size / 1000:.1f} ko".replace(".", ",")
-    return f"{size / 1_000_000:.1f} Mo".replace(".", ",")
+        return f"{size / 1000:.1f}\u00a0ko".replace(".", ",")
+    return f"{size / 1_000_000:.1f}\u00a0Mo".replace(".", ",")
 
 
 def _write(path: Path, content: bytes) -> None:
