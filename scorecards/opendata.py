@@ -367,15 +367,24 @@ def xlsx_bytes(table: Table, sheet_title: str, stamp: date) -> bytes:
     return _restamped_zip(buffer.getvalue(), moment)
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def _restamped_zip(data: bytes, moment: datetime) -> bytes:
-    """The same archive, every member dated ``moment`` (not the time it was written)."""
+    """The same workbook, dated ``moment`` (not the time it was written): each member of
+    the archive, and the "modified" date of its core properties (docProps/core.xml, which
+    openpyxl sets to the time of saving)."""
     source = zipfile.ZipFile(io.BytesIO(data))
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", content)
             member = zipfile.ZipInfo(info.filename, date_time=moment.timetuple()[:6])
             member.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(member, source.read(info.filename))
+            target.writestr(member, content)
     return out.getvalue()
 
 

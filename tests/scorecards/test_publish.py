@@ -60,8 +60,9 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
         assert (folder / "donnees" / name["name"]).stat().st_size > 0
     assert len(opendata.listing(folder / "donnees", "panorama")) == 8
     # The history of every published edition, rebuilt at the publication.
-    history = (tmp_path / "donnees" / "historique.csv").read_text("utf-8").splitlines()
-    assert {line.split(",")[0] for line in history[1:] if line[:1].isdigit()} == {"1", "2", "3"}
+    history = (tmp_path / "donnees" / "historique.csv").read_text("utf-8")
+    numbers = [r["Numéro d'édition"] for r in csv.DictReader(io.StringIO(history))]
+    assert set(numbers) == {"1", "2", str(number)} and numbers.count(str(number)) == rows
     # Each file linked with its format and size, on the edition's page and the data page.
     edition_page = (folder / "index.html").read_text("utf-8")
     assert 'href="donnees/panorama-excel.csv" download>panorama-excel.csv</a> — CSV pour Excel' in (
