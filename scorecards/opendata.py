@@ -501,12 +501,11 @@ DATA_FILES = [
     DataFile(".csv", "CSV", "UTF-8, séparateur virgule, point décimal, dates AAAA-MM-JJ"),
     DataFile(
         "-excel.csv",
-        "CSV pour Excel",
-        "s'ouvre directement dans un Excel en français : point-virgule, virgule décimale, "
-        "dates JJ/MM/AAAA",
+        "CSV",
+        "Pour un Excel en français : point-virgule, virgule décimale, dates JJ/MM/AAAA",
     ),
-    DataFile(".xlsx", "XLSX", "classeur : nombres et dates typés, en-tête figé, filtres"),
-    DataFile(".json", "JSON", "nombres en nombres, dates AAAA-MM-JJ"),
+    DataFile(".xlsx", "XLSX", "Classeur aux nombres et dates typés, en-tête figé et filtres"),
+    DataFile(".json", "JSON", "Nombres en nombres, dates AAAA-MM-JJ"),
 ]
 
 
@@ -682,9 +681,9 @@ def listing(folder: Path, base: str) -> list[dict[str, str]]:
         (f"{base}{f.suffix}", f.format, f.description) for f in DATA_FILES
     ]
     entries += [
-        ("schema.json", "JSON", "schéma des données du CSV (Table Schema)"),
-        ("schema-excel.json", "JSON", "schéma des données du CSV pour Excel (Table Schema)"),
-        ("datapackage.json", "JSON", "description de tous les fichiers (Data Package)"),
+        ("schema.json", "JSON", "Schéma des données du CSV (Table Schema)"),
+        ("schema-excel.json", "JSON", "Schéma des données du CSV pour Excel (Table Schema)"),
+        ("datapackage.json", "JSON", "Description de tous les fichiers (Data Package)"),
         ("LICENCE.txt", "texte", "Licence Ouverte 2.0"),
     ]
     found = []

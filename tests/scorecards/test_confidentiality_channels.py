@@ -160,7 +160,7 @@ def test_a_confidential_project_shows_no_withheld_value_in_any_channel(
         if p["Identifiant PILOT"] == vitam.pilot_id
     )
     assert row["Phase du projet en cours"] == "Déploiement"
-    assert row["Début"] == "" and row["Coût estimé"] == "NA"
+    assert row["Début"] is None and row["Coût estimé"] == "NA"  # JSON: null, not ""
     assert row["Météo déclarée"] is None and row["Rebasé"] is None
     assert row["Santé calculée"] is None and row["Chiffres non communiqués"] == "Oui"
 

@@ -65,9 +65,10 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
     assert set(numbers) == {"1", "2", str(number)} and numbers.count(str(number)) == rows
     # Each file linked with its format and size, on the edition's page and the data page.
     edition_page = (folder / "index.html").read_text("utf-8")
-    assert 'href="donnees/panorama-excel.csv" download>panorama-excel.csv</a> — CSV pour Excel' in (
-        edition_page
+    assert (
+        'href="donnees/panorama-excel.csv" download>panorama-excel.csv</a> — CSV, ' in edition_page
     )
+    assert "Pour un Excel en français : point-virgule, virgule décimale" in edition_page
     data_page = (tmp_path / "donnees-ouvertes.html").read_text("utf-8")
     assert 'href="donnees/historique.xlsx" download>historique.xlsx</a> — XLSX, ' in data_page
     assert f'href="editions/{number}/donnees/panorama.csv"' in data_page
@@ -141,9 +142,9 @@ def test_open_data_never_holds_a_formula_and_matches_its_schema(
     assert not any(c.startswith(("=", "+", "@")) for c in cells)
     # The workbook writes the text as a text cell, never a formula, and unchanged.
     sheet = load_workbook(folder / "panorama.xlsx").worksheets[0]
-    cells = {c.value: c.data_type for row in sheet.iter_rows(min_row=2) for c in row}
-    assert cells["=1+1 malicieux"] == "s" and "'=1+1 malicieux" not in cells
-    assert not any(t == "f" for t in cells.values())
+    types = {c.value: c.data_type for row in sheet.iter_rows(min_row=2) for c in row}
+    assert types["=1+1 malicieux"] == "s" and "'=1+1 malicieux" not in types
+    assert not any(t == "f" for t in types.values())
     schema = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
     resource = Resource(
         path="panorama.csv", basepath=str(folder), schema=Schema.from_descriptor(schema)
