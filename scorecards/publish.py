@@ -406,12 +406,28 @@ def publish_edition(
     return Publication(number=n, report=report, warnings=warnings)
 
 
+# An edition folder without a manifest, changed this recently, is being written (by a
+# publication, in this process or another): the scheduled job leaves it alone this time.
+WRITING_GRACE_SECONDS = 900
+
+
+def _unwritten(folder: Path) -> bool:
+    if (folder / MANIFEST).exists():
+        return False
+    try:
+        changed = folder.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return time.time() - changed > WRITING_GRACE_SECONDS
+
+
 def render_unwritten_editions(
     engine: Engine | None = None, site_root: Path | None = None, *, workers: int = 1
 ) -> list[int]:
     """Write the published editions that have no site yet (no manifest in their folder):
     one whose writing failed after its commit, an edition loaded from the open data. The
-    scheduler runs it; returns the numbers written."""
+    scheduler runs it; returns the numbers written. A folder without a manifest that
+    changed in the last ``WRITING_GRACE_SECONDS`` is being written: left for next time."""
     from pilot.config import get_settings
     from pilot.db import session_scope
     from pilot.editions import service as editions
@@ -421,7 +437,7 @@ def render_unwritten_editions(
         numbers = [
             e.number
             for e in editions.published_editions(session)
-            if not (site_root / "editions" / str(e.number) / MANIFEST).exists()
+            if _unwritten(site_root / "editions" / str(e.number))
         ]
     for n in numbers:
         with session_scope(engine) as session:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from frictionless import Package
 from openpyxl import load_workbook
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from importers.panorama import import_panorama_file, read_panorama
@@ -23,6 +24,7 @@ from pilot.editions import service as editions
 from pilot.indicators.figures import compute_figures
 from pilot.projects.models import Project
 from scorecards import opendata
+from scorecards.publish import render_unwritten_editions
 from scorecards.view import draft_view, edition_view, public_row
 
 # What DINSIC printed on its dashboard for the two real editions (data/panorama/README.md).
@@ -53,9 +55,11 @@ def _figures(data: bytes, name: str) -> tuple[int, int, str, str]:
 
 @pytest.mark.parametrize("name", [*CSV_FILES, "panorama.xlsx"])
 def test_reimporting_each_published_file_gives_the_printed_figures(real: Path, name: str) -> None:
+    published = {1: date(2016, 11, 3), 2: date(2017, 6, 1)}
     for number, printed in PRINTED.items():
         data = (real / str(number) / name).read_bytes()
         assert _figures(data, name) == printed, (number, name)
+        assert read_panorama(data, name).published_on() == published[number]
 
 
 def test_the_excel_csv_is_what_a_french_excel_opens(real: Path) -> None:
@@ -212,3 +216,13 @@ def test_the_same_rows_give_the_same_workbook_bytes(real: Path) -> None:
     assert opendata.xlsx_bytes(table, "Panorama", date(2017, 6, 1)) == first
     book = load_workbook(real / "2" / "panorama.xlsx")
     assert book.properties.modified == datetime(2017, 6, 1)
+
+
+def test_the_scheduled_job_leaves_an_edition_being_written_alone(
+    real: Path, engine: Engine, tmp_path: Path
+) -> None:
+    # Editions 1 and 2 have no site; a publication has just begun writing both folders.
+    site = tmp_path / "site"
+    for number in (1, 2):
+        (site / "editions" / str(number)).mkdir(parents=True)
+    assert render_unwritten_editions(engine, site) == []
