@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # Scheduler
     inbox_interval_seconds: int = Field(default=60, ge=1)
     publish_interval_seconds: int = Field(default=0, ge=0)  # 0: draft republishing off
+    # Published editions without a site (loaded from the open data, or whose writing failed)
+    # are written at start, then this often; 0: only by `pilot render`.
+    render_interval_seconds: int = Field(default=600, ge=0)
     scheduler_in_serve: bool = True
 
     # Publication: a new edition less than this many days after the nearest published one

@@ -47,14 +47,20 @@ def inbox_job() -> None:
         )
 
 
-def republish_job() -> None:
+def editions_job() -> None:
     """Write the published editions that have no site yet (through the same rendering as
-    ``pilot publish``: an edition whose writing failed after its commit gets its site, PDF
-    and open data), then the draft panorama when the data changed."""
-    from scorecards.publish import render_unwritten_editions, republish_draft_if_changed
+    ``pilot publish``): an edition loaded from DINUM's open data (``pilot import-panorama``),
+    or one whose writing failed after its commit, gets its site, PDF and open data."""
+    from scorecards.publish import render_unwritten_editions
 
     for number in render_unwritten_editions():
         log.info("edition %d written", number)
+
+
+def republish_job() -> None:
+    """The draft panorama, written again when the data changed."""
+    from scorecards.publish import republish_draft_if_changed
+
     report = republish_draft_if_changed()
     if report is not None:
         log.info("draft panorama republished")
@@ -146,6 +152,16 @@ def build_scheduler(settings: Settings, *, blocking: bool = False) -> BaseSchedu
         max_instances=1,
         coalesce=True,
     )
+    if settings.render_interval_seconds > 0:
+        scheduler.add_job(
+            editions_job,
+            "interval",
+            seconds=settings.render_interval_seconds,
+            id="editions",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
     if settings.publish_interval_seconds > 0:
         scheduler.add_job(
             republish_job,

@@ -34,7 +34,7 @@ from pilot.editions import service as editions
 from pilot.ministries.service import REFERENCE_ALIASES
 from pilot.money import format_meur
 from pilot.projects.confidentiality import WITHHELD_TEXT
-from scorecards import site, trajectory
+from scorecards import opendata, site, trajectory
 from scorecards.charts import fr, percent
 from scorecards.view import EditionView, ProjectView, edition_view
 
@@ -65,9 +65,12 @@ def published_views(session: Session) -> list[EditionView]:
     return [edition_view(session, e) for e in found]
 
 
-def write_site_pages(session: Session, site_root: Path) -> int:
-    """Write every page that spans the published editions; returns the files rewritten."""
-    views = published_views(session)
+def write_site_pages(
+    session: Session, site_root: Path, views: list[EditionView] | None = None
+) -> int:
+    """Write every page that spans the published editions (``views``, oldest first: read
+    when not given); returns the files rewritten."""
+    views = published_views(session) if views is None else views
     written = 0
     demo = any(v.demo for v in views)
     for name, template, title, nav in FIXED_PAGES:
@@ -91,10 +94,38 @@ def write_site_pages(session: Session, site_root: Path) -> int:
     # Editions whose pages are written (an edition loaded from the open data is written by
     # the scheduler or `pilot render`): only those are linked.
     browsable = {v.slug for v in views if (site_root / "editions" / v.slug / "index.html").exists()}
+    written += _write_opendata_page(views, site_root, demo)
     written += _write_projects(views, site_root, demo, browsable)
     written += _write_ministries(views, site_root, demo, browsable)
     written += _write_feeds(views, site_root)
     return written
+
+
+def _write_opendata_page(views: Sequence[EditionView], site_root: Path, demo: bool) -> int:
+    """``donnees-ouvertes.html``: the history's files and each edition's, with their size."""
+    editions_files = [
+        {
+            "number": v.number,
+            "date": site.date_fr(v.published_on),
+            "files": opendata.listing(
+                site_root / "editions" / v.slug / "donnees", opendata.EDITION_BASE
+            ),
+        }
+        for v in reversed(views)
+    ]
+    html = site.render(
+        "opendata.html.j2",
+        page_title="Données ouvertes",
+        draft=False,
+        demo=demo,
+        nav="opendata",
+        root="",
+        ed="",
+        breadcrumb=[("Accueil", "index.html"), ("Données ouvertes", None)],
+        history=opendata.listing(site_root / "donnees", opendata.HISTORY_BASE),
+        editions=[e for e in editions_files if e["files"]],
+    )
+    return int(site.write_if_changed(site_root / "donnees-ouvertes.html", french_spacing(html)))
 
 
 # --- Projects at a stable address ------------------------------------------------------

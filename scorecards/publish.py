@@ -278,22 +278,32 @@ def build(
             chart.save(folder / "graphiques")
         lap("graphiques")
 
+        # The open data before the home page, which gives each file's size.
+        report.files += opendata.write_all(view, folder / "donnees")
+        data_files = opendata.listing(folder / "donnees", opendata.EDITION_BASE)
+        lap("données ouvertes")
+
         home_place = (
             site.Place(root="../../", ed="")
             if view.slug != DRAFT_SLUG
             else site.Place(root="../", ed="")
         )
-        home = site.edition_home(view, portfolio, home_place, booklet=booklet)
+        home = site.edition_home(
+            view, portfolio, home_place, booklet=booklet, data_files=data_files
+        )
         if site.write_if_changed(folder / "index.html", home):
             report.pages_written += 1
         if root_index if root_index is not None else not view.draft:
             ed = f"editions/{view.slug}/"
-            home = site.edition_home(view, portfolio, site.Place(root="", ed=ed), booklet=booklet)
+            home = site.edition_home(
+                view,
+                portfolio,
+                site.Place(root="", ed=ed),
+                booklet=booklet,
+                data_files=data_files,
+            )
             site.write_if_changed(site_root / "index.html", home)
         lap("pages")
-
-        report.files += opendata.write_all(view, folder / "donnees")
-        lap("données ouvertes")
 
         # As the pool draws them: each changed page after its scorecard (a reader never sees
         # a page without its image), and the booklet's pages in order, as far as they are
@@ -396,12 +406,28 @@ def publish_edition(
     return Publication(number=n, report=report, warnings=warnings)
 
 
+# An edition folder without a manifest, changed this recently, is being written (by a
+# publication, in this process or another): the scheduled job leaves it alone this time.
+WRITING_GRACE_SECONDS = 900
+
+
+def _unwritten(folder: Path) -> bool:
+    if (folder / MANIFEST).exists():
+        return False
+    try:
+        changed = folder.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return time.time() - changed > WRITING_GRACE_SECONDS
+
+
 def render_unwritten_editions(
     engine: Engine | None = None, site_root: Path | None = None, *, workers: int = 1
 ) -> list[int]:
     """Write the published editions that have no site yet (no manifest in their folder):
     one whose writing failed after its commit, an edition loaded from the open data. The
-    scheduler runs it; returns the numbers written."""
+    scheduler runs it; returns the numbers written. A folder without a manifest that
+    changed in the last ``WRITING_GRACE_SECONDS`` is being written: left for next time."""
     from pilot.config import get_settings
     from pilot.db import session_scope
     from pilot.editions import service as editions
@@ -411,7 +437,7 @@ def render_unwritten_editions(
         numbers = [
             e.number
             for e in editions.published_editions(session)
-            if not (site_root / "editions" / str(e.number) / MANIFEST).exists()
+            if _unwritten(site_root / "editions" / str(e.number))
         ]
     for n in numbers:
         with session_scope(engine) as session:
@@ -425,7 +451,8 @@ def render_edition(
 ) -> PublishReport:
     """Write (again) the site, PDF and open data of published edition ``number`` from its
     frozen rows, outside any write transaction: the same rows give the same files. It
-    becomes the site's home page when it is the latest published edition."""
+    becomes the site's home page when it is the latest published edition. The open-data
+    history of every published edition (``donnees/historique.*``) is written again too."""
     from pilot.editions import service as editions
 
     edition = editions.get_edition(session, number)
@@ -434,7 +461,10 @@ def render_edition(
     latest = editions.get_edition(session, "latest")
     view = edition_view(session, edition)
     report = build(view, site_root, workers=workers, root_index=latest.id == edition.id)
-    pages.write_site_pages(session, site_root)  # archives, projects, ministries, feeds…
+    views = pages.published_views(session)
+    # The history of every published edition, rebuilt with each edition.
+    report.files += opendata.write_history(views, site_root / "donnees")
+    pages.write_site_pages(session, site_root, views)  # archives, projects, ministries, feeds…
     return report
 
 

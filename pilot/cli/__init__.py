@@ -89,7 +89,11 @@ def import_panorama(
     Elle devient une édition publiée. Charger de nouveau le même fichier (ou la même
     édition dans un autre format) ne change rien. Les projets qui ne correspondent à aucun
     projet des éditions précédentes sont listés comme « non rapprochés » : si l'un d'eux
-    est un projet renommé, déclarez un alias (pilot projects alias) avant le chargement."""
+    est un projet renommé, déclarez un alias (pilot projects alias) avant le chargement.
+
+    Le site de l'édition (pages, livret PDF, données ouvertes) est ensuite écrit par le
+    planificateur (au démarrage de pilot serve ou de pilot scheduler, puis toutes les
+    PILOT_RENDER_INTERVAL_SECONDS secondes), ou tout de suite par pilot render --edition N."""
     from importers.panorama import PanoramaError, import_panorama_file
     from pilot.db import session_scope
     from pilot.projects.service import DomainError

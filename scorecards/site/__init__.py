@@ -268,8 +268,14 @@ def table_rows(rows: Sequence[ProjectView]) -> list[dict[str, Any]]:
 
 
 def edition_home(
-    view: EditionView, charts: Sequence[Chart], place: Place, *, booklet: bool = True
+    view: EditionView,
+    charts: Sequence[Chart],
+    place: Place,
+    *,
+    booklet: bool = True,
+    data_files: Sequence[dict[str, str]] = (),
 ) -> bytes:
+    """An edition's home page; ``data_files``: its open-data files (``opendata.listing``)."""
     label = "Brouillon" if view.draft else f"Édition n° {view.number}"
     return render(
         "edition.html.j2",
@@ -289,6 +295,7 @@ def edition_home(
         charts=[c.table() | {"slug": c.slug} for c in charts if c.slug != "chiffres-cles"],
         table_rows=table_rows(view.rows),
         pdf_name=pdf_name(view) if booklet else None,
+        data_files=data_files,
     )
 
 

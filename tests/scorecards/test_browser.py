@@ -225,6 +225,7 @@ def test_the_site_is_clean_accessible_and_holds_from_phone_to_desktop_in_chromiu
         "mentions-legales.html",
         "accessibilite.html",
         "donnees-personnelles.html",
+        "donnees-ouvertes.html",
         "brouillon/index.html",
     ]
     axe = AXE.read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ from pilot.db import get_engine
 from pilot.editions import service as editions
 from pilot.indicators.figures import compute_figures
 from pilot.projects.models import Project, Report
-from pilot.scheduler import republish_job
+from pilot.scheduler import editions_job
 from scorecards import opendata
 from scorecards.publish import (
     publish_draft,
@@ -56,8 +56,23 @@ def test_publish_writes_site_pdf_and_open_data(demo: Session, tmp_path: Path) ->
     assert (tmp_path / "index.html").exists() and (tmp_path / "archives.html").exists()
     assert len(list((folder / "projets").glob("*.html"))) == rows
     assert len(list((folder / "fiches").glob("*.svg"))) == rows
-    for name in ("panorama.csv", "panorama.xlsx", "panorama.json", "schema.json", "LICENCE.txt"):
-        assert (folder / "donnees" / name).stat().st_size > 0
+    for name in opendata.listing(folder / "donnees", "panorama"):
+        assert (folder / "donnees" / name["name"]).stat().st_size > 0
+    assert len(opendata.listing(folder / "donnees", "panorama")) == 8
+    # The history of every published edition, rebuilt at the publication.
+    history = (tmp_path / "donnees" / "historique.csv").read_text("utf-8")
+    numbers = [r["Numéro d'édition"] for r in csv.DictReader(io.StringIO(history))]
+    assert set(numbers) == {"1", "2", str(number)} and numbers.count(str(number)) == rows
+    # Each file linked with its format and size, on the edition's page and the data page.
+    edition_page = (folder / "index.html").read_text("utf-8")
+    assert (
+        'href="donnees/panorama-excel.csv" download>panorama-excel.csv</a> — CSV, ' in edition_page
+    )
+    assert "Pour un Excel en français : point-virgule, virgule décimale" in edition_page
+    data_page = (tmp_path / "donnees-ouvertes.html").read_text("utf-8")
+    assert 'href="donnees/historique.xlsx" download>historique.xlsx</a> — XLSX, ' in data_page
+    assert f'href="editions/{number}/donnees/panorama.csv"' in data_page
+    assert re.search(r"panorama\.json</a> — JSON, [0-9]+,[0-9]\u00a0ko", data_page)
     assert len(list((folder / "fiches").glob("*.png"))) == rows
     pdf = PdfReader(folder / f"panorama-{number}.pdf")
     assert len(pdf.pages) == 1 + 5 + rows  # title, the portfolio charts, one per project
@@ -125,9 +140,11 @@ def test_open_data_never_holds_a_formula_and_matches_its_schema(
     cells = [c for r in records[1:] for c in r]
     assert "'=1+1 malicieux" in cells
     assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    # The workbook writes the text as a text cell, never a formula, and unchanged.
     sheet = load_workbook(folder / "panorama.xlsx").worksheets[0]
-    values = [c.value for row in sheet.iter_rows(min_row=2) for c in row]
-    assert not any(isinstance(v, str) and v.startswith(("=", "+", "@")) for v in values)
+    types = {c.value: c.data_type for row in sheet.iter_rows(min_row=2) for c in row}
+    assert types["=1+1 malicieux"] == "s" and "'=1+1 malicieux" not in types
+    assert not any(t == "f" for t in types.values())
     schema = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
     resource = Resource(
         path="panorama.csv", basepath=str(folder), schema=Schema.from_descriptor(schema)
@@ -248,7 +265,7 @@ def test_the_scheduled_job_writes_a_published_edition_that_has_no_site(
     # Frozen and committed, but the writing of its site never happened (a crash).
     number = editions.publish_current(demo, published_on=PUBLISHED_ON).number
     demo.commit()
-    republish_job()
+    editions_job()
     folder = settings.site_path / "editions" / str(number)
     assert (folder / f"panorama-{number}.pdf").exists()
     assert (folder / "donnees" / "panorama.csv").exists()
