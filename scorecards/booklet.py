@@ -1,0 +1,129 @@
+"""The PDF booklet of an edition, for readers and screen readers alike: a title page, the
+contents (with page numbers), then one page per project (its ministry, description, key
+figures in words and as a table), bookmarks, "Page X sur Y" on every page, tagged as
+PDF/UA-1.
+
+It is the HTML of ``templates/livret.html.j2`` laid out by WeasyPrint with its own small
+print stylesheet (``templates/livret.css``): no DSFR, no pictures, one font (DejaVu Sans,
+subset), so that a thousand projects take seconds, not minutes. Confidential projects
+withhold what the site withholds: the rows it is given had the rule applied
+(``scorecards.view.public_row``), and ``scorecard_text`` says "non communiqué
+(confidentiel)" for every figure.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from weasyprint import HTML
+
+from scorecards.charts import fr, scorecard_text, write_file
+from scorecards.site import ministry_name, render
+from scorecards.view import EditionView, ProjectView
+
+AUTHOR = "Direction interministérielle du numérique (DINUM)"
+SITE_NAME = "Panorama des grands projets numériques de l'État"
+PDF_VARIANT = "pdf/ua-1"
+
+
+def _subtitle(view: EditionView) -> str:
+    label = "Brouillon (non publié)" if view.draft else f"Édition n° {view.number}"
+    return f"{label} du {view.published_on.strftime('%d/%m/%Y')}"
+
+
+def _css_string(text: str) -> Markup:
+    """``text`` as a CSS string (for the ``content`` of a page's margin box)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+    return Markup(f'"{escaped}"')
+
+
+def _cover_lines(view: EditionView) -> list[str]:
+    f = view.figures
+    mean = f.get("mean_duration_years")
+    lines = [
+        f"{f['projects']} projets suivis, dont {f['interministerial']} interministériels.",
+        f"{fr(Decimal(str(f['total_cost_bn'])), 2)} milliards d'euros de coût total estimé.",
+        "Durée moyenne : "
+        + ("non calculable." if mean is None else f"{fr(Decimal(str(mean)), 1)} années."),
+    ]
+    health = f.get("health") or {}
+    if health:
+        lines.append(
+            f"Santé calculée : {health.get('vert', 0)} en vert, {health.get('orange', 0)} "
+            f"en orange, {health.get('rouge', 0)} en rouge."
+        )
+    if f.get("previous_edition"):
+        lines.append(
+            f"Par rapport à l'édition n° {f['previous_edition']} : "
+            f"{len(f.get('entrants', []))} entrées, {len(f.get('exits', []))} sorties."
+        )
+    if f.get("withheld"):
+        lines.append(f"Chiffres non communiqués pour {f['withheld']} projet(s) confidentiel(s).")
+    return lines
+
+
+def _summary(rows: dict[str, str], confidential: bool) -> str:
+    """The key figures in one sentence, as a reader says them."""
+    phase = f"Phase : {rows['Phase']}."
+    if confidential:
+        return f"{phase} Coûts, durées, dérives, santé et météo : non communiqués (confidentiel)."
+    return (
+        f"{phase} Coût actuel : {rows['Coût, actuel']} (référence initiale : "
+        f"{rows['Coût, référence initiale']} ; dérive : "
+        f"{rows['Dérive budgétaire depuis la référence initiale']}). Durée actuelle : "
+        f"{rows['Durée, actuel']} (référence initiale : {rows['Durée, référence initiale']} ; "
+        f"dérive : {rows['Dérive calendaire depuis la référence initiale']}). Santé calculée : "
+        f"{rows['Santé calculée']} ; météo déclarée : {rows['Météo déclarée']}."
+    )
+
+
+def _project(row: ProjectView) -> dict[str, Any]:
+    card = scorecard_text(row)
+    rows = [(str(label), str(value)) for label, value in card.rows]
+    return {
+        "anchor": f"projet-{row.pilot_id}",
+        "pilot_id": row.pilot_id,
+        "name": row.name,
+        "ministry": row.ministry,
+        "ministry_name": ministry_name(row),
+        "confidential": row.confidential,
+        "description": row.get("description"),
+        "summary": _summary(dict(rows), row.confidential),
+        "rows": rows,
+    }
+
+
+def booklet_html(view: EditionView) -> str:
+    """The booklet as one HTML document (what WeasyPrint lays out)."""
+    subtitle = _subtitle(view)
+    return render(
+        "livret.html.j2",
+        title=f"{SITE_NAME} – {subtitle}",
+        author=AUTHOR,
+        subject=(
+            "Coûts, calendriers et santé des grands projets numériques de l'État, projet par projet"
+        ),
+        subtitle=subtitle,
+        running_header=_css_string(f"{SITE_NAME} – {subtitle}"),
+        demo=view.demo,
+        cover_lines=_cover_lines(view),
+        projects=[_project(row) for row in view.rows],
+    ).decode("utf-8")
+
+
+def booklet_pdf(view: EditionView) -> bytes:
+    """The booklet as a tagged PDF (PDF/UA-1)."""
+    # WeasyPrint logs every CSS property it ignores: none here, and nothing else is useful.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    pdf = HTML(string=booklet_html(view)).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+    assert pdf is not None
+    return pdf
+
+
+def write_booklet(view: EditionView, path: Path) -> None:
+    """Write the booklet atomically at ``path``."""
+    write_file(path, booklet_pdf(view))
