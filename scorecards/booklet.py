@@ -13,11 +13,13 @@ withhold what the site withholds: the rows it is given had the rule applied
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import weasyprint
 from markupsafe import Markup
 from weasyprint import HTML
 
@@ -115,15 +117,30 @@ def booklet_html(view: EditionView) -> str:
     ).decode("utf-8")
 
 
-def booklet_pdf(view: EditionView) -> bytes:
-    """The booklet as a tagged PDF (PDF/UA-1)."""
-    # WeasyPrint logs every CSS property it ignores: none here, and nothing else is useful.
+def html_pdf(html: str) -> bytes:
+    """The booklet's HTML (``booklet_html``) as a tagged PDF (PDF/UA-1)."""
+    # WeasyPrint warns of every CSS property it ignores (none here): errors only.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    pdf = HTML(string=booklet_html(view)).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+    pdf = HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
     assert pdf is not None
     return pdf
 
 
-def write_booklet(view: EditionView, path: Path) -> None:
-    """Write the booklet atomically at ``path``."""
-    write_file(path, booklet_pdf(view))
+def booklet_pdf(view: EditionView) -> bytes:
+    """The booklet as a tagged PDF (PDF/UA-1)."""
+    return html_pdf(booklet_html(view))
+
+
+def html_hash(html: str) -> str:
+    """Names what the booklet would be: its HTML and the WeasyPrint that lays it out."""
+    return hashlib.sha256(f"{weasyprint.__version__}\n{html}".encode()).hexdigest()
+
+
+def write_booklet(view: EditionView, path: Path, *, unless: str | None = None) -> str:
+    """Write the booklet atomically at ``path``; returns its ``html_hash``. Nothing is
+    written when that is ``unless`` and the file is there (the same booklet)."""
+    html = booklet_html(view)
+    key = html_hash(html)
+    if key != unless or not path.exists():
+        write_file(path, html_pdf(html))
+    return key

@@ -245,7 +245,8 @@ def build(
 
     site.copy_assets(site_root)
     folder.mkdir(parents=True, exist_ok=True)
-    previous = _load_manifest(folder).get("projects", {})
+    manifest_before = _load_manifest(folder)
+    previous = manifest_before.get("projects", {})
     cache = site_root / ".cache" / "fiches"
     keys = {row.pilot_id: _hash(row) for row in view.rows}
     missing = [
@@ -305,8 +306,11 @@ def build(
         lap("données ouvertes")
 
         # The booklet needs no scorecard: laid out here while a pool draws them.
+        booklet_key = None
         if booklet:
-            booklet_module.write_booklet(view, booklet_path)
+            booklet_key = booklet_module.write_booklet(
+                view, booklet_path, unless=manifest_before.get("booklet")
+            )
             report.files.append(booklet_path)
             write_homes(True)
             lap("livret PDF")
@@ -332,6 +336,7 @@ def build(
         "edition": view.slug,
         "content_hash": view.content_hash(),
         "projects": keys,
+        "booklet": booklet_key,
     }
     site.write_if_changed(
         folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
