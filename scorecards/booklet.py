@@ -69,23 +69,61 @@ def _cover_lines(view: EditionView) -> list[str]:
 
 
 def _summary(rows: dict[str, str], confidential: bool) -> str:
-    """The key figures in one sentence, as a reader says them."""
+    """The key figures in words, as a reader says them."""
     phase = f"Phase : {rows['Phase']}."
     if confidential:
-        return f"{phase} Coûts, durées, dérives, santé et météo : non communiqués (confidentiel)."
+        return (
+            f"{phase} Coûts, durées, dérives, santé calculée, météo déclarée, jalons et "
+            "risques : non communiqués (confidentiel)."
+        )
     return (
         f"{phase} Coût actuel : {rows['Coût, actuel']} (référence initiale : "
         f"{rows['Coût, référence initiale']} ; dérive : "
         f"{rows['Dérive budgétaire depuis la référence initiale']}). Durée actuelle : "
         f"{rows['Durée, actuel']} (référence initiale : {rows['Durée, référence initiale']} ; "
         f"dérive : {rows['Dérive calendaire depuis la référence initiale']}). Santé calculée : "
-        f"{rows['Santé calculée']} ; météo déclarée : {rows['Météo déclarée']}."
+        f"{rows['Santé calculée']} ; météo déclarée : {rows['Météo déclarée']}. Jalons : "
+        f"{rows['Jalons']} ; risques ouverts (dont de criticité 9 ou plus) : "
+        f"{rows['Risques ouverts (dont criticité 9 ou plus)']}."
     )
+
+
+# The table of a project's costs and durations: its columns, then its rows (the labels of
+# ``scorecard_text``'s rows, one per column).
+COLUMNS = [
+    "Référence initiale",
+    "Dernière référence",
+    "Actuel",
+    "Dérive depuis la référence initiale",
+    "Dérive depuis la dernière référence",
+]
+TABLE_ROWS = [
+    (
+        "Coût",
+        [
+            "Coût, référence initiale",
+            "Coût, dernière référence",
+            "Coût, actuel",
+            "Dérive budgétaire depuis la référence initiale",
+            "Dérive budgétaire depuis la dernière référence",
+        ],
+    ),
+    (
+        "Durée",
+        [
+            "Durée, référence initiale",
+            "Durée, dernière référence",
+            "Durée, actuel",
+            "Dérive calendaire depuis la référence initiale",
+            "Dérive calendaire depuis la dernière référence",
+        ],
+    ),
+]
 
 
 def _project(row: ProjectView) -> dict[str, Any]:
     card = scorecard_text(row)
-    rows = [(str(label), str(value)) for label, value in card.rows]
+    figures = {str(label): str(value) for label, value in card.rows}
     return {
         "anchor": f"projet-{row.pilot_id}",
         "pilot_id": row.pilot_id,
@@ -94,8 +132,11 @@ def _project(row: ProjectView) -> dict[str, Any]:
         "ministry_name": ministry_name(row),
         "confidential": row.confidential,
         "description": row.get("description"),
-        "summary": _summary(dict(rows), row.confidential),
-        "rows": rows,
+        "summary": _summary(figures, row.confidential),
+        # A confidential project's table would say "non communiqué" ten times: none.
+        "rows": []
+        if row.confidential
+        else [(name, [figures[label] for label in labels]) for name, labels in TABLE_ROWS],
     }
 
 
@@ -110,6 +151,7 @@ def booklet_html(view: EditionView) -> str:
             "Coûts, calendriers et santé des grands projets numériques de l'État, projet par projet"
         ),
         subtitle=subtitle,
+        columns=COLUMNS,
         running_header=_css_string(f"{SITE_NAME} – {subtitle}"),
         demo=view.demo,
         cover_lines=_cover_lines(view),

@@ -116,7 +116,7 @@ def test_a_confidential_project_withholds_its_figures_in_the_booklet(
     view, pdf = booklet
     text = pdf.pages[2 + len(view.rows) - 1].extract_text()
     assert "VITAM" in text and "Chiffres non communiqués" in text
-    assert "non communiqué (confidentiel)" in text
+    assert "non communiqués (confidentiel)" in text and "Coûts et durées" not in text
     assert "M€" not in text and " ans" not in text  # no cost, no duration
     for weather in ("soleil", "nuageux", "orage"):
         assert weather not in text
