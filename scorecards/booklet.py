@@ -24,6 +24,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 
 from scorecards.charts import fr, scorecard_text, write_file
+from scorecards.pages import french_spacing
 from scorecards.site import ministry_name, render
 from scorecards.view import EditionView, ProjectView
 
@@ -143,7 +144,7 @@ def _project(row: ProjectView) -> dict[str, Any]:
 def booklet_html(view: EditionView) -> str:
     """The booklet as one HTML document (what WeasyPrint lays out)."""
     subtitle = _subtitle(view)
-    return render(
+    html = render(
         "livret.html.j2",
         title=f"{SITE_NAME} – {subtitle}",
         author=AUTHOR,
@@ -156,7 +157,10 @@ def booklet_html(view: EditionView) -> str:
         demo=view.demo,
         cover_lines=_cover_lines(view),
         projects=[_project(row) for row in view.rows],
-    ).decode("utf-8")
+    )
+    # French spacing in the text (not in the stylesheet: "@page :first" is no text).
+    head, end_of_head, body = html.partition(b"</head>")
+    return (head + end_of_head + french_spacing(body)).decode("utf-8")
 
 
 def html_pdf(html: str) -> bytes:
