@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from decimal import Decimal
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import weasyprint
 from markupsafe import Markup
-from weasyprint import HTML
 
 from scorecards.charts import fr, scorecard_text, write_file
 from scorecards.pages import french_spacing
@@ -165,6 +164,9 @@ def booklet_html(view: EditionView) -> str:
 
 def html_pdf(html: str) -> bytes:
     """The booklet's HTML (``booklet_html``) as a tagged PDF (PDF/UA-1)."""
+    # Imported here: a second or so, which the draft's republishing (no booklet) spares.
+    from weasyprint import HTML
+
     # WeasyPrint warns of every CSS property it ignores (none here): errors only.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     pdf = HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
@@ -179,7 +181,7 @@ def booklet_pdf(view: EditionView) -> bytes:
 
 def html_hash(html: str) -> str:
     """Names what the booklet would be: its HTML and the WeasyPrint that lays it out."""
-    return hashlib.sha256(f"{weasyprint.__version__}\n{html}".encode()).hexdigest()
+    return hashlib.sha256(f"{version('weasyprint')}\n{html}".encode()).hexdigest()
 
 
 def write_booklet(view: EditionView, path: Path, *, unless: str | None = None) -> str:
