@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from scorecards.charts import fr, scorecard_text, write_file
 from scorecards.pages import french_spacing
-from scorecards.site import ministry_name, render
+from scorecards.site import date_fr, ministry_name, render
 from scorecards.view import EditionView, ProjectView
 
 AUTHOR = "Direction interministérielle du numérique (DINUM)"
@@ -34,7 +34,7 @@ PDF_VARIANT = "pdf/ua-1"
 
 def _subtitle(view: EditionView) -> str:
     label = "Brouillon (non publié)" if view.draft else f"Édition n° {view.number}"
-    return f"{label} du {view.published_on.strftime('%d/%m/%Y')}"
+    return f"{label} du {date_fr(view.published_on)}"
 
 
 def _css_string(text: str) -> Markup:
