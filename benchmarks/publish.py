@@ -2,7 +2,7 @@
 open data), in one process and with a pool of worker processes, then the incremental
 republish after one project changed.
 
-    .venv/bin/python -m benchmarks.publish [--sizes 100 1000] [--workers 2]
+    .venv/bin/python -m benchmarks.publish [--sizes 100 1000] [--workers 2] [--booklet-only]
 
 Synthetic projects (with milestones and risks) are built in memory, so the figures
 measure the publishing only; freezing the edition in the database is timed apart
@@ -26,8 +26,11 @@ from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
+from weasyprint import HTML
+
 from pilot.indicators.figures import PortfolioRow, compute_figures, cost_bracket
 from pilot.indicators.health import health_from_drift
+from scorecards import booklet
 from scorecards.publish import build
 from scorecards.view import EditionSummary, EditionView, ProjectView
 
@@ -157,6 +160,25 @@ def one_change(view: EditionView, step: int) -> EditionView:
     return replace(view, rows=rows)
 
 
+def booklet_times(view: EditionView) -> tuple[float, float, float, float, int]:
+    """The booklet alone: CPU seconds to build its HTML, to lay it out, to write the PDF
+    (tags included); elapsed seconds for the whole; its pages."""
+    start, cpu = time.perf_counter(), time.process_time()
+    html = booklet.booklet_html(view)
+    cpu_html = time.process_time()
+    document = HTML(string=html).render(pdf_tags=True)
+    cpu_layout = time.process_time()
+    document.write_pdf(pdf_variant=booklet.PDF_VARIANT, pdf_tags=True)
+    end = time.process_time()
+    return (
+        cpu_html - cpu,
+        cpu_layout - cpu_html,
+        end - cpu_layout,
+        time.perf_counter() - start,
+        len(document.pages),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
@@ -167,7 +189,20 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="incremental republishes timed (median shown)"
     )
+    parser.add_argument(
+        "--booklet-only", action="store_true", help="time the PDF booklet alone, per size"
+    )
     args = parser.parse_args()
+    if args.booklet_only:
+        for size in args.sizes:
+            html, layout, write, seconds, pages = booklet_times(edition(size))
+            print(
+                f"{size:>5} projets, livret PDF seul : {seconds:7.1f} s ({pages} pages ; CPU "
+                f"{html:.1f} s HTML, {layout:.1f} s mise en page, {write:.1f} s écriture du "
+                "PDF balisé)",
+                flush=True,
+            )
+        return
     print(f"CPU visibles : {os.cpu_count()} ; workers du pool : {args.workers}", flush=True)
     for size in args.sizes:
         view = edition(size)

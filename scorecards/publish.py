@@ -1,7 +1,7 @@
 """Publishing an edition (or the draft): charts, scorecards, pages, PDF booklet, open data.
 
 Incremental: each project's content hash (``ProjectView.content_hash``) names its drawn
-scorecard in a cache shared by every edition (``<site>/.cache/fiches/<hash>.{png,svg,pdf}``)
+scorecard in a cache shared by every edition (``<site>/.cache/fiches/<hash>.{png,svg}``)
 and is recorded per edition in ``manifest.json``. Only projects whose hash is not in the
 cache are drawn; only pages whose hash changed are rewritten. Scorecards can be drawn by a
 pool of worker processes (``workers``).
@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from multiprocessing import get_context
@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from scorecards import booklet as booklet_module
 from scorecards import charts as charts_module
 from scorecards import opendata, pages, pdf, site
 from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, edition_view
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
 RENDER_VERSION = "10"
-SCORECARD_FORMATS = ("png", "svg", "pdf")
+SCORECARD_FORMATS = ("png", "svg")
 MANIFEST = "manifest.json"
 MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
 CHUNK = 10  # scorecards a worker draws per task: small enough to share the work evenly
@@ -93,9 +94,8 @@ def draw_scorecards(rows: Sequence[ProjectView], cache: str) -> int:
         paths = _cache_paths(folder, _hash(row))
         charts_module.write_figure(chart.figure, paths["svg"], "svg")
         page = charts_module.figure_data(chart.figure, "pdf", core_fonts=chart.core_fonts)
-        charts_module.write_file(paths["pdf"], page)
-        # The PNG is the booklet's page as a picture: PDFium draws it five times quicker
-        # than Agg would draw the figure again.
+        # The PNG is drawn from the figure's PDF by PDFium: five times quicker than Agg
+        # would draw the figure again.
         charts_module.write_file(paths["png"], pdf.page_png(page, charts_module.DPI))
     return len(rows)
 
@@ -223,9 +223,10 @@ def build(
     """Write everything an edition (or the draft) publishes, redrawing only what changed.
 
     ``root_index``: also make this edition the site's home page; ``booklet``: also write
-    the PDF booklet (both default to: when it is a published edition — assembling the
-    booklet takes about half a millisecond a project, which the draft's frequent republishing
-    can spare).
+    the PDF booklet (both default to: when it is a published edition — laying out the
+    booklet takes tens of milliseconds a project, which the draft's frequent republishing
+    can spare). The booklet is written last, while a pool draws the scorecards; the
+    edition's home page links to it only once it is written.
     """
     booklet = (not view.draft) if booklet is None else booklet
     draft_root = draft_root or default_draft_root()
@@ -244,7 +245,8 @@ def build(
 
     site.copy_assets(site_root)
     folder.mkdir(parents=True, exist_ok=True)
-    previous = _load_manifest(folder).get("projects", {})
+    manifest_before = _load_manifest(folder)
+    previous = manifest_before.get("projects", {})
     cache = site_root / ".cache" / "fiches"
     keys = {row.pilot_id: _hash(row) for row in view.rows}
     missing = [
@@ -288,51 +290,50 @@ def build(
             if view.slug != DRAFT_SLUG
             else site.Place(root="../", ed="")
         )
-        home = site.edition_home(
-            view, portfolio, home_place, booklet=booklet, data_files=data_files
-        )
-        if site.write_if_changed(folder / "index.html", home):
-            report.pages_written += 1
-        if root_index if root_index is not None else not view.draft:
-            ed = f"editions/{view.slug}/"
+
+        def write_homes(linked: bool) -> None:
             home = site.edition_home(
-                view,
-                portfolio,
-                site.Place(root="", ed=ed),
-                booklet=booklet,
-                data_files=data_files,
+                view, portfolio, home_place, booklet=linked, data_files=data_files
             )
-            site.write_if_changed(site_root / "index.html", home)
+            if site.write_if_changed(folder / "index.html", home):
+                report.pages_written += 1
+            if root_index if root_index is not None else not view.draft:
+                ed = f"editions/{view.slug}/"
+                home = site.edition_home(
+                    view,
+                    portfolio,
+                    site.Place(root="", ed=ed),
+                    booklet=linked,
+                    data_files=data_files,
+                )
+                site.write_if_changed(site_root / "index.html", home)
+
+        # A booklet of a previous writing of this edition is linked until the new one
+        # replaces it; a first writing links none until it is written.
+        write_homes(booklet and booklet_path.exists())
         lap("pages")
 
-        # As the pool draws them: each changed page after its scorecard (a reader never sees
-        # a page without its image), and the booklet's pages in order, as far as they are
-        # drawn; so little is left to do once the last scorecard is drawn.
-        book = stack.enter_context(closing(pdf.Booklet(view, portfolio))) if booklet else None
-        to_draw = {row.pilot_id for row in missing}
-        drawn = {row.pilot_id for row in view.rows} - to_draw
-        for row in changed:
-            if row.pilot_id not in to_draw:  # drawn before: in the cache already
-                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
-        next_page = 0
-        for rows in drawing.ready():
-            for row in rows:
-                drawn.add(row.pilot_id)
-            for row in (r for r in rows if r.pilot_id in changed_ids):
-                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
-            if book is not None:
-                while next_page < len(view.rows) and view.rows[next_page].pilot_id in drawn:
-                    book.add(_cache_paths(cache, keys[view.rows[next_page].pilot_id])["pdf"])
-                    next_page += 1
-        lap("fiches et pages projets")
-        if book is not None:
-            for row in view.rows[next_page:]:
-                book.add(_cache_paths(cache, keys[row.pilot_id])["pdf"])
-            book.write(booklet_path)
+        # The booklet needs no scorecard: laid out here while a pool draws them.
+        booklet_key = None
+        if booklet:
+            booklet_key = booklet_module.write_booklet(
+                view, booklet_path, unless=manifest_before.get("booklet")
+            )
             report.files.append(booklet_path)
+            write_homes(True)
             lap("livret PDF")
         else:
             booklet_path.unlink(missing_ok=True)
+        # As the pool draws them: each changed page after its scorecard (a reader never sees
+        # a page without its image).
+        to_draw = {row.pilot_id for row in missing}
+        for row in changed:
+            if row.pilot_id not in to_draw:  # drawn before: in the cache already
+                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
+        for rows in drawing.ready():
+            for row in (r for r in rows if r.pilot_id in changed_ids):
+                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
+        lap("fiches et pages projets")
 
     for stale in set(previous) - set(keys):
         for path in (pages / f"{stale}.html", cards / f"{stale}.png", cards / f"{stale}.svg"):
@@ -343,6 +344,7 @@ def build(
         "edition": view.slug,
         "content_hash": view.content_hash(),
         "projects": keys,
+        "booklet": booklet_key,
     }
     site.write_if_changed(
         folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")

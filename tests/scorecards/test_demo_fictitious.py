@@ -55,7 +55,7 @@ def test_a_demo_edition_says_it_is_fictitious_everywhere_and_leaves_the_real_ser
     schema = json.loads((folder / "donnees" / "schema.json").read_text("utf-8"))
     assert "Données fictives" in [f["name"] for f in schema["fields"]]
     title_page = PdfReader(folder / f"panorama-{number}.pdf").pages[0].extract_text()
-    assert "DONNÉES FICTIVES DE DÉMONSTRATION" in title_page
+    assert "Données fictives de démonstration" in title_page
 
     view = edition_view(session, editions.get_edition(session, number))
     trend = charts.trends(view.history)
