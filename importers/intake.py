@@ -3,10 +3,12 @@
 ``submit`` archives the bytes unchanged (by SHA-256) before anything else and records an
 ``ImportFile`` row. Then the workbook is read, and its values parsed, in the isolated
 reader (``importers.reading``: a child process under OS limits; this process never
-parses the file), outside any transaction. Then, in one short write transaction
-serialised per ministry, it is checked against the ministry's data (every finding) and,
-when no error was found, applied through the same bulk functions as every other path
-(``workbook.apply``): all or nothing. A dry run is the same path without the write.
+parses the file), outside any transaction. Then it is checked against the ministry's
+data (every finding) in a read transaction, and, when no error was found, applied in one
+short write transaction serialised per ministry, through the same bulk functions as
+every other path (``workbook.apply``): all or nothing. Should the ministry's data have
+changed between the two, the checks run again under the write lock
+(``_check_and_apply``). A dry run is the same path without the write.
 Re-sending a file already applied for the same ministry changes nothing and says so
 (``duplicate``). The import row and its findings are always recorded, even when the
 workbook is rejected; findings are bounded per kind (``findings.bound_issues``). A file
@@ -37,7 +39,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, insert, select, update
+from sqlalchemy import CursorResult, Engine, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
@@ -45,9 +47,10 @@ from importers.reading import IsolationError, read_workbook_isolated
 from importers.workbook.apply import apply
 from importers.workbook.findings import Issue, bound_issues, count_errors
 from importers.workbook.reader import WorkbookData, WorkbookError
-from importers.workbook.state import load_state
-from importers.workbook.validate import referenced_ids, validate
+from importers.workbook.state import MinistryState, load_state
+from importers.workbook.validate import Validated, referenced_ids, validate
 from pilot import db
+from pilot.audit.models import AuditEvent
 from pilot.config import Settings, get_settings
 from pilot.db import is_unavailable
 from pilot.imports.models import Finding, ImportFile, ImportStatus, Severity
@@ -55,6 +58,7 @@ from pilot.jobs import service as jobs
 from pilot.ministries import service as ministries
 from pilot.ministries.models import Ministry
 from pilot.projects.forecasts import record_forecasts
+from pilot.projects.models import Project, ProjectName
 from pilot.storage import archive_bytes
 from pilot.timeutil import today, utcnow
 
@@ -385,6 +389,53 @@ def _submit(
         return _failed(engine, import_id, error, counts)
 
 
+def _data_version(session: Session, ministry_id: int) -> tuple[Any, ...]:
+    """What changes whenever the ministry's project data changes: the count and largest
+    id of its projects, of their names and of their audit events. Every change of the
+    project domain writes its audit events (``pilot.projects.bulk``), and events are
+    never deleted: a count catches even an event whose id was taken before another's but
+    committed after it (PostgreSQL's sequences)."""
+    owned = select(col(Project.id)).where(col(Project.ministry_id) == ministry_id)
+    found: list[Any] = []
+    for statement in (
+        select(func.count(), func.max(col(Project.id))).where(
+            col(Project.ministry_id) == ministry_id
+        ),
+        select(func.count(), func.max(col(ProjectName.id))).where(
+            col(ProjectName.ministry_id) == ministry_id
+        ),
+        select(func.count(), func.max(col(AuditEvent.id))).where(
+            col(AuditEvent.project_id).in_(owned)
+        ),
+    ):
+        found.extend(session.execute(statement).one())
+    return tuple(found)
+
+
+def _check(
+    session: Session, ministry_id: int, workbook: WorkbookData
+) -> tuple[MinistryState, Validated]:
+    state = load_state(session, ministry_id, referenced_ids(workbook))
+    return state, validate(workbook, state, today=today())
+
+
+def _checked_rows(workbook: WorkbookData) -> Callable[[], None]:
+    """What checking changes in the rows read (the project each row is for): a function
+    that puts it back, so that the workbook can be checked again."""
+    saved = [
+        (data.rows, [row.project for row in data.rows])
+        for data in workbook.sheets.values()
+        if data.parsed
+    ]
+
+    def restore() -> None:
+        for rows, projects in saved:
+            for row, project in zip(rows, projects, strict=True):
+                row.project = project
+
+    return restore
+
+
 def _check_and_apply(
     engine: Engine,
     import_id: int,
@@ -396,29 +447,56 @@ def _check_and_apply(
     dry_run: bool,
     step: Progress,
 ) -> ImportOutcome:
-    """Check the workbook read, then apply it in one short write transaction (all or
-    nothing); a dry run is the same path in a read-only transaction, counting what the
-    import would change. The ministry's imports are serialised (its row locked on
-    PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises every write)."""
-    with db.session_scope(engine, write=not dry_run) as session:
-        if not dry_run:
-            _lock_ministry(session, ministry_id)
-            previous = _already_applied(session, ministry_id, sha256, import_id)
-            if previous is not None:
-                issue = Issue(
-                    "duplicate",
-                    f"Ce fichier a déjà été importé (import n° {previous}) : rien n'a changé.",
-                    Severity.WARNING,
-                )
-                return _finish(session, import_id, ImportStatus.DUPLICATE, [issue], counts)
-        step("vérification")
-        started = time.perf_counter()
-        state = load_state(session, ministry_id, referenced_ids(workbook))
-        validated = validate(workbook, state, today=today())
+    """Check the workbook read against the ministry's data in a read transaction (no
+    write lock held meanwhile), then apply it in one short write transaction (all or
+    nothing). Under the write lock, the ministry's data version read with the checked
+    data (``_data_version``) is read again: when anything changed in between, the
+    workbook is checked again there, against the data as it now is, so that what is
+    applied is always what the checks saw. A dry run is the same path without the write,
+    counting what the import would change. The ministry's imports are serialised (its
+    row locked on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises every write)."""
+    step("vérification")
+    started = time.perf_counter()
+    restore = _checked_rows(workbook)
+    with db.session_scope(engine) as session:
+        version = None if dry_run else _data_version(session, ministry_id)
+        state, validated = _check(session, ministry_id, workbook)
         counts = counts | {"validate_ms": _ms_since(started)}
+        if dry_run:
+            if validated.errors:
+                raise _Rejected(validated.issues, counts)
+            started = time.perf_counter()
+            counts |= apply(
+                session,
+                validated,
+                state,
+                actor=actor,
+                import_id=import_id,
+                today=today(),
+                write=False,
+            )
+            counts["apply_ms"] = _ms_since(started)
+    if dry_run:
+        return _finish_alone(engine, import_id, ImportStatus.VALIDATED, validated.issues, counts)
+    if not validated.errors:
+        step("enregistrement")  # waits for the write lock, then writes
+    with db.session_scope(engine, write=True) as session:
+        _lock_ministry(session, ministry_id)
+        previous = _already_applied(session, ministry_id, sha256, import_id)
+        if previous is not None:
+            issue = Issue(
+                "duplicate",
+                f"Ce fichier a déjà été importé (import n° {previous}) : rien n'a changé.",
+                Severity.WARNING,
+            )
+            return _finish(session, import_id, ImportStatus.DUPLICATE, [issue], counts)
+        if _data_version(session, ministry_id) != version:  # changed since: check again
+            restore()
+            started = time.perf_counter()
+            state, validated = _check(session, ministry_id, workbook)
+            counts["validate_ms"] += _ms_since(started)
         if validated.errors:
             raise _Rejected(validated.issues, counts)
-        step("enregistrement")
         started = time.perf_counter()
         counts |= apply(
             session,
@@ -427,13 +505,11 @@ def _check_and_apply(
             actor=actor,
             import_id=import_id,
             today=today(),
-            write=not dry_run,
+            write=True,
         )
         counts["apply_ms"] = _ms_since(started)
-        if not dry_run:
-            record_forecasts(session, import_id)  # the milestone trend: this report's dates
-            return _finish(session, import_id, ImportStatus.APPLIED, validated.issues, counts)
-    return _finish_alone(engine, import_id, ImportStatus.VALIDATED, validated.issues, counts)
+        record_forecasts(session, import_id)  # the milestone trend: this report's dates
+        return _finish(session, import_id, ImportStatus.APPLIED, validated.issues, counts)
 
 
 def _failed(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from itertools import filterfalse
 
 # Zero-width characters and the control characters that are no whitespace (NUL first:
 # PostgreSQL refuses it in any text, so it must never get that far).
@@ -42,10 +44,13 @@ def keep_text(value: str) -> str:
     return value.strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_key(value: str) -> str:
+    """Cached: one import asks for the key of each name several times (its checks, the
+    project, its recorded names) and for the same zones and choices thousands of times."""
     value = clean_text(value).casefold()
     value = unicodedata.normalize("NFKD", value)
-    value = "".join(c for c in value if not unicodedata.combining(c))
+    value = "".join(filterfalse(unicodedata.combining, value))  # accents dropped
     value = value.replace("œ", "oe").replace("æ", "ae")
     return _NON_ALNUM.sub(" ", value).strip()
 

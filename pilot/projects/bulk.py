@@ -20,7 +20,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, inspect, update
+from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
 from sqlmodel import Session
 
 from pilot.audit import service as audit
@@ -124,16 +124,32 @@ def insert_rows(
     if not returning_ids:
         session.execute(insert(table), params)
         return []
+    if session.get_bind().dialect.name == "sqlite":
+        return _insert_in_order(session, table, params)
     identity = IDENTITY[model]
     keys = [tuple(p[c] for c in identity) for p in params]
     if len(set(keys)) == len(keys):
-        # RETURNING in any order, each id with what tells its row: batched on both
-        # databases (with ``sort_by_parameter_order`` SQLite inserts one row at a time)
+        # RETURNING in any order, each id with what tells its row: batched (with
+        # ``sort_by_parameter_order`` some databases insert one row at a time)
         statement = insert(table).returning(table.c.id, *(table.c[c] for c in identity))
         ids = {tuple(row[1:]): row[0] for row in session.execute(statement, params)}
         return [ids[k] for k in keys]
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.scalars(statement, params))
+
+
+def _insert_in_order(session: Session, table: Table, params: list[dict[str, Any]]) -> list[int]:
+    """SQLite: the rows inserted by one plain ``executemany`` (no RETURNING, which makes
+    SQLAlchemy write many-rows ``VALUES`` and read every row back), then their ids read in
+    one query. A write transaction on SQLite holds the database's only write lock from
+    its first write to its end, and each row inserted gets an id above every id present:
+    the ids above the largest one before the insert are these rows', in their order."""
+    before = session.execute(select(func.max(table.c.id))).scalar() or 0
+    session.execute(insert(table), params)
+    ids = list(session.scalars(select(table.c.id).where(table.c.id > before).order_by(table.c.id)))
+    if len(ids) != len(params):  # never: the write lock is held
+        raise RuntimeError(f"{table.name}: {len(params)} rows inserted, {len(ids)} ids found")
+    return ids
 
 
 def add_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
@@ -272,6 +288,19 @@ def add_children(
         rows = [_new_risk(row, stamp.now.date()) for row in rows]
     ids = insert_rows(session, model, rows, now=stamp.now, returning_ids=True)
     entity = _entity(model)
+    if ids and session.get_bind().dialect.name == "sqlite":
+        # the new rows' ids follow each other there (``_insert_in_order``): their events
+        # are written from the rows themselves, in one statement
+        audit.add_creation_events(
+            session,
+            table_of(model),
+            entity,
+            (ids[0], ids[-1]),
+            at=stamp.now,
+            actor=stamp.actor,
+            import_id=stamp.import_id,
+        )
+        return ids
     add_events(
         session,
         [
