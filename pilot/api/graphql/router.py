@@ -7,6 +7,12 @@ look-up, parsing, validation, resolvers, DataLoaders, encoding of the response �
 worker thread, on an event loop of its own (``asyncio.run``): the server's loop only
 reads the request and sends the answer. What needs the server's loop (the import turns,
 ``pilot/api/turns.py``) is handed back to it (:meth:`Context.on_server_loop`).
+
+The request envelope sends to the database only what is needed: the data version (one
+statement, in autocommit on PostgreSQL: no ``BEGIN``/``ROLLBACK``), the token look-up
+at most once a second per worker and token (``pilot.api.tokens``), and nothing else for
+an answer in the cache (``cache.py``). A connection the server closed is retried once
+(``db.retry_on_disconnect``: the engine does not ping connections before use).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from strawberry.types import ExecutionResult
 
 from pilot import db
 from pilot.api.deps import principal_from_header
-from pilot.api.graphql.cache import EncodedResponse, EncodedResult, ResponseCache
+from pilot.api.graphql.cache import AnswerCache, EncodedResponse, EncodedResult
 from pilot.api.graphql.context import Context
 from pilot.api.graphql.errors import (
     UNAVAILABLE,
@@ -34,8 +40,12 @@ from pilot.api.graphql.errors import (
     StorageFull,
 )
 from pilot.api.graphql.schema import build_schema
+from pilot.api.tokens import PrincipalCache
 from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS
+from pilot.auth.service import PUBLIC, Principal
 from pilot.config import Settings
+from pilot.coordination import current_data_version
+from pilot.db import read_connection, retry_on_disconnect
 
 UNREADABLE_BODY = (
     "Requête illisible : le corps (ou le paramètre « variables ») n'est pas un JSON valide, "
@@ -44,7 +54,7 @@ UNREADABLE_BODY = (
 
 
 def _context_getter(
-    turns: asyncio.Semaphore,
+    turns: asyncio.Semaphore, answers: AnswerCache, principals: PrincipalCache
 ) -> Callable[..., AsyncIterator[Context]]:
     async def context(
         authorization: Annotated[str | None, Header()] = None,
@@ -56,15 +66,35 @@ def _context_getter(
             with Session(db.get_engine(), expire_on_commit=False) as session:
                 # The connection and the token look-up in a worker thread: should the pool
                 # be empty or the database slow, that thread waits, never the event loop.
-                principal = await run_in_threadpool(_principal, session, authorization)
-                yield Context(session=session, principal=principal, loop=asyncio.get_running_loop())
+                principal, version = await run_in_threadpool(
+                    retry_on_disconnect,
+                    lambda: _principal(session, authorization, principals),
+                    session.rollback,
+                )
+                yield Context(
+                    session=session,
+                    principal=principal,
+                    loop=asyncio.get_running_loop(),
+                    answers=answers,
+                    data_version=version,
+                )
 
     return context
 
 
-def _principal(session: Session, authorization: str | None) -> Any:
-    session.connection()
-    return principal_from_header(session, authorization)
+def _principal(
+    session: Session, authorization: str | None, principals: PrincipalCache
+) -> tuple[Principal, int]:
+    """Who is asking, and the data version: one statement when the token was checked
+    less than a second ago at this version, two otherwise."""
+    version = current_data_version(read_connection(session))
+    if not authorization:
+        return PUBLIC, version
+    principal = principals.get(authorization, version)
+    if principal is None:
+        principal = principal_from_header(session, authorization)
+        principals.put(authorization, principal, version)
+    return principal, version
 
 
 class PilotGraphQLRouter(GraphQLRouter[Context, None]):
@@ -72,10 +102,10 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
     published editions from the cache."""
 
     def __init__(
-        self, *args: Any, cache: ResponseCache, errors: ErrorPolicy, **kwargs: Any
+        self, *args: Any, answers: AnswerCache, errors: ErrorPolicy, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.cache = cache
+        self.answers = answers
         self.errors = errors
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -128,19 +158,9 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
-        """One request, in the worker thread: the cached answer, or Strawberry's
-        execution with every error coded, then the response encoded."""
-        key = self.cache.key(
-            context.session,
-            context.principal,
-            request_data.query,
-            request_data.variables,
-            request_data.operation_name,
-        )
-        if key is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return hit
+        """One request, in the worker thread: Strawberry's execution (or the cached
+        answer, ``AnswerCacheExtension``) with every error coded, then the response
+        encoded and, for a query answered without error, cached."""
         result = await super().execute_single(
             request=request,
             request_adapter=request_adapter,
@@ -149,6 +169,8 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             root_value=root_value,
             request_data=request_data,
         )
+        if isinstance(result, EncodedResult):  # from the cache
+            return result
         if result.errors:
             result.errors = self.errors.shown(result.errors)
         codes = {(e.extensions or {}).get("code") for e in result.errors or []}
@@ -160,18 +182,25 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             if (error.extensions or {}).get("code") == StorageFull.code:
                 raise HTTPException(507, error.message)
         encoded = EncodedResult.of(result, self.encode_json(processed_result(result)))
-        if key is not None:
-            self.cache.put(key, encoded)
+        if context.answer_key is not None and not result.errors:
+            self.answers.put(context.answer_key, encoded.encoded)
         return encoded
 
 
-def graphql_router(settings: Settings) -> PilotGraphQLRouter:
+def graphql_router(
+    settings: Settings, principals: PrincipalCache | None = None
+) -> PilotGraphQLRouter:
+    answers = AnswerCache(settings.graphql_cache_bytes)
     return PilotGraphQLRouter(
         build_schema(settings),
-        context_getter=_context_getter(asyncio.Semaphore(settings.graphql_max_concurrency)),
+        context_getter=_context_getter(
+            asyncio.Semaphore(settings.graphql_max_concurrency),
+            answers,
+            principals or PrincipalCache(),
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
-        cache=ResponseCache(settings.graphql_cache_size, settings.graphql_max_tokens),
+        answers=answers,
         errors=ErrorPolicy(mask=not settings.debug),
     )
 
