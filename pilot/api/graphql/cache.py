@@ -43,8 +43,9 @@ from typing import TYPE_CHECKING, Any
 from graphql.language import Visitor, print_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from graphql import DocumentNode, FieldNode, OperationType, visit
+from graphql import DocumentNode, FieldNode, visit
 from pilot.auth.service import Principal
 
 if TYPE_CHECKING:
