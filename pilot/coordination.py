@@ -177,7 +177,8 @@ def _bump_before_commit(conn: Connection) -> None:
 
 
 def _forget_writes(conn: Connection, *_args: Any) -> None:
-    conn.info.pop(_WROTE, None)
+    if not conn.invalidated:  # an invalidated connection's info is gone with it
+        conn.info.pop(_WROTE, None)
 
 
 def install_versioning(engine: Engine) -> None:
