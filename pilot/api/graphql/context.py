@@ -36,6 +36,7 @@ class Context(BaseContext):
     # The answer cache (cache.py): the data version read for this request, and the key
     # the answer of a query that executed is stored under.
     answers: AnswerCache | None = None
+    authorization: str | None = None  # the header, identified in the worker thread
     data_version: int | None = None
     answer_key: Hashable | None = None
 

@@ -18,6 +18,7 @@ an answer in the cache (``cache.py``). A connection the server closed is retried
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -54,47 +55,58 @@ UNREADABLE_BODY = (
 
 
 def _context_getter(
-    turns: asyncio.Semaphore, answers: AnswerCache, principals: PrincipalCache
+    turns: asyncio.Semaphore, answers: AnswerCache
 ) -> Callable[..., AsyncIterator[Context]]:
     async def context(
         authorization: Annotated[str | None, Header()] = None,
     ) -> AsyncIterator[Context]:
         # At most ``graphql_max_concurrency`` requests execute at once (each holds a
         # connection and a worker thread), so the pool is never exhausted; the others
-        # wait here, holding neither.
+        # wait here, holding neither. Who is asking is found out in the worker thread
+        # that executes the request (``_identify``): the event loop never waits for the
+        # database, and the request crosses to a thread once.
         async with turns:
             with Session(db.get_engine(), expire_on_commit=False) as session:
-                # The connection and the token look-up in a worker thread: should the pool
-                # be empty or the database slow, that thread waits, never the event loop.
-                principal, version = await run_in_threadpool(
-                    retry_on_disconnect,
-                    lambda: _principal(session, authorization, principals),
-                    session.rollback,
-                )
                 yield Context(
                     session=session,
-                    principal=principal,
+                    principal=PUBLIC,
                     loop=asyncio.get_running_loop(),
                     answers=answers,
-                    data_version=version,
+                    authorization=authorization,
                 )
 
     return context
 
 
-def _principal(
-    session: Session, authorization: str | None, principals: PrincipalCache
-) -> tuple[Principal, int]:
+def _identify(context: Context, principals: PrincipalCache) -> None:
     """Who is asking, and the data version: one statement when the token was checked
-    less than a second ago at this version, two otherwise."""
-    version = current_data_version(read_connection(session))
-    if not authorization:
-        return PUBLIC, version
-    principal = principals.get(authorization, version)
-    if principal is None:
-        principal = principal_from_header(session, authorization)
-        principals.put(authorization, principal, version)
-    return principal, version
+    less than a second ago at this version, two otherwise. A connection the server
+    closed is replaced once (the request's first statement)."""
+
+    def look_up() -> tuple[Principal, int]:
+        version = current_data_version(read_connection(context.session))
+        authorization = context.authorization
+        if not authorization:
+            return PUBLIC, version
+        principal = principals.get(authorization, version)
+        if principal is None:
+            principal = principal_from_header(context.session, authorization)
+            principals.put(authorization, principal, version)
+        return principal, version
+
+    context.principal, context.data_version = retry_on_disconnect(look_up, context.session.rollback)
+
+
+_threads = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """The event loop of this worker thread, made once (``asyncio.run`` would make and
+    close one per request)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_threads, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _threads.loop = asyncio.new_event_loop()
+    return loop
 
 
 class PilotGraphQLRouter(GraphQLRouter[Context, None]):
@@ -102,10 +114,16 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
     published editions from the cache."""
 
     def __init__(
-        self, *args: Any, answers: AnswerCache, errors: ErrorPolicy, **kwargs: Any
+        self,
+        *args: Any,
+        answers: AnswerCache,
+        principals: PrincipalCache,
+        errors: ErrorPolicy,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.answers = answers
+        self.principals = principals
         self.errors = errors
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -147,7 +165,8 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
         return result
 
     def _run_in_thread(self, arguments: dict[str, Any]) -> ExecutionResult:
-        return asyncio.run(self._execute(**arguments))
+        _identify(arguments["context"], self.principals)
+        return _thread_loop().run_until_complete(self._execute(**arguments))
 
     async def _execute(
         self,
@@ -194,13 +213,12 @@ def graphql_router(
     return PilotGraphQLRouter(
         build_schema(settings),
         context_getter=_context_getter(
-            asyncio.Semaphore(settings.graphql_max_concurrency),
-            answers,
-            principals or PrincipalCache(),
+            asyncio.Semaphore(settings.graphql_max_concurrency), answers
         ),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         answers=answers,
+        principals=principals or PrincipalCache(),
         errors=ErrorPolicy(mask=not settings.debug),
     )
 
