@@ -341,9 +341,10 @@ def main() -> None:
         engine.dispose()
         target = make_url(url)
         pg_url = f"postgres://{target.username}@{target.host}:{target.port}/{target.database}"
+        version = subprocess.run([node_bin, "--version"], capture_output=True, text=True)
         print(
             f"{args.projects} projects × 10 milestones × 10 risks, PostgreSQL database "
-            f"{target.database}; node {subprocess.run([node_bin, '--version'], capture_output=True, text=True).stdout.strip()}"
+            f"{target.database}; Node {version.stdout.strip()}"
         )
         work = queries(format_pilot_id(row_id), row_id)
         names = ("PostGraphile", "PILOT cold", "PILOT warm")
@@ -364,7 +365,7 @@ def main() -> None:
                         f"PostGraphile {q.pg_rows(pg_data)}"
                     )
                 for _ in range(3):  # warm-up
-                    for (base, tok), name in zip(targets, names, strict=True):
+                    for base, tok in targets:
                         send(client, base, q.postgraphile if tok is None else q.pilot, tok)
                 order = list(range(len(targets)))
                 for _ in range(args.rounds):
@@ -380,13 +381,13 @@ def main() -> None:
         print(header + f"{'PILOT warm':>20}{'ratio':>7}")
         for q in work:
             figures = {n: samples[(q.label, n)] for n in names}
-            base = statistics.median(figures["PostGraphile"])
+            reference = statistics.median(figures["PostGraphile"])
             line = f"{q.label:<24}"
             for n in names:
                 median = statistics.median(figures[n])
                 line += f"{median:>9.2f} (p95 {p95(figures[n]):>6.2f})"
                 if n != "PostGraphile":
-                    line += f"{median / base:>6.2f}×"
+                    line += f"{median / reference:>6.2f}×"
             print(line)
 
         # Statements per request, through the counting proxy.

@@ -31,7 +31,7 @@ def executions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
 
     def spy(self: AnswerCache, key: object, encoded: str | bytes) -> None:
         stored.append(key)
-        real(self, key, encoded)  # type: ignore[arg-type]
+        real(self, key, encoded)
 
     monkeypatch.setattr(AnswerCache, "put", spy)
     yield stored
