@@ -184,7 +184,12 @@ def postgraphile(node_bin: str, database: str, port: int) -> Iterator[str]:
     process = subprocess.Popen(
         [node_bin, "node_modules/postgraphile/dist/cli-run.js", "-C", "graphile.config.mjs"],
         cwd=PG_DIR,
-        env={**os.environ, "BENCH_PG_URL": database, "BENCH_PG_PORT": str(port)},
+        env={
+            **os.environ,
+            "BENCH_PG_URL": database,
+            "BENCH_PG_PORT": str(port),
+            "GRAPHILE_ENV": "production",
+        },
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/graphql"

@@ -33,7 +33,6 @@ from pilot.api.routes import draft as draft_routes
 from pilot.api.routes import workbook as workbook_routes
 from pilot.api.serving import BodyTimeout, ForwardedClient
 from pilot.api.site import PublishedSite
-from pilot.api.tokens import PrincipalCache
 from pilot.api.turns import import_turns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
@@ -94,8 +93,7 @@ def create_app() -> FastAPI:
     app.state.import_turns = import_turns(
         engine, settings.import_max_concurrency, settings.import_wait_seconds
     )
-    principals = PrincipalCache()
-    app.middleware("http")(failed_auth_middleware(limiter, _unavailable, principals.recently_valid))
+    app.middleware("http")(failed_auth_middleware(limiter, _unavailable))
     errors_fr.install(app)
 
     @app.exception_handler(exc.DBAPIError)
@@ -168,7 +166,7 @@ def create_app() -> FastAPI:
             return PlainTextResponse("Not Found", status_code=404)
         return PlainTextResponse(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(graphql_router(settings, principals), prefix="/graphql")
+    app.include_router(graphql_router(settings), prefix="/graphql")
     app.include_router(workbook_routes.router)
     app.include_router(draft_routes.router)  # before the public mount: DINUM only
     install_web(app, settings)  # the web spaces: pages, login, sessions (pilot/web)

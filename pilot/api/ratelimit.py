@@ -210,20 +210,16 @@ def token_hint(authorization: str) -> str:
 
 
 def failed_auth_middleware(
-    limiter: Limiter,
-    unavailable: Callable[[], Response],
-    recently_valid: Callable[[str], bool] | None = None,
+    limiter: Limiter, unavailable: Callable[[], Response]
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     """The middleware; ``unavailable`` answers when the shared limiter's database cannot
-    be reached (the request could not be authenticated either). A credential that
-    ``recently_valid`` knows authenticated less than a second ago is no guess: it goes
-    through without the limiter's bookkeeping (two transactions on PostgreSQL)."""
+    be reached (the request could not be authenticated either)."""
 
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         authorization = request.headers.get("authorization")
-        if not authorization or (recently_valid is not None and recently_valid(authorization)):
+        if not authorization:
             return await call_next(request)
         client = request.client.host if request.client else "inconnu"
         try:

@@ -11,9 +11,8 @@ the same token pays it at most once a second per worker. An entry is used only w
 
 Only tokens that authenticated are remembered (never a refusal), keyed by the SHA-256 of
 the ``Authorization`` value, never the secret itself. The failed-login limiter
-(``pilot.api.ratelimit``) lets a token that authenticated less than a minute ago through
-without its bookkeeping: it is not a guess (the look-up still refuses it if it was
-revoked since).
+(``pilot.api.ratelimit``) still admits every request that carries a token: a client
+blocked for its failures is refused even with a valid one.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from typing import NamedTuple
 from pilot.auth.service import Principal
 
 CHECK_SECONDS = 1.0
-VOUCH_SECONDS = 60.0  # a token valid this recently is no guess (the failed-login limiter)
 MAX_ENTRIES = 4096
 
 
@@ -65,15 +63,6 @@ class PrincipalCache:
         if version is not None and found.version != version:
             return None
         return found.principal
-
-    def recently_valid(self, authorization: str) -> bool:
-        """True for a token that authenticated less than a minute ago: the failed-login
-        limiter needs not count it (it is no guess; if it was revoked since, the look-up
-        still refuses it)."""
-        key = digest(authorization)
-        with self._lock:
-            found = self._entries.get(key)
-        return found is not None and self.clock() - found.at < VOUCH_SECONDS
 
     def put(self, authorization: str, principal: Principal, version: int | None = None) -> None:
         key = digest(authorization)
