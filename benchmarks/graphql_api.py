@@ -413,7 +413,7 @@ def main() -> None:
             ("floor: edition list (Core + json)", *timed(lambda: floor_edition(engine), args.runs))
         )
         with (
-            server({**env, "PILOT_GRAPHQL_CACHE_SIZE": "0"}) as base,
+            server({**env, "PILOT_GRAPHQL_CACHE_BYTES": "0"}) as base,
             httpx.Client(base_url=base, timeout=60) as c,
         ):
             assert full_list(c, token) == args.projects

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     graphql_cost_list_size: int = Field(default=10, ge=1)
     graphql_max_list_length: int = Field(default=1_000, ge=1)
     graphql_max_search_length: int = Field(default=200, ge=1)
-    graphql_cache_size: int = Field(default=512, ge=0)  # responses of published editions; 0: off
+    # answers of queries cached by data version, per worker (bytes of JSON); 0: off
+    graphql_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # GraphQL requests executed at once per process (they hold a database connection);
     # keep it below the connection pool (5 + 10 overflow): the others wait their turn.
     graphql_max_concurrency: int = Field(default=8, ge=1)

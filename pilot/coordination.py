@@ -10,9 +10,10 @@ own process, all on one PostgreSQL database; whatever they must agree on lives t
   the scheduler its single instance (``pilot.scheduler``), imports their turns
   (``pilot.api.turns``) and publications their one-at-a-time (``pilot.editions``);
 - **the data version** (table ``data_version``, one row): bumped in the same transaction
-  as every write to editions (a session event, :func:`_bump_on_edition_writes`), read by
-  the GraphQL answer cache: an answer cached by one worker is never served once another
-  process published or loaded an edition;
+  as every write (:func:`install_versioning`: engine events, whatever the writer: ORM
+  flush, bulk Core ``insert()``, ``text()`` or driver SQL), read by the GraphQL answer
+  cache: an answer cached by one worker is never served once any process (another
+  worker or host, the CLI, the scheduler) committed a write;
 - **failed authentications** (table ``auth_attempt``): the failed-login limiter of every
   worker counts the same rows (``pilot.api.ratelimit``).
 
@@ -24,6 +25,7 @@ transaction anyway (``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from sqlalchemy import (
@@ -31,19 +33,22 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Delete,
+    Engine,
     Index,
+    Insert,
     Integer,
     String,
     Table,
+    TextClause,
+    Update,
     event,
     select,
     text,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session as OrmSession
 
 from pilot.db import metadata
-from pilot.editions.models import Edition, EditionRow
 
 data_version = Table(
     "data_version",
@@ -80,9 +85,6 @@ def import_slot_key(slot: int) -> int:
     return advisory_key("import-slot", slot)
 
 
-# Tables whose writes change what the GraphQL answer cache may have kept.
-VERSIONED = (Edition, EditionRow)
-
 _BUMP = text(
     "INSERT INTO data_version (id, version) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1"
@@ -113,12 +115,77 @@ def current_data_version(connection: Connection) -> int:
     return int(found or 0)
 
 
-@event.listens_for(OrmSession, "before_flush")
-def _bump_on_edition_writes(session: OrmSession, _context: Any, _instances: Any) -> None:
-    """A flush that writes an edition or an edition row bumps the data version in the same
-    transaction: committed with it, rolled back with it. The row update also makes
-    concurrent publications take turns on it until commit (they do anyway: the
-    publication lock)."""
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, VERSIONED) for obj in touched):
-        session.connection().execute(_BUMP)
+# Tables whose writes change no answer: the version is not bumped for them.
+UNVERSIONED_TABLES = frozenset({"data_version", "auth_attempt", "alembic_version"})
+# Execution option of a connection whose writes never bump the version (migrations: the
+# table may not exist yet; the processes restart after them anyway).
+UNVERSIONED = "pilot_unversioned"
+_WROTE = "pilot_wrote"  # key of Connection.info: a write in the current transaction
+
+_WRITE_SQL = re.compile(
+    r"\s*(?:insert\s+into|update|delete\s+from|merge\s+into|truncate(?:\s+table)?|copy)"
+    r"\s+(?:only\s+)?(?:\w+\.)?\"?(\w+)",
+    re.IGNORECASE,
+)
+_WITH_WRITE = re.compile(r"\s*with\b.*\b(?:insert|update|delete)\b", re.IGNORECASE | re.DOTALL)
+
+
+def written_table(statement: object) -> str | None:
+    """The table a statement writes (``"?"`` when it writes but the table is unknown),
+    or None for a statement that writes nothing."""
+    if isinstance(statement, Insert | Update | Delete):
+        return str(getattr(statement.table, "name", "?"))
+    sql = statement.text if isinstance(statement, TextClause) else statement
+    if not isinstance(sql, str):
+        return None  # SELECT, DDL
+    found = _WRITE_SQL.match(sql)
+    if found:
+        return found.group(1).lower()
+    return "?" if _WITH_WRITE.match(sql) else None
+
+
+def _note_write(
+    conn: Connection, statement: object, _multi: Any, _params: Any, options: Any
+) -> None:
+    if _WROTE in conn.info:
+        return
+    table = written_table(statement)
+    if table is None or table in UNVERSIONED_TABLES:
+        return
+    if options.get(UNVERSIONED) or conn.get_execution_options().get(UNVERSIONED):
+        return
+    conn.info[_WROTE] = True
+
+
+def _bump_after_autocommit_write(
+    conn: Connection, _statement: object, _multi: Any, _params: Any, options: Any, _result: Any
+) -> None:
+    """A write in autocommit mode is already committed: bump at once."""
+    if _WROTE in conn.info and (
+        options.get("isolation_level") == "AUTOCOMMIT"
+        or conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    ):
+        del conn.info[_WROTE]
+        conn.execute(_BUMP)
+
+
+def _bump_before_commit(conn: Connection) -> None:
+    """The transaction wrote: bump the version in it, just before it commits (the row
+    stays locked only for the time of the commit)."""
+    if conn.info.pop(_WROTE, False):
+        conn.execute(_BUMP)
+
+
+def _forget_writes(conn: Connection, *_args: Any) -> None:
+    if not conn.invalidated:  # an invalidated connection's info is gone with it
+        conn.info.pop(_WROTE, None)
+
+
+def install_versioning(engine: Engine) -> None:
+    """Every transaction of ``engine`` that writes a PILOT table bumps the data version
+    in the same transaction, committed or rolled back with it (SQLAlchemy's documented
+    ``ConnectionEvents``: ``before_execute`` notes a write, ``commit`` bumps)."""
+    event.listen(engine, "before_execute", _note_write)
+    event.listen(engine, "after_execute", _bump_after_autocommit_write)
+    event.listen(engine, "commit", _bump_before_commit)
+    event.listen(engine, "rollback", _forget_writes)

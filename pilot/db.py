@@ -9,11 +9,11 @@ deadlock by upgrading a read lock later. Read sessions use a plain ``BEGIN``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.engine import Connection, make_url
@@ -23,6 +23,7 @@ from pilot.config import get_settings
 
 metadata: MetaData = SQLModel.metadata  # naming convention: see pilot/__init__.py
 
+T = TypeVar("T")
 _WRITE = "pilot_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -38,6 +39,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     resolve) and the history guard, whichever entry point (CLI, API, scheduler) runs.
     """
     import pilot.models  # noqa: F401
+    from pilot.coordination import install_versioning
 
     if is_sqlite(url):
         path = url.split("///", 1)[-1]
@@ -49,9 +51,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         _configure_sqlite(engine)
+        install_versioning(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    install_versioning(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -93,6 +97,34 @@ def session_scope(engine: Engine | None = None, *, write: bool = False) -> Itera
         except BaseException:
             session.rollback()
             raise
+
+
+def read_connection(session: Session) -> Connection:
+    """The connection a read session runs its statements on. On PostgreSQL it is in
+    autocommit: a request that only reads sends its SELECTs alone, without the ``BEGIN``
+    and ``ROLLBACK`` round trips (under READ COMMITTED each statement had its own
+    snapshot anyway). The session's bind stays the engine: what a mutation writes goes
+    through a write session of its own (``session_scope``), in a transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
+
+
+def retry_on_disconnect(work: Callable[[], T], reset: Callable[[], None]) -> T:
+    """``work`` (a request's first statements), once more on a new connection if the
+    connection it took from the pool had been closed by the server (PostgreSQL
+    restarted, a connection killed): the engine does not ping each connection before
+    use (``pool_pre_ping``, a round trip per request); SQLAlchemy's "optimistic"
+    disconnect handling instead invalidates the pool on the first such error
+    (``DBAPIError.connection_invalidated``), and the work is retried here. ``reset``
+    releases the dead connection (a session's ``rollback``)."""
+    try:
+        return work()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        reset()
+        return work()
 
 
 def is_unavailable(error: BaseException) -> bool:

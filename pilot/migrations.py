@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from alembic import command
+from pilot.coordination import UNVERSIONED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,7 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
+        config.attributes["connection"] = connection.execution_options(**{UNVERSIONED: True})
         command.upgrade(config, revision)
 
 
@@ -34,14 +35,14 @@ def stamp(engine: Engine, revision: str = "head") -> None:
     from the models, which match the head: tests/test_migrations.py)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
+        config.attributes["connection"] = connection.execution_options(**{UNVERSIONED: True})
         command.stamp(config, revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
+        config.attributes["connection"] = connection.execution_options(**{UNVERSIONED: True})
         command.downgrade(config, revision)
 
 

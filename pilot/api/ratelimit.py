@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pilot.auth.service import TOKEN_PREFIX
 from pilot.coordination import advisory_key, auth_attempt, is_postgresql, lock_for_transaction
-from pilot.db import is_unavailable
+from pilot.db import is_unavailable, retry_on_disconnect
 
 log = logging.getLogger("pilot.auth")
 MAX_TRACKED_CLIENTS = 10_000  # memory bound: the oldest client is forgotten first
@@ -181,7 +181,10 @@ class SharedFailureLimiter:
 
     async def admit(self, client: str, authorization: str) -> Admission:
         digest = sha256(authorization.encode("utf-8", "surrogateescape")).hexdigest()
-        return await run_in_threadpool(self._admit, client, digest)
+        # the request's first statement: a connection the server closed is retried
+        return await run_in_threadpool(
+            retry_on_disconnect, lambda: self._admit(client, digest), lambda: None
+        )
 
     async def settle(self, client: str, admission: Admission, failed: bool) -> int:
         if admission.attempt is None:

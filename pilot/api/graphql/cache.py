@@ -1,19 +1,33 @@
-"""Responses of queries that read only published editions, cached in the process.
+"""Answers of GraphQL queries, cached by data version in each worker.
 
-A published edition never changes (the session refuses to rewrite it), so such a
-response stays right for ever, with one exception: publishing or loading an edition
-renumbers the unpinned ones and changes which one is "latest". Every key therefore
-carries the *data version* (``pilot.coordination``: a one-row table bumped in the same
-transaction as every write to editions), read with one tiny statement per cacheable
-request: any edition written, by this process or another one (CLI import, scheduler,
-another worker or host), changes it, and the old entries are never hit again and age out
-of the LRU.
+PILOT's data changes only when something is written (an import, a mutation, a
+publication, a command), and every write transaction bumps the *data version* in the
+same transaction (``pilot.coordination.install_versioning``). A query's answer is
+therefore cached under
 
-A query is cacheable when every root field is one of ``CACHEABLE_ROOTS`` (``portfolio``
-only without ``asOf``): these types expose frozen edition data and nothing live.
+    (the query, normalised; its variables; the operation name; the caller's scope;
+     the data version; today's date)
 
-An entry keeps its response already encoded as JSON (:class:`EncodedResult`): a hit costs
-the key's statement and a dictionary look-up, not a new encoding of a thousand rows.
+and served without execution while the version holds, by every worker: each request
+reads the version with one statement (the router's context getter), so an answer is
+never served once any process — another worker or host, the CLI, the scheduler —
+committed a write.
+
+- **Scope.** What a caller may read depends only on its role and, for a ministry token,
+  its ministry (``pilot.auth.access``): confidential projects' figures, other
+  ministries' projects. The key carries both, so ministry A never gets an answer cached
+  for ministry B, nor the public one cached for DINUM. A document selecting ``me`` (who
+  is asking) also carries the token itself.
+- **Date.** Some answers depend on the day (late milestones, stale reports, opinion
+  clocks): the key carries today's date (local and Paris).
+- **Only successful queries**: never a mutation, never an answer with an error.
+- **Bounded in bytes**: an entry is the response already encoded as JSON (a hit sends
+  it as it is, :class:`EncodedResult`); the least recently used go first once the
+  entries' total exceeds ``PILOT_GRAPHQL_CACHE_BYTES`` (0: no cache).
+
+The look-up is a Strawberry schema extension (:class:`AnswerCacheExtension`,
+``on_execute``: setting the execution context's result skips execution, Strawberry's
+documented way); the router stores the answer once it has encoded it.
 """
 
 from __future__ import annotations
@@ -22,42 +36,23 @@ import dataclasses
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
-from typing import Any
+from collections.abc import Hashable, Iterator, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from graphql.error import GraphQLError
-from sqlmodel import Session
+from graphql.language import Visitor, print_ast
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
+from graphql import DocumentNode, FieldNode, visit
 from pilot.auth.service import Principal
-from pilot.coordination import current_data_version
 
-CACHEABLE_ROOTS = frozenset({"editions", "edition", "editionDiff", "trends", "portfolio"})
-_ANALYSIS_SIZE = 1024
+if TYPE_CHECKING:
+    from pilot.api.graphql.context import Context
 
-
-def _root_fields_cacheable(
-    query: str, operation_name: str | None, max_tokens: int | None = None
-) -> bool:
-    try:
-        document = parse(query, max_tokens=max_tokens)
-    except GraphQLError:
-        return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
-        return False
-    for selection in operations[0].selection_set.selections:
-        if not isinstance(selection, FieldNode):
-            return False  # fragments at the root: not worth analysing
-        name = selection.name.value
-        if name not in CACHEABLE_ROOTS:
-            return False
-        if name == "portfolio" and any(a.name.value == "asOf" for a in selection.arguments or ()):
-            return False
-    return True
+_NORMALISED_SIZE = 1024
+_ENTRY_OVERHEAD = 200  # bytes of a key and its entry besides the body
 
 
 @dataclasses.dataclass
@@ -82,53 +77,81 @@ class EncodedResponse(dict[str, Any]):
         self.encoded = encoded
 
 
-class ResponseCache:
-    def __init__(self, size: int, max_tokens: int | None = None) -> None:
-        self.size = size
-        self.max_tokens = max_tokens  # longer documents are not analysed (nor served)
-        self._entries: OrderedDict[Hashable, EncodedResult] = OrderedDict()
-        self._analysis: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
+class _Me(Visitor):
+    found = False
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        if node.name.value == "me":
+            self.found = True
+
+
+class AnswerCache:
+    """The answers of one worker, least recently used first out."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, str | bytes] = OrderedDict()
+        self._bytes = 0
+        # query text -> (normalised text, selects ``me``)
+        self._documents: OrderedDict[str, tuple[str, bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
-    def cacheable(self, query: str, operation_name: str | None) -> bool:
-        key = (query, operation_name)
+    def _document(self, query: str, document: DocumentNode) -> tuple[str, bool]:
         with self._lock:
-            known = self._analysis.get(key)
+            known = self._documents.get(query)
         if known is None:
-            known = _root_fields_cacheable(query, operation_name, self.max_tokens)
+            me = _Me()
+            visit(document, me)
+            known = (print_ast(document), me.found)
             with self._lock:
-                self._analysis[key] = known
-                if len(self._analysis) > _ANALYSIS_SIZE:
-                    self._analysis.popitem(last=False)
+                self._documents[query] = known
+                if len(self._documents) > _NORMALISED_SIZE:
+                    self._documents.popitem(last=False)
         return known
 
     def key(
         self,
-        session: Session,
-        principal: Principal,
-        query: str | None,
-        variables: dict[str, Any] | None,
+        *,
+        query: str,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None,
         operation_name: str | None,
-    ) -> Hashable | None:
-        """The cache key of a request, or None when it must be executed."""
-        if self.size <= 0 or not query or not self.cacheable(query, operation_name):
-            return None
+        principal: Principal,
+        version: int,
+        today: tuple[date, ...],
+    ) -> Hashable:
+        normalised, me = self._document(query, document)
+        scope: tuple[Any, ...] = (principal.role.value, principal.ministry_id)
+        if me:
+            scope += (principal.token_id, principal.name)
         return (
-            current_data_version(session.connection()),
-            principal.role.value,
-            principal.ministry_id,
-            query,
+            version,
+            today,
+            scope,
+            normalised,
             json.dumps(variables or {}, sort_keys=True, default=str),
             operation_name,
         )
 
-    def get(self, key: Hashable) -> EncodedResult | None:
+    def get(self, key: Hashable) -> str | bytes | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -138,11 +161,54 @@ class ResponseCache:
             self.hits += 1
             return found
 
-    def put(self, key: Hashable, result: EncodedResult) -> None:
-        if result.errors:
+    def put(self, key: Hashable, encoded: str | bytes) -> None:
+        size = len(encoded) + _ENTRY_OVERHEAD
+        if size > self.max_bytes:
             return
         with self._lock:
-            self._entries[key] = result
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= len(previous) + _ENTRY_OVERHEAD
+            self._entries[key] = encoded
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped) + _ENTRY_OVERHEAD
+
+
+class AnswerCacheExtension(SchemaExtension):
+    """Serves a query's cached answer instead of executing it; for a query that must
+    execute, leaves its key on the context (``answer_key``) for the router to store the
+    encoded answer under. Mutations and subscriptions are never looked up."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context: Context | None = execution.context
+        cache = getattr(context, "answers", None)
+        document = execution.graphql_document
+        if (
+            context is None
+            or cache is None
+            or not cache.enabled
+            or context.data_version is None
+            or document is None
+            or execution.query is None
+            or execution.operation_type != OperationType.QUERY
+        ):
+            yield
+            return
+        key = cache.key(
+            query=execution.query,
+            document=document,
+            variables=execution.variables,
+            operation_name=execution.operation_name,
+            principal=context.principal,
+            version=context.data_version,
+            today=context.dates,
+        )
+        encoded = cache.get(key)
+        if encoded is not None:
+            execution.result = EncodedResult(data={}, errors=None, encoded=encoded)
+        else:
+            context.answer_key = key
+        yield

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,9 +13,11 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from pilot import db
+from pilot.api.graphql.cache import AnswerCache
 from pilot.api.graphql.loaders import Loaders
 from pilot.auth.service import Principal
 from pilot.config import Settings, get_settings
+from pilot.opinions.clock import today_in_paris
 
 T = TypeVar("T")
 
@@ -31,9 +33,20 @@ class Context(BaseContext):
     # The server's event loop: requests execute in worker threads (router.py), on loops
     # of their own; what must run on the server's loop is handed to it.
     loop: asyncio.AbstractEventLoop | None = None
+    # The answer cache (cache.py): the data version read for this request, and the key
+    # the answer of a query that executed is stored under.
+    answers: AnswerCache | None = None
+    authorization: str | None = None  # the header, identified in the worker thread
+    data_version: int | None = None
+    answer_key: Hashable | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
+
+    @cached_property
+    def dates(self) -> tuple[date, ...]:
+        """The days answers may depend on (late milestones, opinion clocks)."""
+        return (self.today, today_in_paris())
 
     @cached_property
     def loaders(self) -> Loaders:

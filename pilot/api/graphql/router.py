@@ -7,11 +7,18 @@ look-up, parsing, validation, resolvers, DataLoaders, encoding of the response �
 worker thread, on an event loop of its own (``asyncio.run``): the server's loop only
 reads the request and sends the answer. What needs the server's loop (the import turns,
 ``pilot/api/turns.py``) is handed back to it (:meth:`Context.on_server_loop`).
+
+The request envelope sends to the database only what is needed: the data version (one
+statement, in autocommit on PostgreSQL: no ``BEGIN``/``ROLLBACK``), the token look-up
+at most once a second per worker and token (``pilot.api.tokens``), and nothing else for
+an answer in the cache (``cache.py``). A connection the server closed is retried once
+(``db.retry_on_disconnect``: the engine does not ping connections before use).
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -24,7 +31,7 @@ from strawberry.types import ExecutionResult
 
 from pilot import db
 from pilot.api.deps import principal_from_header
-from pilot.api.graphql.cache import EncodedResponse, EncodedResult, ResponseCache
+from pilot.api.graphql.cache import AnswerCache, EncodedResponse, EncodedResult
 from pilot.api.graphql.context import Context
 from pilot.api.graphql.errors import (
     UNAVAILABLE,
@@ -34,8 +41,12 @@ from pilot.api.graphql.errors import (
     StorageFull,
 )
 from pilot.api.graphql.schema import build_schema
+from pilot.api.tokens import PrincipalCache
 from pilot.api.turns import BUSY, RETRY_AFTER_SECONDS
+from pilot.auth.service import PUBLIC, Principal
 from pilot.config import Settings
+from pilot.coordination import current_data_version
+from pilot.db import read_connection, retry_on_disconnect
 
 UNREADABLE_BODY = (
     "Requête illisible : le corps (ou le paramètre « variables ») n'est pas un JSON valide, "
@@ -44,27 +55,58 @@ UNREADABLE_BODY = (
 
 
 def _context_getter(
-    turns: asyncio.Semaphore,
+    turns: asyncio.Semaphore, answers: AnswerCache
 ) -> Callable[..., AsyncIterator[Context]]:
     async def context(
         authorization: Annotated[str | None, Header()] = None,
     ) -> AsyncIterator[Context]:
         # At most ``graphql_max_concurrency`` requests execute at once (each holds a
         # connection and a worker thread), so the pool is never exhausted; the others
-        # wait here, holding neither.
+        # wait here, holding neither. Who is asking is found out in the worker thread
+        # that executes the request (``_identify``): the event loop never waits for the
+        # database, and the request crosses to a thread once.
         async with turns:
             with Session(db.get_engine(), expire_on_commit=False) as session:
-                # The connection and the token look-up in a worker thread: should the pool
-                # be empty or the database slow, that thread waits, never the event loop.
-                principal = await run_in_threadpool(_principal, session, authorization)
-                yield Context(session=session, principal=principal, loop=asyncio.get_running_loop())
+                yield Context(
+                    session=session,
+                    principal=PUBLIC,
+                    loop=asyncio.get_running_loop(),
+                    answers=answers,
+                    authorization=authorization,
+                )
 
     return context
 
 
-def _principal(session: Session, authorization: str | None) -> Any:
-    session.connection()
-    return principal_from_header(session, authorization)
+def _identify(context: Context, principals: PrincipalCache) -> None:
+    """Who is asking, and the data version: one statement when the token was checked
+    less than a second ago at this version, two otherwise. A connection the server
+    closed is replaced once (the request's first statement)."""
+
+    def look_up() -> tuple[Principal, int]:
+        version = current_data_version(read_connection(context.session))
+        authorization = context.authorization
+        if not authorization:
+            return PUBLIC, version
+        principal = principals.get(authorization, version)
+        if principal is None:
+            principal = principal_from_header(context.session, authorization)
+            principals.put(authorization, principal, version)
+        return principal, version
+
+    context.principal, context.data_version = retry_on_disconnect(look_up, context.session.rollback)
+
+
+_threads = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """The event loop of this worker thread, made once (``asyncio.run`` would make and
+    close one per request)."""
+    loop: asyncio.AbstractEventLoop | None = getattr(_threads, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _threads.loop = asyncio.new_event_loop()
+    return loop
 
 
 class PilotGraphQLRouter(GraphQLRouter[Context, None]):
@@ -72,10 +114,16 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
     published editions from the cache."""
 
     def __init__(
-        self, *args: Any, cache: ResponseCache, errors: ErrorPolicy, **kwargs: Any
+        self,
+        *args: Any,
+        answers: AnswerCache,
+        principals: PrincipalCache,
+        errors: ErrorPolicy,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.cache = cache
+        self.answers = answers
+        self.principals = principals
         self.errors = errors
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -117,7 +165,8 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
         return result
 
     def _run_in_thread(self, arguments: dict[str, Any]) -> ExecutionResult:
-        return asyncio.run(self._execute(**arguments))
+        _identify(arguments["context"], self.principals)
+        return _thread_loop().run_until_complete(self._execute(**arguments))
 
     async def _execute(
         self,
@@ -128,19 +177,9 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
         root_value: Any,
         request_data: Any,
     ) -> ExecutionResult:
-        """One request, in the worker thread: the cached answer, or Strawberry's
-        execution with every error coded, then the response encoded."""
-        key = self.cache.key(
-            context.session,
-            context.principal,
-            request_data.query,
-            request_data.variables,
-            request_data.operation_name,
-        )
-        if key is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return hit
+        """One request, in the worker thread: Strawberry's execution (or the cached
+        answer, ``AnswerCacheExtension``) with every error coded, then the response
+        encoded and, for a query answered without error, cached."""
         result = await super().execute_single(
             request=request,
             request_adapter=request_adapter,
@@ -149,6 +188,8 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             root_value=root_value,
             request_data=request_data,
         )
+        if isinstance(result, EncodedResult):  # from the cache
+            return result
         if result.errors:
             result.errors = self.errors.shown(result.errors)
         codes = {(e.extensions or {}).get("code") for e in result.errors or []}
@@ -160,18 +201,24 @@ class PilotGraphQLRouter(GraphQLRouter[Context, None]):
             if (error.extensions or {}).get("code") == StorageFull.code:
                 raise HTTPException(507, error.message)
         encoded = EncodedResult.of(result, self.encode_json(processed_result(result)))
-        if key is not None:
-            self.cache.put(key, encoded)
+        if context.answer_key is not None and not result.errors:
+            self.answers.put(context.answer_key, encoded.encoded)
         return encoded
 
 
-def graphql_router(settings: Settings) -> PilotGraphQLRouter:
+def graphql_router(
+    settings: Settings, principals: PrincipalCache | None = None
+) -> PilotGraphQLRouter:
+    answers = AnswerCache(settings.graphql_cache_bytes)
     return PilotGraphQLRouter(
         build_schema(settings),
-        context_getter=_context_getter(asyncio.Semaphore(settings.graphql_max_concurrency)),
+        context_getter=_context_getter(
+            asyncio.Semaphore(settings.graphql_max_concurrency), answers
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
-        cache=ResponseCache(settings.graphql_cache_size, settings.graphql_max_tokens),
+        answers=answers,
+        principals=principals or PrincipalCache(),
         errors=ErrorPolicy(mask=not settings.debug),
     )
 

@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
+from pilot.api.graphql.cache import AnswerCacheExtension
 from pilot.api.graphql.campaigns import AlertMutation, CampaignQuery
 from pilot.api.graphql.cost import RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
@@ -58,6 +59,7 @@ Mutation = merge_types(
 def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Per-request extensions (factories: Strawberry builds a fresh one per request)."""
     found: list[Callable[[], SchemaExtension]] = [
+        AnswerCacheExtension,  # cache.py: a cached answer skips execution
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=256),
         # depth, aliases, cost and list lengths, in one pass (cost.py)

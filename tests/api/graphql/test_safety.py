@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from strawberry.fastapi import GraphQLRouter
 from typer.testing import CliRunner
 
 from pilot import config
 from pilot.api.app import create_app
-from pilot.api.graphql import cache as cache_module
 from pilot.api.graphql.schema import sdl
 from pilot.cli import app as cli
 from tests.api.graphql.conftest import Demo
@@ -156,63 +154,3 @@ def test_schema_check_command_fails_on_a_stale_file(tmp_path: Path) -> None:
 
 def test_no_python_package_named_graphql() -> None:
     assert not (ROOT / "graphql" / "__init__.py").exists()
-
-
-# --- Cache ------------------------------------------------------------------------------
-
-
-def test_published_edition_responses_are_cached_and_a_new_edition_invalidates(
-    demo: Demo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls = []
-    real = cache_module.ResponseCache.put
-
-    def spy(self: cache_module.ResponseCache, key: object, result: object) -> None:
-        calls.append(key)
-        real(self, key, result)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cache_module.ResponseCache, "put", spy)
-    query = "{ portfolio { editionNumber figures { projects } } trends { editionNumber } }"
-    first = demo.gql(query)
-    second = demo.gql(query)
-    assert first == second and len(calls) == 1  # the second came from the cache
-    assert first["data"]["portfolio"]["editionNumber"] == 2
-    demo.gql('mutation { publishEdition(publishedOn: "2030-01-01") { number } }', role="dinum")
-    third = demo.gql(query)
-    assert len(calls) == 2
-    assert third["data"]["portfolio"]["editionNumber"] == 3
-    assert [t["editionNumber"] for t in third["data"]["trends"]] == [1, 2, 3]
-
-
-def test_a_cache_hit_sends_the_body_encoded_when_cached_byte_for_byte(
-    demo: Demo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    query = "{ edition(number: 1) { number projects { name ministryCode } } }"
-    first = demo.client.post("/graphql", json={"query": query})
-    assert first.status_code == 200 and "errors" not in first.json()
-
-    def encode_again(self: object, data: object) -> str:
-        raise AssertionError("a cache hit must not encode its response again")
-
-    monkeypatch.setattr(GraphQLRouter, "encode_json", encode_again)
-    second = demo.client.post("/graphql", json={"query": query})
-    assert second.status_code == 200
-    assert second.content == first.content
-    assert len(second.json()["data"]["edition"]["projects"]) > 50
-
-
-@pytest.mark.parametrize(
-    ("query", "cacheable"),
-    [
-        ("{ editions { number } }", True),
-        ("query Q($n: Int) { edition(number: $n) { number } trends { editionNumber } }", True),
-        ("{ portfolio { figures { projects } } }", True),
-        ('{ portfolio(asOf: "2024-01-01") { figures { projects } } }', False),
-        ("{ editions { number } projects { totalCount } }", False),
-        ("{ me { role } }", False),
-        ("mutation { publishEdition { number } }", False),
-        ("{ ...F } fragment F on Query { editions { number } }", False),
-    ],
-)
-def test_only_queries_reading_published_editions_are_cacheable(query: str, cacheable: bool) -> None:
-    assert cache_module.ResponseCache(8).cacheable(query, None) is cacheable
