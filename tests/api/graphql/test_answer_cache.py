@@ -102,7 +102,9 @@ def test_a_confidential_project_cached_for_dinum_is_not_served_to_another_scope(
 
 def test_me_is_cached_per_token(demo: Demo, engine: Engine) -> None:
     with session_scope(engine, write=True) as session:
-        _, second = auth.create_token(session, name="Autre agent DINUM", role=auth.Role.DINUM)
+        _, second = auth.create_token(
+            session, actor="test", name="Autre agent DINUM", role=auth.Role.DINUM
+        )
     query = "{ me { name role } }"
     first = demo.gql(query, role="dinum")["data"]["me"]
     demo.tokens["second"] = second
@@ -152,7 +154,7 @@ def test_a_revoked_token_is_refused_at_once(demo: Demo, engine: Engine) -> None:
         found = auth.authenticate(session, demo.tokens["dinum"])
     assert found is not None and found.token_id is not None
     with session_scope(engine, write=True) as session:  # as `pilot token revoke` does
-        auth.revoke_token(session, found.token_id)
+        auth.revoke_token(session, found.token_id, actor="test")
     response = demo.client.post(
         "/graphql",
         json={"query": query},
