@@ -327,7 +327,9 @@ def _in_sql(
         else:
             query = query.where(col(Project.id) < row_id if desc else col(Project.id) > row_id)
     ordering = [key_col.desc(), col(Project.id).desc()] if desc else [key_col, col(Project.id)]
-    rows = list(c.session.execute(query.order_by(*ordering).limit(size + 1)).mappings())
+    result = c.session.execute(query.order_by(*ordering).limit(size + 1))
+    keys = list(result.keys())
+    rows: list[Row] = [dict(zip(keys, values, strict=True)) for values in result.all()]
     page, more = rows[:size], len(rows) > size
 
     def count() -> int:
