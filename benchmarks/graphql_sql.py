@@ -104,6 +104,10 @@ def main() -> None:
         engine: Engine = make_engine(url)
         create_all(engine)
         token = populate(engine, args.projects)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:  # statistics, as autovacuum would gather them
+                conn.execute(text("ANALYZE"))
+                conn.commit()
         engine.dispose()
         from datetime import date
 
