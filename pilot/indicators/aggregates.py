@@ -15,16 +15,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Date,
     Float,
     Integer,
     Numeric,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -69,17 +72,17 @@ class LivePortfolio:
     costs: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _days(session: Session, end: Any, start: Any) -> ColumnElement[Any]:
+def _days(dialect: str, end: Any, start: Any) -> ColumnElement[Any]:
     """Days from ``start`` to ``end`` (dates), an integer, on either database."""
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect == "sqlite":
         return cast(func.julianday(end) - func.julianday(start), Integer)
     return cast(end - start, Integer)
 
 
-def _ratio(session: Session, numerator: Any, denominator: Any) -> ColumnElement[Any]:
+def _ratio(dialect: str, numerator: Any, denominator: Any) -> ColumnElement[Any]:
     """``numerator / denominator - 0`` exactly enough for 4 decimals; NULL when the
     denominator is NULL or 0 (``drift.relative_drift``)."""
-    kind = Float if session.get_bind().dialect.name == "sqlite" else Numeric
+    kind = Float if dialect == "sqlite" else Numeric
     return case(
         (or_(denominator.is_(None), denominator == 0), null()),
         else_=cast(numerator, kind) / denominator,
@@ -101,12 +104,16 @@ def _ranked(model: Any, order: list[Any], *where: Any) -> Any:
     )
 
 
-def _projects(session: Session, as_of: date | None, ministry_id: int | None) -> Any:
-    """One row per project of the panorama: its figures as the indicators see them."""
+def _projects(dialect: str, dated: bool, scoped: bool) -> Any:
+    """One row per project of the panorama: its figures as the indicators see them
+    (``dated``: reports up to the ``as_of`` parameter; ``scoped``: of the
+    ``ministry_id`` parameter's ministry only)."""
     p, m = Project.__table__, Ministry.__table__  # type: ignore[attr-defined]
     rt, bt = Report.__table__, Baseline.__table__  # type: ignore[attr-defined]
     report = _ranked(
-        Report, [rt.c.reported_on, rt.c.id], *([rt.c.reported_on <= as_of] if as_of else [])
+        Report,
+        [rt.c.reported_on, rt.c.id],
+        *([rt.c.reported_on <= bindparam("as_of", type_=Date)] if dated else []),
     )
     initial = _ranked(Baseline, [bt.c.approved_on, bt.c.id], bt.c.kind == "initial")
     latest = _ranked(Baseline, [bt.c.approved_on, bt.c.id])
@@ -117,12 +124,12 @@ def _projects(session: Session, as_of: date | None, ministry_id: int | None) -> 
     measured = and_(r.c.id.is_not(None), ib.c.id.is_not(None))
 
     def budget(base: Any) -> ColumnElement[Any]:
-        return case((measured, _ratio(session, cost - base.c.cost_eur, base.c.cost_eur)))
+        return case((measured, _ratio(dialect, cost - base.c.cost_eur, base.c.cost_eur)))
 
     def schedule(base: Any) -> ColumnElement[Any]:
-        planned = _days(session, base.c.end_date, base.c.start_date)
-        now = _days(session, r.c.forecast_end, base.c.start_date)
-        return case((measured, _ratio(session, now - planned, planned)))
+        planned = _days(dialect, base.c.end_date, base.c.start_date)
+        now = _days(dialect, r.c.forecast_end, base.c.start_date)
+        return case((measured, _ratio(dialect, now - planned, planned)))
 
     phase = func.coalesce(func.nullif(r.c.phase, ""), p.c.phase)
     start = func.coalesce(p.c.start_date, ib.c.start_date)
@@ -133,7 +140,7 @@ def _projects(session: Session, as_of: date | None, ministry_id: int | None) -> 
             p.c.interministerial,
             phase.label("phase"),
             cost.label("cost"),
-            _days(session, r.c.forecast_end, start).label("days"),
+            _days(dialect, r.c.forecast_end, start).label("days"),
             p.c.functional_zone_label.label("zone"),
             r.c.weather,
             budget(ib).label("budget_initial"),
@@ -149,8 +156,8 @@ def _projects(session: Session, as_of: date | None, ministry_id: int | None) -> 
         .outerjoin(lb, lb.c.project_id == p.c.id)
         .where(p.c.in_panorama.is_(True))
     )
-    if ministry_id is not None:
-        query = query.where(p.c.ministry_id == ministry_id)
+    if scoped:
+        query = query.where(p.c.ministry_id == bindparam("ministry_id", type_=Integer))
     return query.cte("figures")
 
 
@@ -260,19 +267,31 @@ def _sorted(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def live_portfolio(
-    session: Session, *, as_of: date | None = None, ministry_id: int | None = None
-) -> LivePortfolio:
-    """The live portfolio at ``as_of`` (one ministry's, or every one), in one statement."""
-    f = _projects(session, as_of, ministry_id)
-    query = union_all(
+@lru_cache(maxsize=16)
+def _statement(dialect: str, dated: bool, scoped: bool) -> Any:
+    """The statement, built once (building it costs more than running it)."""
+    f = _projects(dialect, dated, scoped)
+    return union_all(
         _counted(f, "total", literal("")),
         _counted(f, "ministry", f.c.ministry),
         _counted(f, "phase", func.coalesce(func.nullif(f.c.phase, ""), NO_PHASE)),
         _counted(f, "cost_bracket", _bracket(f)),
         _counted(f, "functional_zone", f.c.zone),
     )
-    rows = session.execute(query).all()
+
+
+def live_portfolio(
+    session: Session, *, as_of: date | None = None, ministry_id: int | None = None
+) -> LivePortfolio:
+    """The live portfolio at ``as_of`` (one ministry's, or every one), in one statement."""
+    dialect = session.get_bind().dialect.name
+    query = _statement(dialect, as_of is not None, ministry_id is not None)
+    parameters: dict[str, Any] = {}
+    if as_of is not None:
+        parameters["as_of"] = as_of
+    if ministry_id is not None:
+        parameters["ministry_id"] = ministry_id
+    rows = session.execute(query, parameters).all()
     by: dict[str, dict[str, int]] = defaultdict(dict)
     costs: dict[str, dict[str, int]] = defaultdict(dict)
     total = None
