@@ -4,7 +4,7 @@ for the whole list instead of one per item."""
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -92,6 +92,9 @@ class Loaders:
         self.session = session
         self.today = today
         self._published: list[Edition] | None = None
+        # Project relations read for ``project(id:)``, one loader per relation and
+        # column set (pilot/api/graphql/projects/build.py)
+        self.by_selection: dict[Hashable, DataLoader[int, Any]] = {}
         s = session
         self.ministry = DataLoader(_by_id(s, Ministry))
         self.baselines = DataLoader(

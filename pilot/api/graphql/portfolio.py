@@ -14,7 +14,7 @@ from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.types import FiguresType, ratio
 from pilot.auth.models import Role
 from pilot.editions import service as editions
-from pilot.indicators import service as indicators
+from pilot.indicators.aggregates import live_portfolio
 from pilot.indicators.drift import DriftMeans
 
 
@@ -112,19 +112,19 @@ class PortfolioQuery:
             )
         permissions.require(c.principal, Action.READ_LIVE_PORTFOLIO)
         ministry_id = c.principal.ministry_id if c.principal.role == Role.MINISTRY else None
-        statuses = indicators.project_statuses(c.session, as_of=as_of, ministry_id=ministry_id)
-        p = indicators.portfolio_of(statuses)
+        live = live_portfolio(c.session, as_of=as_of, ministry_id=ministry_id)
+        p = live.portfolio
         return PortfolioType(
             source="live",
             edition_number=None,
             as_of=as_of,
-            figures=FiguresType.from_figures(p.figures),
+            figures=FiguresType.from_figures(p.figures, live.costs),
             drift=DriftMeansType.from_means(p.drift),
             health=HealthCountsType(
                 red=p.red,
                 amber=p.amber,
                 green=p.green,
-                unknown=len(statuses) - p.red - p.amber - p.green,
+                unknown=p.figures.projects - p.red - p.amber - p.green,
                 weather_rosier=p.weather_rosier,
             ),
         )

@@ -21,7 +21,6 @@ from pilot.api.graphql.campaigns import AlertMutation, CampaignQuery
 from pilot.api.graphql.cost import RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
-from pilot.api.graphql.execution import PilotExecutionContext
 from pilot.api.graphql.imports import ImportMutation, ImportQuery
 from pilot.api.graphql.opinions import OpinionMutation, OpinionQuery
 from pilot.api.graphql.portfolio import PortfolioQuery
@@ -77,7 +76,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions(settings or get_settings()),
         config=StrawberryConfig(scalar_map={Euros: EUROS_SCALAR}),
-        execution_context_class=PilotExecutionContext,
     )
 
 

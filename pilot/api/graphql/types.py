@@ -52,10 +52,17 @@ class MinistryType:
 class CountType:
     label: str
     count: int
+    total_cost_eur: Euros | None = strawberry.field(
+        default=None,
+        description="Sum of the known current costs of these projects, in euros (live "
+        "portfolio; null in an edition)",
+    )
 
 
-def counts(d: dict[str, int]) -> list[CountType]:
-    return [CountType(label=k, count=v) for k, v in d.items()]
+def counts(d: dict[str, int], costs: dict[str, int] | None = None) -> list[CountType]:
+    if costs is None:
+        return [CountType(label=k, count=v) for k, v in d.items()]
+    return [CountType(label=k, count=v, total_cost_eur=costs.get(k, 0)) for k, v in d.items()]
 
 
 @strawberry.type(name="Figures", description=permissions.public("Key figures and distributions"))
@@ -73,7 +80,11 @@ class FiguresType:
     by_functional_zone: list[CountType]
 
     @classmethod
-    def from_figures(cls, f: Figures) -> FiguresType:
+    def from_figures(
+        cls, f: Figures, costs: dict[str, dict[str, int]] | None = None
+    ) -> FiguresType:
+        """``costs``: the sum of known costs by distribution and label (live only)."""
+        c = costs or {}
         return cls(
             projects=f.projects,
             interministerial=f.interministerial,
@@ -84,10 +95,10 @@ class FiguresType:
             if f.mean_duration_years is None
             else str(f.mean_duration_years),
             costed_projects=f.costed_projects,
-            by_ministry=counts(f.by_ministry),
-            by_phase=counts(f.by_phase),
-            by_cost_bracket=counts(f.by_cost_bracket),
-            by_functional_zone=counts(f.by_functional_zone),
+            by_ministry=counts(f.by_ministry, c.get("ministry")),
+            by_phase=counts(f.by_phase, c.get("phase")),
+            by_cost_bracket=counts(f.by_cost_bracket, c.get("cost_bracket")),
+            by_functional_zone=counts(f.by_functional_zone, c.get("functional_zone")),
         )
 
 

@@ -180,3 +180,36 @@ def test_aliased_projects_share_their_relation_statements(engine: Engine) -> Non
 
     one, three = statements([1]), statements([1, 2, 3])
     assert three == one + 2  # one more project lookup per alias, nothing else
+
+
+def test_statements_select_only_the_columns_asked_for(engine: Engine) -> None:
+    """A page asking for names and milestone names reads neither the projects'
+    descriptions nor the milestones' other columns."""
+    from pilot.auth import service as auth
+    from pilot.auth.models import Role
+
+    _populate(engine, 3)
+    with Session(engine) as session:
+        _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+        session.commit()
+    client = TestClient(create_app())
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        body = client.post(
+            "/graphql",
+            json={"query": "{ projects(first: 5) { nodes { name milestones { name } } } }"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "errors" not in body, body
+    assert body["data"]["projects"]["nodes"][0]["milestones"][0]["name"] == "Jalon 1"
+    reads = [s for s in seen if "FROM project " in s or "FROM milestone " in s]
+    assert len(reads) == 2, seen
+    assert not any("description" in s or "created_at" in s for s in reads), reads
+    assert not any("FROM report" in s or "FROM risk" in s for s in seen), seen

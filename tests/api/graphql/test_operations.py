@@ -29,6 +29,9 @@ def test_portfolio_overview(demo: Demo) -> None:
     assert {"label": "MI", "count": 9} in p["figures"]["byMinistry"] or any(
         c["label"] == "MI" for c in p["figures"]["byMinistry"]
     )
+    by_ministry = p["figures"]["byMinistry"]
+    assert sum(c["totalCostEur"] for c in by_ministry) == p["figures"]["totalCostEur"]
+    assert all(c["totalCostEur"] > 0 for c in by_ministry if c["label"] == "MI")
     assert p["drift"]["budgetInitial"] > 0  # two projects drift upwards
     assert p["health"]["red"] >= 2
     assert p["health"]["weatherRosier"] >= 1  # the drifting project declares « soleil »

@@ -170,8 +170,8 @@ def _every_project_field() -> list[str]:
 
 @pytest.mark.parametrize("role", ["dinum", "ministry"])
 def test_every_project_field_has_its_relations_loaded(demo: Demo, role: str) -> None:
-    """projects and project load up front every relation the selected fields read: no
-    field may find one missing (``related.FIELDS`` covers every field)."""
+    """projects and project read up front every relation the selected fields need: every
+    field of Project answers, as a list and alone."""
     parts = _every_project_field()
     fields = " ".join(parts)
     listed = demo.gql(f"{{ projects(first: 20) {{ nodes {{ {fields} }} }} }}", role=role)
@@ -190,3 +190,15 @@ def test_relations_asked_for_in_fragments_are_loaded(demo: Demo) -> None:
     assert "errors" not in body, body["errors"]
     assert all("milestones" in e["node"] for e in body["data"]["projects"]["edges"])
     assert body["data"]["project"]["risks"]
+
+
+def test_every_project_field_is_built() -> None:
+    """Each field of the Project type has its value made by ``build.VALUES`` (a field
+    missing there would stay unset)."""
+    from graphql import GraphQLObjectType
+    from pilot.api.graphql.projects import build
+    from pilot.api.graphql.schema import build_schema
+
+    project = build_schema()._schema.type_map["Project"]
+    assert isinstance(project, GraphQLObjectType)
+    assert set(project.fields) == set(build.VALUES)

@@ -10,7 +10,8 @@ projects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -18,21 +19,14 @@ from typing import Any
 import strawberry
 from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import col, select
+from sqlmodel import col
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import Context
 from pilot.api.graphql.errors import BadUserInput
 from pilot.api.graphql.permissions import Action
-from pilot.api.graphql.projects.types import (
-    HealthEnum,
-    PhaseEnum,
-    ProjectConnection,
-    ProjectEdge,
-    ProjectNode,
-    WeatherEnum,
-)
-from pilot.api.graphql.types import PageInfo, decode_cursor, encode_cursor, page_size
+from pilot.api.graphql.projects.types import HealthEnum, PhaseEnum, WeatherEnum
+from pilot.api.graphql.types import decode_cursor, encode_cursor, page_size
 from pilot.campaigns import service as campaigns
 from pilot.indicators import steering
 from pilot.indicators.drift import ProjectDrift
@@ -42,6 +36,8 @@ from pilot.ministries.models import Ministry, MinistryAlias
 from pilot.projects import service as projects
 from pilot.projects.models import Milestone, Project, Report, Risk
 from pilot.text import clean_text, normalize_key
+
+Row = Mapping[Any, Any]  # a project's columns, as many as the request needs
 
 
 @strawberry.input(description="Every criterion given must hold (AND); lists are OR.")
@@ -218,7 +214,7 @@ def _at_least(value: Decimal | None, threshold: float | None) -> bool:
     return value is not None and value >= Decimal(str(threshold))
 
 
-def _figure_test(f: ProjectFilter) -> Callable[[Project, Report | None, ProjectDrift], bool]:
+def _figure_test(f: ProjectFilter) -> Callable[[Row, Report | None, ProjectDrift], bool]:
     if _given(f.cost_bracket):
         unknown = set(f.cost_bracket) - {*COST_BRACKETS, BRACKET_UNKNOWN}  # type: ignore[arg-type]
         if unknown:
@@ -230,9 +226,9 @@ def _figure_test(f: ProjectFilter) -> Callable[[Project, Report | None, ProjectD
     healths = {h.value for h in f.health} if _given(f.health) else None  # type: ignore[union-attr]
     weathers = {w.value for w in f.weather} if _given(f.weather) else None  # type: ignore[union-attr]
 
-    def test(p: Project, r: Report | None, d: ProjectDrift) -> bool:
+    def test(p: Row, r: Report | None, d: ProjectDrift) -> bool:
         if brackets is not None and (
-            cost_bracket(r.current_cost_eur if r else None, p.phase) not in brackets
+            cost_bracket(r.current_cost_eur if r else None, p["phase"]) not in brackets
         ):
             return False
         if healths is not None:
@@ -256,16 +252,16 @@ def _figure_test(f: ProjectFilter) -> Callable[[Project, Report | None, ProjectD
     return test
 
 
-def _sort_value(field: ProjectOrderField, p: Project, r: Report | None, d: ProjectDrift) -> Any:
+def _sort_value(field: ProjectOrderField, p: Row, r: Report | None, d: ProjectDrift) -> Any:
     if field == ProjectOrderField.NAME:
-        return p.name_key
+        return p["name_key"]
     if field == ProjectOrderField.START_DATE:
-        return p.start_date.isoformat() if p.start_date else None
+        return p["start_date"].isoformat() if p["start_date"] else None
     if field == ProjectOrderField.CURRENT_COST:
         return r.current_cost_eur if r else None
     if field == ProjectOrderField.BUDGET_DRIFT:
         return None if d.budget_initial is None else float(round(d.budget_initial, 6))
-    return p.id
+    return p["id"]
 
 
 def _rank(key: Any, row_id: int, desc: bool) -> tuple[Any, ...]:
@@ -275,13 +271,26 @@ def _rank(key: Any, row_id: int, desc: bool) -> tuple[Any, ...]:
     return (0, key, row_id)
 
 
+@dataclass
+class Page:
+    """A page of projects: (cursor, the project's columns) in order."""
+
+    rows: list[tuple[str, Row]]
+    has_next_page: bool
+    total: int | None  # known when counting cost nothing more
+    count: Callable[[], int]
+
+
 def list_projects(
     c: Context,
     f: ProjectFilter | None,
     order: ProjectOrder | None,
     first: int | None,
     after: str | None,
-) -> ProjectConnection:
+    columns: list[Any],
+) -> Page:
+    """The page asked for, each project with ``columns`` (which hold ``id``,
+    ``ministry_id`` and ``name_key``)."""
     f = f or ProjectFilter()
     order = order or ProjectOrder()
     size = page_size(first, c.settings)
@@ -289,8 +298,8 @@ def list_projects(
     conds = _sql_conditions(c, f)
     if _needs_figures(f, order):
         conds.append(permissions.figures_visible(c.principal))
-        return _in_python(c, f, order, size, after, conds, desc)
-    return _in_sql(c, order, size, after, conds, desc)
+        return _in_python(c, f, order, size, after, conds, desc, columns)
+    return _in_sql(c, order, size, after, conds, desc, columns)
 
 
 def _in_sql(
@@ -300,9 +309,10 @@ def _in_sql(
     after: str | None,
     conds: list[ColumnElement[bool]],
     desc: bool,
-) -> ProjectConnection:
+    columns: list[Any],
+) -> Page:
     key_col = col(Project.name_key) if order.field == ProjectOrderField.NAME else col(Project.id)
-    query = select(Project).where(*conds)
+    query = sa_select(*columns).where(*conds)
     if after:
         key, row_id = decode_cursor(after, order.field.value)
         if order.field == ProjectOrderField.NAME:
@@ -317,7 +327,9 @@ def _in_sql(
         else:
             query = query.where(col(Project.id) < row_id if desc else col(Project.id) > row_id)
     ordering = [key_col.desc(), col(Project.id).desc()] if desc else [key_col, col(Project.id)]
-    rows = list(c.session.exec(query.order_by(*ordering).limit(size + 1)))
+    result = c.session.execute(query.order_by(*ordering).limit(size + 1))
+    keys = list(result.keys())
+    rows: list[Row] = [dict(zip(keys, values, strict=True)) for values in result.all()]
     page, more = rows[:size], len(rows) > size
 
     def count() -> int:
@@ -327,20 +339,19 @@ def _in_sql(
             ).scalar_one()
         )
 
-    edges = [
-        ProjectEdge(
-            cursor=encode_cursor(
-                order.field.value, _sort_value(order.field, p, None, _NO_DRIFT), p.id or 0
-            ),
-            node=ProjectNode.of(p, c),
-        )
-        for p in page
-    ]
-    return ProjectConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+    return Page(
+        rows=[
+            (
+                encode_cursor(
+                    order.field.value, _sort_value(order.field, p, None, _NO_DRIFT), p["id"]
+                ),
+                p,
+            )
+            for p in page
+        ],
+        has_next_page=more,
         total=None,
-        count_query=count,
+        count=count,
     )
 
 
@@ -355,52 +366,49 @@ def _in_python(
     after: str | None,
     conds: list[ColumnElement[bool]],
     desc: bool,
-) -> ProjectConnection:
-    candidates = list(c.session.exec(select(Project).where(*conds)))
-    ids = [p.id for p in candidates if p.id is not None]
+    columns: list[Any],
+) -> Page:
+    table = Project.__table__  # type: ignore[attr-defined]
+    columns = [
+        *columns,
+        *(table.c[n] for n in ("phase", "start_date") if table.c[n] not in columns),
+    ]
+    candidates = list(c.session.execute(sa_select(*columns).where(*conds)).mappings())
+    ids = [p["id"] for p in candidates]
     reports = projects.latest_reports(c.session, ids) if ids else {}
     bases = projects.baselines_by_project(c.session, ids) if ids else {}
     test = _figure_test(f)
-    ranked: list[tuple[tuple[Any, ...], Any, Project]] = []
+    ranked: list[tuple[tuple[Any, ...], Any, Row]] = []
     for p in candidates:
-        assert p.id is not None
-        r = reports.get(p.id)
-        initial, latest = bases.get(p.id, (None, None))
+        r = reports.get(p["id"])
+        initial, latest = bases.get(p["id"], (None, None))
         d = projects.drift_of(initial, latest, r)
         if not test(p, r, d):
             continue
         key = _sort_value(order.field, p, r, d)
-        ranked.append((_rank(key, p.id, desc), key, p))
+        ranked.append((_rank(key, p["id"], desc), key, p))
     ranked.sort(key=lambda t: t[0], reverse=desc)
     if after:
         key, row_id = decode_cursor(after, order.field.value)
         start = _rank(key, row_id, desc)
         ranked = [t for t in ranked if (t[0] < start if desc else t[0] > start)]
     page = ranked[:size]
-    for p in (p for _, _, p in page):
-        assert p.id is not None
-        c.loaders.latest_report.prime(p.id, reports.get(p.id))
-    edges = [
-        ProjectEdge(
-            cursor=encode_cursor(order.field.value, key, p.id or 0),
-            node=ProjectNode.of(p, c),
-        )
-        for _, key, p in page
-    ]
     total = len(ranked) if not after else None
-    return ProjectConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(ranked) > size, end_cursor=edges[-1].cursor if edges else None
-        ),
+    return Page(
+        rows=[(encode_cursor(order.field.value, key, p["id"]), p) for _, key, p in page],
+        has_next_page=len(ranked) > size,
         total=total,
-        count_query=lambda: _count_python(c, f, order, conds),
+        count=lambda: _count_python(c, f, order, conds, columns),
     )
 
 
 def _count_python(
-    c: Context, f: ProjectFilter, order: ProjectOrder, conds: list[ColumnElement[bool]]
+    c: Context,
+    f: ProjectFilter,
+    order: ProjectOrder,
+    conds: list[ColumnElement[bool]],
+    columns: list[Any],
 ) -> int:
-    conn = _in_python(c, f, order, c.settings.graphql_max_page_size, None, conds, False)
-    assert conn.total is not None
-    return conn.total
+    page = _in_python(c, f, order, c.settings.graphql_max_page_size, None, conds, False, columns)
+    assert page.total is not None
+    return page.total

@@ -20,6 +20,7 @@ from pilot.api.graphql.projects.types import (
     ReportType,
     RiskType,
     WeatherEnum,
+    model_row,
 )
 from pilot.api.graphql.types import Euros
 from pilot.keys import parse_key
@@ -117,7 +118,7 @@ class ProjectMutation:
                 weather=input.weather.value if input.weather else None,
                 comment=input.comment,
             )
-            return ReportType.from_model(report)
+            return ReportType.from_row(model_row(report))
 
     @strawberry.mutation(
         description="A new baseline; the reason is required. Drift against "
@@ -137,7 +138,7 @@ class ProjectMutation:
                 end_date=input.end_date,
                 actor=c.principal.actor,
             )
-            return BaselineType.from_model(baseline)
+            return BaselineType.from_row(model_row(baseline))
 
     @strawberry.mutation(description="Open a risk (mitigation required from criticality 9).")
     def add_risk(self, info: Info, input: AddRiskInput) -> RiskType:
@@ -157,7 +158,7 @@ class ProjectMutation:
                 trend=input.trend,
                 opened_on=input.opened_on or c.today,
             )
-            return RiskType.from_model(risk)
+            return RiskType.from_row(model_row(risk))
 
     @strawberry.mutation(description="Close an open risk.")
     def close_risk(
@@ -174,7 +175,7 @@ class ProjectMutation:
             steering.close_risk(
                 session, risk, closed_on=closed_on or c.today, actor=c.principal.actor
             )
-            return RiskType.from_model(risk)
+            return RiskType.from_row(model_row(risk))
 
     @strawberry.mutation(description="Set a milestone's forecast and/or actual date.")
     def update_milestone(self, info: Info, input: UpdateMilestoneInput) -> MilestoneType:
@@ -193,7 +194,7 @@ class ProjectMutation:
                 forecast_date=input.forecast_date,
                 actual_date=input.actual_date,
             )
-            return MilestoneType.from_model(milestone, c.today)
+            return MilestoneType.from_row(model_row(milestone), c.today)
 
 
 @strawberry.type(name="Confidentiality")

@@ -1,34 +1,31 @@
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from pilot.api.graphql import permissions
-from pilot.api.graphql.context import Context, ctx
+from pilot.api.graphql.context import ctx
 from pilot.api.graphql.permissions import Action
-from pilot.api.graphql.projects.related import Related
-from pilot.api.graphql.types import Euros, MinistryType, PageInfo, ratio
-from pilot.audit.models import AuditEvent
-from pilot.campaigns import service as campaigns
+from pilot.api.graphql.types import Euros, MinistryType, PageInfo
 from pilot.editions.service import TrajectoryPoint
 from pilot.indicators import steering
-from pilot.indicators.figures import cost_bracket
-from pilot.indicators.health import Health, health_from_drift, weather_is_rosier
-from pilot.indicators.service import is_stale
+from pilot.indicators.health import Health
 from pilot.money import format_meur
-from pilot.projects import service as projects
-from pilot.projects.models import (
-    Baseline,
-    BudgetLine,
-    Milestone,
-    Phase,
-    Project,
-    Report,
-    Risk,
-    Weather,
-)
+from pilot.projects.models import Phase, Weather
+
+Row = Mapping[Any, Any]  # a row read with only the columns the request needs
+
+
+def model_row(instance: Any) -> dict[str, Any]:
+    """Every column of a model instance (read through its attributes: a committed
+    instance reloads them)."""
+    return {c.key: getattr(instance, c.key) for c in instance.__table__.columns}
+
 
 PhaseEnum = strawberry.enum(Phase, name="Phase", description="Phase of a project")
 WeatherEnum = strawberry.enum(Weather, name="Weather", description="Météo declared by a ministry")
@@ -49,18 +46,18 @@ class ReportType:
     comment: str | None
 
     @classmethod
-    def from_model(cls, r: Report) -> ReportType:
+    def from_row(cls, r: Row) -> ReportType:
+        cost = r.get("current_cost_eur")
+        weather = r.get("weather")
         return cls(
-            id=strawberry.ID(str(r.id)),
-            reported_on=r.reported_on,
-            phase=r.phase,
-            current_cost_eur=r.current_cost_eur,
-            current_cost_text=format_meur(r.current_cost_eur)
-            if r.current_cost_eur is not None
-            else None,
-            forecast_end=r.forecast_end,
-            weather=Weather(r.weather) if r.weather else None,
-            comment=r.comment,
+            id=strawberry.ID(str(r.get("id"))),
+            reported_on=r.get("reported_on"),  # type: ignore[arg-type]
+            phase=r.get("phase"),
+            current_cost_eur=cost,
+            current_cost_text=None if cost is None else format_meur(cost),
+            forecast_end=r.get("forecast_end"),
+            weather=Weather(weather) if weather else None,
+            comment=r.get("comment"),
         )
 
 
@@ -76,16 +73,16 @@ class BaselineType:
     source: str | None
 
     @classmethod
-    def from_model(cls, b: Baseline) -> BaselineType:
+    def from_row(cls, b: Row) -> BaselineType:
         return cls(
-            id=strawberry.ID(str(b.id)),
-            kind=b.kind,
-            approved_on=b.approved_on,
-            cost_eur=b.cost_eur,
-            start_date=b.start_date,
-            end_date=b.end_date,
-            reason=b.reason,
-            source=b.source,
+            id=strawberry.ID(str(b.get("id"))),
+            kind=b.get("kind"),  # type: ignore[arg-type]
+            approved_on=b.get("approved_on"),  # type: ignore[arg-type]
+            cost_eur=b.get("cost_eur"),
+            start_date=b.get("start_date"),
+            end_date=b.get("end_date"),
+            reason=b.get("reason"),
+            source=b.get("source"),
         )
 
 
@@ -99,14 +96,16 @@ class MilestoneType:
     late: bool
 
     @classmethod
-    def from_model(cls, m: Milestone, today: date) -> MilestoneType:
+    def from_row(cls, m: Row, today: date) -> MilestoneType:
+        """``m`` always holds the three dates (``late`` and ``lateOnly`` read them)."""
+        baseline, forecast, actual = m["baseline_date"], m["forecast_date"], m["actual_date"]
         return cls(
-            id=strawberry.ID(str(m.id)),
-            name=m.name,
-            baseline_date=m.baseline_date,
-            forecast_date=m.forecast_date,
-            actual_date=m.actual_date,
-            late=steering.milestone_is_late(m.baseline_date, m.forecast_date, m.actual_date, today),
+            id=strawberry.ID(str(m.get("id"))),
+            name=m.get("name"),  # type: ignore[arg-type]
+            baseline_date=baseline,
+            forecast_date=forecast,
+            actual_date=actual,
+            late=steering.milestone_is_late(baseline, forecast, actual, today),
         )
 
 
@@ -129,23 +128,25 @@ class RiskType:
     )
 
     @classmethod
-    def from_model(cls, r: Risk) -> RiskType:
+    def from_row(cls, r: Row) -> RiskType:
+        """``r`` always holds probability, impact, mitigation and status (the filters of
+        ``Project.risks`` read them)."""
+        probability, impact = r["probability"], r["impact"]
+        mitigation, status = r["mitigation"], r["status"]
         return cls(
-            id=strawberry.ID(str(r.id)),
-            title=r.title,
-            category=r.category,
-            probability=r.probability,
-            impact=r.impact,
-            criticality=r.probability * r.impact,
-            owner=r.owner,
-            mitigation=r.mitigation,
-            status=r.status,
-            trend=r.trend,
-            opened_on=r.opened_on,
-            closed_on=r.closed_on,
-            unmitigated=steering.risk_is_unmitigated(
-                r.probability, r.impact, r.mitigation, r.status
-            ),
+            id=strawberry.ID(str(r.get("id"))),
+            title=r.get("title"),  # type: ignore[arg-type]
+            category=r.get("category"),
+            probability=probability,
+            impact=impact,
+            criticality=probability * impact,
+            owner=r.get("owner"),
+            mitigation=mitigation,
+            status=status,
+            trend=r.get("trend"),
+            opened_on=r.get("opened_on"),
+            closed_on=r.get("closed_on"),
+            unmitigated=steering.risk_is_unmitigated(probability, impact, mitigation, status),
         )
 
 
@@ -157,8 +158,13 @@ class BudgetLineType:
     consumed_eur: Euros | None
 
     @classmethod
-    def from_model(cls, b: BudgetLine) -> BudgetLineType:
-        return cls(year=b.year, kind=b.kind, planned_eur=b.planned_eur, consumed_eur=b.consumed_eur)
+    def from_row(cls, b: Row) -> BudgetLineType:
+        return cls(
+            year=b.get("year"),  # type: ignore[arg-type]
+            kind=b.get("kind"),  # type: ignore[arg-type]
+            planned_eur=b.get("planned_eur"),
+            consumed_eur=b.get("consumed_eur"),
+        )
 
 
 @strawberry.type(name="AuditEvent")
@@ -174,17 +180,17 @@ class AuditEventType:
     import_id: int | None
 
     @classmethod
-    def from_model(cls, e: AuditEvent) -> AuditEventType:
+    def from_row(cls, e: Row) -> AuditEventType:
         return cls(
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            entity=e.entity,
-            entity_id=e.entity_id,
-            field=e.field,
-            old_value=e.old_value,
-            new_value=e.new_value,
-            import_id=e.import_id,
+            at=e.get("at"),  # type: ignore[arg-type]
+            actor=e.get("actor"),  # type: ignore[arg-type]
+            action=e.get("action"),  # type: ignore[arg-type]
+            entity=e.get("entity"),  # type: ignore[arg-type]
+            entity_id=e.get("entity_id"),  # type: ignore[arg-type]
+            field=e.get("field"),
+            old_value=e.get("old_value"),
+            new_value=e.get("new_value"),
+            import_id=e.get("import_id"),
         )
 
 
@@ -223,155 +229,64 @@ class DriftType:
 @strawberry.type(name="Project")
 class ProjectNode:
     """A project. Figures (costs, dates, reports, drift, milestones) are null for the
-    public while the project is confidential; risks and the audit trail need a token."""
+    public while the project is confidential; risks and the audit trail need a token.
 
-    project: strawberry.Private[Project]
-    related: strawberry.Private[Related]
-    figures: strawberry.Private[bool]
-    risks_visible: strawberry.Private[bool]
-    today: strawberry.Private[date]
-    # The project's own columns are plain attributes, set once by ``of``: graphql-core
-    # reads them without calling a resolver.
-    id: strawberry.ID = strawberry.field(description="Stable PILOT identifier, e.g. PRJ-00042")
-    name: str
-    description: str | None
-    link: str | None
-    interministerial: bool
-    functional_zone: str | None
-    programmes: str | None
-    phase: PhaseEnum | None  # type: ignore[valid-type]
-    in_panorama: bool
-    confidential: bool
-    figures_withheld: bool = strawberry.field(
-        description="True when this reader may not see the figures"
+    Every field is a plain value, computed by :mod:`.build` for the fields the request
+    selected (the others stay unset): graphql-core reads them with its default
+    resolver. Only the fields taking arguments have a resolver, filtering what was read."""
+
+    ministry_id: strawberry.Private[int] = 0
+    milestone_rows: strawberry.Private[list[MilestoneType] | None] = None
+    risk_rows: strawberry.Private[list[RiskType] | None] = None
+    audit_rows: strawberry.Private[list[AuditEventType]] = dataclasses.field(default_factory=list)
+    id: strawberry.ID = strawberry.field(
+        default=strawberry.ID(""), description="Stable PILOT identifier, e.g. PRJ-00042"
     )
-    start_date: date | None
-
-    @classmethod
-    def of(cls, project: Project, c: Context) -> ProjectNode:
-        """The node of ``project`` as this request's reader sees it; its relations are
-        loaded afterwards into ``related`` (see :mod:`.related`)."""
-        figures = permissions.can_see_figures(c.principal, project)
-        return cls(
-            project=project,
-            related=Related(),
-            figures=figures,
-            risks_visible=permissions.allows(c.principal, Action.READ_RISKS, project.ministry_id),
-            today=c.today,
-            id=strawberry.ID(project.pilot_id),
-            name=project.name,
-            description=project.description,
-            link=project.link,
-            interministerial=project.interministerial,
-            functional_zone=project.functional_zone_label,
-            programmes=project.programmes,
-            phase=Phase(project.phase) if project.phase else None,
-            in_panorama=project.in_panorama,
-            confidential=project.confidential,
-            figures_withheld=not figures,
-            start_date=project.start_date if figures else None,
-        )
-
-    @strawberry.field
-    def ministry(self) -> MinistryType:
-        return MinistryType.from_model(self.related.ministry())
-
-    @strawberry.field(description="Every name the project carried before its current one")
-    def former_names(self) -> list[str]:
-        return [n.name for n in self.related.names() if n.name != self.project.name]
-
-    def _latest(self) -> Report | None:
-        return self.related.latest_report() if self.figures else None
-
-    @strawberry.field
-    def latest_report(self) -> ReportType | None:
-        r = self._latest()
-        return None if r is None else ReportType.from_model(r)
-
-    @strawberry.field
-    def current_cost_eur(self) -> Euros | None:
-        r = self._latest()
-        return None if r is None else r.current_cost_eur
-
-    @strawberry.field(description="French, e.g. « 52,0 M€ »")
-    def current_cost_text(self) -> str | None:
-        r = self._latest()
-        return None if r is None or r.current_cost_eur is None else format_meur(r.current_cost_eur)
-
-    @strawberry.field
-    def cost_bracket(self) -> str | None:
-        if not self.figures:
-            return None
-        r = self._latest()
-        return cost_bracket(r.current_cost_eur if r else None, self.project.phase)
-
-    @strawberry.field
-    def weather(self) -> WeatherEnum | None:  # type: ignore[valid-type]
-        r = self._latest()
-        return Weather(r.weather) if r is not None and r.weather else None
-
-    def _drift(self) -> projects.ProjectDrift | None:
-        if not self.figures:
-            return None
-        rows = self.related.baselines()
-        initial = next((b for b in rows if b.kind == "initial"), None)
-        latest = rows[-1] if rows else None
-        return projects.drift_of(initial, latest, self._latest())
-
-    @strawberry.field
-    def drift(self) -> DriftType | None:
-        d = self._drift()
-        if d is None:
-            return None
-        return DriftType(
-            budget_initial=ratio(d.budget_initial),
-            schedule_initial=ratio(d.schedule_initial),
-            budget_latest=ratio(d.budget_latest),
-            schedule_latest=ratio(d.schedule_latest),
-            initial_cost_eur=d.initial_cost_eur,
-            latest_cost_eur=d.latest_cost_eur,
-        )
-
-    @strawberry.field(description="Worse of budget and schedule drift against the initial baseline")
-    def health(self) -> HealthEnum | None:  # type: ignore[valid-type]
-        d = self._drift()
-        return None if d is None else health_from_drift(d.budget_initial, d.schedule_initial)
-
-    @strawberry.field(description="The declared météo is rosier than the computed health")
-    def weather_rosier(self) -> bool | None:
-        d = self._drift()
-        if d is None:
-            return None
-        r = self._latest()
-        health = health_from_drift(d.budget_initial, d.schedule_initial)
-        return weather_is_rosier(r.weather if r else None, health)
-
-    @strawberry.field(description="No report within the current reporting period")
-    def stale(self, info: Info) -> bool | None:
-        if not self.figures:
-            return None
-        c = ctx(info)
-        since = campaigns.stale_before(c.session, today=c.today, settings=c.settings)
-        return is_stale(self._latest(), since=since)
-
-    @strawberry.field
-    def baselines(self) -> list[BaselineType] | None:
-        if not self.figures:
-            return None
-        return [BaselineType.from_model(b) for b in self.related.baselines()]
-
-    @strawberry.field(description="Every report, oldest first (reports are history)")
-    def reports(self) -> list[ReportType] | None:
-        if not self.figures:
-            return None
-        return [ReportType.from_model(r) for r in self.related.reports()]
+    name: str = ""
+    description: str | None = None
+    link: str | None = None
+    interministerial: bool = False
+    functional_zone: str | None = None
+    programmes: str | None = None
+    phase: PhaseEnum | None = None  # type: ignore[valid-type]
+    in_panorama: bool = False
+    confidential: bool = False
+    figures_withheld: bool = strawberry.field(
+        default=False, description="True when this reader may not see the figures"
+    )
+    start_date: date | None = None
+    ministry: MinistryType = strawberry.field(default=None)
+    former_names: list[str] = strawberry.field(
+        default_factory=list, description="Every name the project carried before its current one"
+    )
+    latest_report: ReportType | None = None
+    current_cost_eur: Euros | None = None
+    current_cost_text: str | None = strawberry.field(
+        default=None, description="French, e.g. « 52,0 M€ »"
+    )
+    cost_bracket: str | None = None
+    weather: WeatherEnum | None = None  # type: ignore[valid-type]
+    drift: DriftType | None = None
+    health: HealthEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Worse of budget and schedule drift against the initial baseline"
+    )
+    weather_rosier: bool | None = strawberry.field(
+        default=None, description="The declared météo is rosier than the computed health"
+    )
+    stale: bool | None = strawberry.field(
+        default=None, description="No report within the current reporting period"
+    )
+    baselines: list[BaselineType] | None = None
+    reports: list[ReportType] | None = strawberry.field(
+        default=None, description="Every report, oldest first (reports are history)"
+    )
 
     @strawberry.field
     def milestones(self, late_only: bool = False) -> list[MilestoneType] | None:
-        if not self.figures:
-            return None
-        rows = [MilestoneType.from_model(m, self.today) for m in self.related.milestones()]
-        return [m for m in rows if m.late] if late_only else rows
+        rows = self.milestone_rows
+        if rows is None or not late_only:
+            return rows
+        return [m for m in rows if m.late]
 
     @strawberry.field(description="Open and closed risks, most critical first (needs a token)")
     def risks(
@@ -380,9 +295,9 @@ class ProjectNode:
         unmitigated_only: bool = False,
         open_only: bool = False,
     ) -> list[RiskType] | None:
-        if not self.risks_visible:
-            return None
-        rows = [RiskType.from_model(r) for r in self.related.risks()]
+        rows = self.risk_rows
+        if rows is None or (min_criticality is None and not unmitigated_only and not open_only):
+            return rows
         return [
             r
             for r in rows
@@ -391,23 +306,15 @@ class ProjectNode:
             and (not open_only or r.status == "ouvert")
         ]
 
-    @strawberry.field
-    def budget_lines(self) -> list[BudgetLineType] | None:
-        if not self.figures:
-            return None
-        return [BudgetLineType.from_model(b) for b in self.related.budget_lines()]
-
-    @strawberry.field(description="Cost, duration and phase in each published edition")
-    def trajectory(self) -> list[TrajectoryPointType] | None:
-        if not self.figures:
-            return None
-        return [TrajectoryPointType.from_point(p) for p in self.related.trajectory()]
+    budget_lines: list[BudgetLineType] | None = None
+    trajectory: list[TrajectoryPointType] | None = strawberry.field(
+        default=None, description="Cost, duration and phase in each published edition"
+    )
 
     @strawberry.field(description="Who changed what, newest first (not for the public)")
     def audit_trail(self, info: Info, first: int = 100) -> list[AuditEventType]:
-        permissions.require(ctx(info).principal, Action.READ_AUDIT, self.project.ministry_id)
-        events = self.related.audit()
-        return [AuditEventType.from_model(e) for e in events[: max(first, 0)]]
+        permissions.require(ctx(info).principal, Action.READ_AUDIT, self.ministry_id)
+        return self.audit_rows[: max(first, 0)]
 
 
 @strawberry.type(name="ProjectEdge")
