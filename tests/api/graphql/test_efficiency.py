@@ -190,7 +190,7 @@ def test_statements_select_only_the_columns_asked_for(engine: Engine) -> None:
 
     _populate(engine, 3)
     with Session(engine) as session:
-        _, token = auth.create_token(session, name="dinum", role=Role.DINUM)
+        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
         session.commit()
     client = TestClient(create_app())
     seen: list[str] = []
