@@ -270,12 +270,18 @@ class FrenchNumberFormatter(Formatter):
         return f"{fr(x, self.shown)}{self.suffix}"
 
     def format_ticks(self, values: Any) -> list[str]:
+        """The fewest decimals that write every tick exactly (ticks are round numbers), or
+        at least tell them apart."""
+        fallback = None
         for places in range(self.places, 4):
             self.shown = places
             labels = [self(v) for v in values]
             if len(set(labels)) == len(labels):
-                break
-        return labels
+                if all(abs(v - round(v, places)) < 1e-9 for v in values):
+                    return labels
+                fallback = fallback or places
+        self.shown = fallback if fallback is not None else 3
+        return [self(v) for v in values]
 
 
 class FrenchDateFormatter(Formatter):

@@ -67,7 +67,12 @@ def published_views(session: Session) -> list[EditionView]:
 
 def write_site_pages(session: Session, site_root: Path) -> int:
     """Write every page that spans the published editions; returns the files rewritten."""
-    views = published_views(session)
+    return write_views_pages(published_views(session), site_root)
+
+
+def write_views_pages(views: list[EditionView], site_root: Path) -> int:
+    """``write_site_pages`` from the published editions ``views``, already read (no
+    database access: written outside any transaction)."""
     written = 0
     demo = any(v.demo for v in views)
     for name, template, title, nav in FIXED_PAGES:

@@ -74,7 +74,7 @@ def publish(
                 typer.secho(f"Attention : {warning}", err=True, fg=typer.colors.YELLOW)
             report = publication.report
             label = f"Édition n° {publication.number} publiée"
-    except (editions.PublicationError, SiteError) as error:
+    except (editions.PublicationError, SiteError, publisher.DrawingError) as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from error
     typer.echo(
@@ -94,17 +94,15 @@ def render(
 ) -> None:
     """(Ré)écrire le site, le livret PDF et les données ouvertes d'une édition publiée à
     partir de ses lignes figées (y compris les éditions chargées des données ouvertes)."""
-    from pilot.db import session_scope
     from pilot.editions import service as editions
     from scorecards import publish as publisher
     from scorecards.site import SiteError
 
     try:
-        with session_scope() as session:
-            report = publisher.render_edition(
-                session, edition, get_settings().site_path, workers=workers
-            )
-    except (editions.EditionNotFound, SiteError) as error:
+        report = publisher.render_published(
+            None, edition, get_settings().site_path, workers=workers
+        )
+    except (editions.EditionNotFound, SiteError, publisher.DrawingError) as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from error
     typer.echo(
