@@ -32,7 +32,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PatchCollection
-from matplotlib.dates import AutoDateLocator, num2date
+from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import Formatter, MaxNLocator
@@ -601,11 +601,12 @@ def trends(history: Sequence[EditionSummary]) -> Chart:
         ]
         for ax, values, title, colour, marker, places in series:
             known = [(d, float(v)) for d, v in zip(days, values, strict=True) if v is not None]
-            ax.plot([d for d, _ in known], [v for _, v in known], marker=marker, color=colour)
-            for d, v in known:
+            when = np.array([d for d, _ in known], dtype="datetime64[D]")
+            ax.plot(when, [v for _, v in known], marker=marker, color=colour)
+            for d, v in zip(date2num(when), (v for _, v in known), strict=True):
                 ax.annotate(
                     fr(v, 2 if places else 0),
-                    (d, v),  # type: ignore[arg-type]
+                    (d, v),
                     textcoords="offset points",
                     xytext=(0, 6),
                     ha="center",
@@ -619,9 +620,9 @@ def trends(history: Sequence[EditionSummary]) -> Chart:
         if days:
             first, last = min(days), max(days)
             margin = max(45, (last - first).days // 12)
-            axes[2].set_xlim(
-                date.fromordinal(first.toordinal() - margin),  # type: ignore[arg-type]
-                date.fromordinal(min(last.toordinal() + margin, date.max.toordinal())),  # type: ignore[arg-type]
+            axes[2].set_xlim(  # in days, within the dates Python knows
+                date.fromordinal(max(1, first.toordinal() - margin)),
+                date.fromordinal(min(last.toordinal() + margin, date.max.toordinal())),
             )
             date_axis(axes[2].xaxis, maxticks=5)
         axes[2].set_xlabel("Date de publication de l'édition")
@@ -839,7 +840,7 @@ def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
     for key, label, marker, face, edge in MILESTONE_KINDS:
         rows = [i for i, m in enumerate(shown) if m.get(key)]
         ax.plot(
-            [date.fromisoformat(shown[i][key]) for i in rows],
+            np.array([shown[i][key] for i in rows], dtype="datetime64[D]"),
             rows,
             linestyle="none",
             marker=marker,
