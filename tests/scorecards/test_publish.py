@@ -6,9 +6,12 @@ import csv
 import io
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import date
@@ -343,3 +346,21 @@ def test_publications_of_one_site_take_turns_on_its_lock_file(tmp_path: Path) ->
     thread.join(timeout=10)
     assert order == ["held", "released", "other"]
     assert (tmp_path / ".publication.lock").exists()
+
+
+def test_drawing_workers_import_neither_the_web_application_nor_a_database() -> None:
+    """What a spawned worker imports: the drawing modules and their function, by name."""
+    from scorecards import drawing
+
+    assert pickle.loads(pickle.dumps(drawing.draw_scorecards)) is drawing.draw_scorecards
+    code = (
+        "import sys, scorecards.drawing\n"
+        "from pilot.db import get_engine\n"
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'pilot.web', 'pilot.api', 'fastapi', 'starlette', 'granian', 'psycopg'))),"
+        " get_engine.cache_info().currsize)"  # no database engine made, so no connection
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip() == "[] 0", found.stdout
