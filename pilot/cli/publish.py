@@ -44,6 +44,7 @@ def publish(
     from pilot.editions import service as editions
     from scorecards import publish as publisher
     from scorecards.site import SiteError
+    from scorecards.view import draft_view
 
     site_root = get_settings().site_path
     on = published_on.date() if published_on else date.today()
@@ -62,8 +63,9 @@ def publish(
             )
             return
         if draft:
-            with session_scope() as session:
-                report = publisher.publish_draft(session, site_root, today=on, workers=workers)
+            with session_scope() as session:  # read, then drawn outside any transaction
+                view = draft_view(session, today=on)
+            report = publisher.build(view, site_root, workers=workers)
             label = "Brouillon du panorama"
         else:
             # The one publication path: freeze and commit, then render the frozen edition.
