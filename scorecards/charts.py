@@ -937,8 +937,15 @@ def scorecard(row: ProjectView) -> Chart:
         line = f"Météo déclarée : {facts['weather_text']}   ·   santé calculée : {health_text}"
         if v("weather_rosier"):
             line += "   ·   la météo déclarée est plus favorable que la santé calculée"
+        # A long name in a smaller font, whole up to 90 characters (in the page's title and
+        # the data table in any case).
+        name = f"{row.name} ({row.ministry})"
         fig.text(
-            0.015, 0.955, _short(f"{row.name} ({row.ministry})", 80), fontsize=15, weight="bold"
+            0.015,
+            0.955,
+            _short(name, 90),
+            fontsize=15 if len(name) <= 60 else 11,
+            weight="bold",
         )
         fig.text(0.015, 0.915, f"{row.pilot_id} · phase : {phase} · début : {facts['start_text']}")
         fig.text(0.015, 0.87, line, weight="bold")

@@ -36,6 +36,7 @@ def _rows() -> list[ProjectView]:
     many["milestones"] = [*many["milestones"], *many["milestones"], *many["milestones"]]
     few = dict(rows[3].values)
     few["milestones"] = [dict(m, forecast=None, actual=None) for m in few["milestones"][:2]]
+    few["name"] = "Système d'information des ressources humaines de l'État et des opérateurs WWW"
     return [
         rows[0],
         replace(rows[1], values=secret),
