@@ -22,7 +22,6 @@ import time
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +127,9 @@ def edition(size: int) -> EditionView:
 
 
 def cpu_seconds() -> float:
-    """CPU time used so far by this process and its finished children (the pool's workers):
-    unlike the elapsed time, it hardly depends on what else the machine runs. The workers
-    are the fork server's children: it is stopped first, so that their time (which it
-    collected) counts; the next pool starts another."""
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is not None:
-        stop()
+    """CPU time used so far by this process and its finished children (the pool's workers,
+    shut down at the end of each publication): unlike the elapsed time, it hardly depends
+    on what else the machine runs."""
     own, children = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),

@@ -1,22 +1,26 @@
-"""The panorama's charts, drawn with matplotlib's object API (``Figure`` + Agg: no pyplot
-state is ever created, so it is safe in threads and worker processes).
+"""The panorama's charts, drawn with matplotlib's documented object API: a ``Figure`` per
+chart on its own Agg canvas (no pyplot state, so it is safe in threads and worker
+processes), ordinary ``Axes`` calls, and the layout left to matplotlib (constrained layout
+for the portfolio charts, fixed axes for the scorecards).
 
 Every chart is a :class:`Chart`: a figure plus what a reader who cannot see it needs
 (a French text alternative and the table of its data). One colour-blind-safe palette
 (Okabe–Ito) everywhere; the computed health is also written, never told by colour alone.
+
+Honest axes: dates on a date axis (editions months or years apart are drawn months or
+years apart), counts and amounts from zero, tick labels never repeated (as many decimals,
+or as fine a date, as they need to differ), legends outside the data, no label cut.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
 import struct
-import weakref
+import textwrap
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -25,25 +29,18 @@ from typing import Any, Literal
 
 import matplotlib
 import numpy as np
-from matplotlib._afm import AFM
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import Name, PdfFile
-from matplotlib.collections import PatchCollection, PolyCollection
-from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
+from matplotlib.collections import PatchCollection
+from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.ticker import Formatter, MaxNLocator
 from zlib_ng import zlib_ng
 
 from pilot.indicators.figures import COST_BRACKETS
 from pilot.money import MILLION, format_decimal_fr, format_meur
 from pilot.projects.confidentiality import WITHHELD_TEXT
-from scorecards import text_cache
 from scorecards.view import EditionSummary, EditionView, ProjectView
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
@@ -84,6 +81,9 @@ PHASE_COLOURS = [
 PHASE_HATCHES = ["", "//", "..", "xx", "", "\\\\", "--"]
 WEATHER_LABELS = {"soleil": "soleil", "nuageux": "nuageux", "orage": "orage", None: "non déclarée"}
 DPI = 100
+# Portfolio charts: narrow enough to be read on a phone without zooming (the page scales
+# the image to the screen's width), with a large enough font.
+PORTFOLIO_WIDTH = 6.4
 RC: Any = {
     # DejaVu Sans (shipped with matplotlib) in PNG and SVG; Helvetica in PDF pages that use
     # the standard PDF fonts (see ``PDF_CORE_FONTS_RC``).
@@ -91,6 +91,7 @@ RC: Any = {
     "font.sans-serif": ["DejaVu Sans", "Helvetica"],
     "font.size": 10,
     "text.color": TEXT,
+    "text.parse_math": False,  # a "$" in a project's name is a dollar sign
     "axes.labelcolor": TEXT,
     "axes.edgecolor": "#3A3A3A",
     "xtick.color": TEXT,
@@ -123,34 +124,6 @@ class _CoreFontWeight(logging.Filter):
 logging.getLogger("matplotlib.font_manager").addFilter(_CoreFontWeight())
 
 
-@functools.cache
-def _afm_font_name(filename: str) -> str:
-    with open(filename, "rb") as fh:
-        return str(AFM(fh).get_fontname())
-
-
-def _write_afm_font(self: PdfFile, filename: str) -> Any:
-    """``PdfFile._write_afm_font`` reading each standard font's metrics file once per
-    process: matplotlib parses it again for every PDF (about 18 ms a font) only to take the
-    font's name, which made it most of the time of writing a one-page PDF."""
-    font = self.reserveObject("font dictionary")
-    self.writeObject(
-        font,
-        {
-            "Type": Name("Font"),
-            "Subtype": Name("Type1"),
-            "BaseFont": Name(_afm_font_name(filename)),
-            "Encoding": Name("WinAnsiEncoding"),
-        },
-    )
-    return font
-
-
-if hasattr(PdfFile, "_write_afm_font"):  # a later matplotlib may do without it
-    PdfFile._write_afm_font = _write_afm_font  # type: ignore[method-assign]
-text_cache.install()  # text laid out, measured and rendered once per process, not per draw
-
-
 def fits_core_fonts(*values: Any) -> bool:
     """Whether the standard PDF fonts can write every text in ``values`` (the data a chart
     shows): they only know Windows-1252, which is enough for French."""
@@ -177,33 +150,14 @@ class Chart:
         assert self.figure is not None, "scorecard_text() charts have no figure"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
-        engine = self.figure.get_layout_engine()
         for fmt in formats:
             path = folder / f"{self.slug}.{fmt}"
             write_figure(self.figure, path, fmt, core_fonts=self.core_fonts)
             written.append(path)
-            # Laid out once: the next formats keep these places (the layout costs more than
-            # the drawing). Whoever resizes the figure sets its layout engine back.
-            self.figure.set_layout_engine("none")
-        self.figure.set_layout_engine(engine)
         return written
 
     def table(self) -> dict[str, Any]:
         return {"title": self.title, "alt": self.alt, "headers": self.headers, "rows": self.rows}
-
-
-@contextmanager
-def rc_settings(params: dict[str, Any]) -> Iterator[None]:
-    """``matplotlib.rc_context(params)`` for the few rcParams a chart sets: only those that
-    differ are set, then restored. rc_context copies and restores all 300 of them (half a
-    millisecond, four times per scorecard)."""
-    rc: Any = matplotlib.rcParams
-    saved = {key: rc[key] for key, value in params.items() if rc[key] != value}
-    rc.update({key: params[key] for key in saved})
-    try:
-        yield
-    finally:
-        rc.update(saved)
 
 
 def write_figure(figure: Figure, path: Path, fmt: str, *, core_fonts: bool = False) -> None:
@@ -214,7 +168,7 @@ def write_figure(figure: Figure, path: Path, fmt: str, *, core_fonts: bool = Fal
 def figure_data(figure: Figure, fmt: str, *, core_fonts: bool = False) -> bytes:
     """The figure as a PNG, SVG or PDF file. ``core_fonts``: a PDF uses the standard fonts
     (only when ``fits_core_fonts`` says they can write its text)."""
-    with rc_settings(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
+    with matplotlib.rc_context(PDF_CORE_FONTS_RC if fmt == "pdf" and core_fonts else RC):
         if fmt == "png":
             return _png(figure)
         buffer = io.BytesIO()
@@ -231,20 +185,14 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def _png(figure: Figure) -> bytes:
-    """The figure as PNG: drawn by Agg as matplotlib would, encoded here (``encode_png``),
-    three times quicker than by Pillow for as many bytes."""
+    """The figure as PNG: its pixels as Agg draws them (``savefig(format="rgba")``),
+    encoded here (``encode_png``), three times quicker than by Pillow for as many bytes."""
     raw = io.BytesIO()
     figure.savefig(raw, format="rgba", dpi=DPI)
     width, height = figure.canvas.get_width_height(physical=True)
-    if figure.dpi != DPI or len(raw.getvalue()) != width * height * 4:  # not met so far
+    if len(raw.getvalue()) != width * height * 4:  # a layout changed the size: let Pillow
         png = io.BytesIO()
-        figure.savefig(
-            png,
-            format="png",
-            dpi=DPI,
-            metadata={"Software": None},
-            pil_kwargs={"compress_level": 3},
-        )
+        figure.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
         return png.getvalue()
     pixels = np.frombuffer(raw.getbuffer(), np.uint8).reshape(height, width, 4)
     return encode_png(pixels, DPI)
@@ -256,11 +204,8 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 def encode_png(rgba: np.ndarray, dpi: float, level: int = 2) -> bytes:
     """An RGBA image (height × width × 4 bytes) as PNG, every line with the "Up" filter
-    (each byte minus the one above it), which leaves charts' flat areas as runs of zeros:
-    zlib then packs them as small as Pillow's adaptive filters (which try five filters on
-    every line, most of the time Pillow took). Deflated by zlib-ng: the same format as
-    zlib's, three times quicker and a sixth smaller at the same level. Level 2: as small as
-    level 3 (0.8 % larger on scorecards) in nine tenths of the time; level 1 is half larger."""
+    (each byte minus the one above it), which leaves charts' flat areas as runs of zeros,
+    deflated by zlib-ng (the same format as zlib's, three times quicker)."""
     height, width, _ = rgba.shape
     lines = rgba.reshape(height, width * 4)
     filtered = np.empty((height, width * 4 + 1), np.uint8)
@@ -282,11 +227,12 @@ def encode_png(rgba: np.ndarray, dpi: float, level: int = 2) -> bytes:
 def new_figure(
     width: float, height: float, layout: Literal["constrained"] | None = "constrained"
 ) -> Figure:
-    """A figure on its own Agg canvas. Scorecards (drawn by the thousand) use fixed axes
-    positions (``layout=None``): constrained layout costs more than the drawing."""
+    """A figure on its own Agg canvas (no pyplot state). Constrained layout keeps every
+    label and legend inside the figure; scorecards, drawn by the thousand, use fixed axes
+    positions (``layout=None``) whose labels are sized to fit."""
     with matplotlib.rc_context(RC):
         figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
-        FigureCanvasAgg(figure)  # Agg, attached to this figure only: no pyplot state
+        FigureCanvasAgg(figure)
         return figure
 
 
@@ -312,13 +258,75 @@ def years(value: Decimal | None) -> str:
     return "non communiquée" if value is None else f"{fr(value, 1)}\u00a0ans"
 
 
-def _count_axis(axis: Any) -> None:
-    axis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_major_formatter(_fr_axis())
+class FrenchNumberFormatter(Formatter):
+    """Tick labels in French (decimal comma), with as many decimals as it takes for no two
+    labels to read the same (``places`` at least, 3 at most)."""
+
+    def __init__(self, places: int = 0, suffix: str = "") -> None:
+        self.places, self.suffix = places, suffix
+        self.shown = places
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{fr(x, self.shown)}{self.suffix}"
+
+    def format_ticks(self, values: Any) -> list[str]:
+        """The fewest decimals that write every tick exactly (ticks are round numbers), or
+        at least tell them apart."""
+        fallback = None
+        for places in range(self.places, 4):
+            self.shown = places
+            labels = [self(v) for v in values]
+            if len(set(labels)) == len(labels):
+                if all(abs(v - round(v, places)) < 1e-9 for v in values):
+                    return labels
+                fallback = fallback or places
+        self.shown = fallback if fallback is not None else 3
+        return [self(v) for v in values]
 
 
-def _fr_axis(places: int = 0, suffix: str = "") -> FuncFormatter:
-    return FuncFormatter(lambda v, _pos: f"{fr(v, places)}{suffix}")
+class FrenchDateFormatter(Formatter):
+    """Date tick labels as coarse as the ticks allow without two reading the same: the year
+    when every tick is a 1 January, else month and year when every tick is a first of the
+    month, else the day too."""
+
+    FORMATS = ("%Y", "%m/%Y", "%d/%m/%Y")
+
+    def __init__(self) -> None:
+        self.fmt = self.FORMATS[-1]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return num2date(x).strftime(self.fmt)
+
+    def format_ticks(self, values: Any) -> list[str]:
+        days = [num2date(v) for v in values]
+        for fmt in self.FORMATS:
+            if fmt == "%Y" and any((d.month, d.day) != (1, 1) for d in days):
+                continue
+            if fmt == "%m/%Y" and any(d.day != 1 for d in days):
+                continue
+            labels = [d.strftime(fmt) for d in days]
+            if len(set(labels)) == len(labels):
+                self.fmt = fmt
+                return labels
+        self.fmt = self.FORMATS[-1]
+        return [d.strftime(self.fmt) for d in days]
+
+
+def date_axis(axis: Any, maxticks: int = 6) -> None:
+    """A time axis: ticks where the calendar has them, labelled by ``FrenchDateFormatter``."""
+    axis.set_major_locator(AutoDateLocator(minticks=2, maxticks=maxticks))
+    axis.set_major_formatter(FrenchDateFormatter())
+
+
+def count_axis(axis: Any, *, integer: bool = True) -> None:
+    """A value axis with a few round ticks, in French, never the same label twice."""
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], integer=integer))
+    axis.set_major_formatter(FrenchNumberFormatter())
+
+
+def wrap(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters (whole words: nothing is cut)."""
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
 
 
 # --- Portfolio charts -------------------------------------------------------------------
@@ -334,20 +342,20 @@ def key_figures(view: EditionView) -> Chart:
         ("—" if mean is None else fr(Decimal(mean), 1), "années de durée moyenne"),
     ]
     with matplotlib.rc_context(RC):
-        fig = new_figure(9, 2.2)
-        for i, (number, label) in enumerate(items):
-            x = (i + 0.5) / len(items)
+        fig = new_figure(PORTFOLIO_WIDTH, 3.2)
+        for i, (number, label) in enumerate(items):  # two by two: readable on a phone
+            x, y = 0.25 + 0.5 * (i % 2), 0.75 - 0.5 * (i // 2)
             fig.text(
                 x,
-                0.6,
+                y,
                 number,
                 ha="center",
                 va="center",
-                fontsize=30,
+                fontsize=26,
                 weight="bold",
                 color=OKABE_ITO["blue"],
             )
-            fig.text(x, 0.22, label, ha="center", va="center", fontsize=11)
+            fig.text(x, y - 0.17, label, ha="center", va="center", fontsize=11)
     alt = "Chiffres clés : " + ", ".join(f"{n} {label}" for n, label in items) + "."
     return Chart(
         "chiffres-cles",
@@ -365,17 +373,17 @@ def by_ministry_and_phase(view: EditionView) -> Chart:
         phase = row.get("phase") or "Non renseignée"
         counts.setdefault(row.ministry, {}).setdefault(phase, 0)
         counts[row.ministry][phase] += 1
-    ministries = sorted(counts, key=lambda m: (sum(counts[m].values()), m))
+    ministries = sorted(counts, key=lambda m: (-sum(counts[m].values()), m))
     phases = [p for p in PHASE_ORDER if any(p in c for c in counts.values())]
     with matplotlib.rc_context(RC):
-        fig = new_figure(9, max(3.0, 0.38 * len(ministries) + 1.4))
+        fig = new_figure(PORTFOLIO_WIDTH, max(3.5, 0.32 * len(ministries) + 2.4))
         ax = fig.add_subplot()
         left = [0] * len(ministries)
         for phase in phases:
             i = PHASE_ORDER.index(phase)
             widths = [counts[m].get(phase, 0) for m in ministries]
             ax.barh(
-                ministries,
+                [wrap(m, 30) for m in ministries],
                 widths,
                 left=left,
                 label=phase,
@@ -386,14 +394,19 @@ def by_ministry_and_phase(view: EditionView) -> Chart:
             )
             left = [a + b for a, b in zip(left, widths, strict=True)]
         for y, total in enumerate(left):
-            ax.text(total + 0.2, y, str(total), va="center", fontsize=9)
+            ax.annotate(
+                str(total), (total, y), xytext=(3, 0), textcoords="offset points", va="center"
+            )
+        ax.invert_yaxis()  # the most projects on top
+        ax.set_xlim(0, max(left, default=1) * 1.1 or 1)
         ax.set_xlabel("Nombre de projets")
-        _count_axis(ax.xaxis)
-        ax.legend(title="Phase", loc="lower right", frameon=False, fontsize=9)
+        count_axis(ax.xaxis)
+        ax.tick_params(axis="y", labelsize=9)
+        fig.legend(loc="outside lower center", title="Phase", ncols=2, frameon=False, fontsize=9)
     headers = ["Ministère", *phases, "Total"]
     rows = [
         [m, *[str(counts[m].get(p, 0)) for p in phases], str(sum(counts[m].values()))]
-        for m in reversed(ministries)
+        for m in ministries
     ]
     top = ", ".join(f"{r[0]} ({r[-1]})" for r in rows[:3])
     alt = (
@@ -410,12 +423,13 @@ def by_cost_bracket(view: EditionView) -> Chart:
     ]
     values = [counts[b] for b in brackets]
     with matplotlib.rc_context(RC):
-        fig = new_figure(9, 3.4)
+        fig = new_figure(PORTFOLIO_WIDTH, 4.2)
         ax = fig.add_subplot()
-        bars = ax.bar(brackets, values, color=OKABE_ITO["blue"])
+        bars = ax.bar([wrap(b, 12) for b in brackets], values, color=OKABE_ITO["blue"])
         ax.bar_label(bars, labels=[str(v) for v in values], padding=2)
+        ax.set_ylim(0, max(values, default=1) * 1.12 or 1)
         ax.set_ylabel("Nombre de projets")
-        _count_axis(ax.yaxis)
+        count_axis(ax.yaxis)
         ax.tick_params(axis="x", labelsize=9)
     rows = [[b, str(v)] for b, v in zip(brackets, values, strict=True)]
     alt = (
@@ -433,26 +447,38 @@ def by_cost_bracket(view: EditionView) -> Chart:
     )
 
 
+OTHER_ZONES = "Autres zones"
+
+
 def by_functional_zone(view: EditionView, top: int = 15) -> Chart:
+    """The zones with the most projects, most first; the others together last (a group of
+    several zones is not a zone: it is never ranked among them, however many projects)."""
     counts = view.figures.get("by_functional_zone", {})
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     shown = ordered[:top]
     rest = sum(v for _, v in ordered[top:])
     if rest:
-        shown.append((f"Autres zones ({len(ordered) - top})", rest))
-    labels = [_short(k, 55) for k, _ in reversed(shown)]
-    values = [v for _, v in reversed(shown)]
+        shown.append((f"{OTHER_ZONES} ({len(ordered) - top})", rest))
+    labels = [wrap(k, 34) for k, _ in shown]
+    values = [v for _, v in shown]
+    lines = sum(label.count("\n") + 1 for label in labels)
     with matplotlib.rc_context(RC):
-        fig = new_figure(9, max(3.0, 0.3 * len(shown) + 1.2))
+        fig = new_figure(PORTFOLIO_WIDTH, max(3.0, 0.2 * lines + 0.15 * len(shown) + 1.2))
         ax = fig.add_subplot()
-        bars = ax.barh(labels, values, color=OKABE_ITO["green"])
+        colours = [OKABE_ITO["green"]] * len(ordered[:top]) + [GREY] * bool(rest)
+        bars = ax.barh(range(len(shown)), values, color=colours)
+        ax.set_yticks(range(len(shown)), labels)
+        ax.invert_yaxis()  # the first on top, the others last
         ax.bar_label(bars, labels=[str(v) for v in values], padding=2, fontsize=9)
+        ax.set_xlim(0, max(values, default=1) * 1.12 or 1)
         ax.set_xlabel("Nombre de projets")
-        _count_axis(ax.xaxis)
+        count_axis(ax.xaxis)
         ax.tick_params(axis="y", labelsize=8)
     rows = [[k, str(v)] for k, v in ordered]
     alt = (
-        f"Barres horizontales : nombre de projets par zone fonctionnelle ({len(ordered)} zones). "
+        f"Barres horizontales : nombre de projets par zone fonctionnelle ({len(ordered)} zones"
+        + (f", dont les {len(ordered) - top} plus petites regroupées en fin" if rest else "")
+        + "). "
         + "; ".join(f"{k} : {v}" for k, v in ordered[:3])
         + "."
     )
@@ -473,7 +499,7 @@ def drift_bubbles(view: EditionView) -> Chart:
     ]
     measured = [(r, s, b) for r, s, b in points if s is not None and b is not None]
     with matplotlib.rc_context(RC):
-        fig = new_figure(9, 5.5)
+        fig = new_figure(PORTFOLIO_WIDTH, 6.4)
         ax = fig.add_subplot()
         biggest = max((r.get("cost_eur") or 0 for r, _, _ in measured), default=0) or 1
         for health in ("vert", "orange", "rouge"):
@@ -483,7 +509,7 @@ def drift_bubbles(view: EditionView) -> Chart:
             ax.scatter(
                 [float(s * 100) for _, s, _ in group],
                 [float(b * 100) for _, _, b in group],
-                s=[30 + 900 * (r.get("cost_eur") or 0) / biggest for r, _, _ in group],
+                s=[30 + 600 * (r.get("cost_eur") or 0) / biggest for r, _, _ in group],
                 c=HEALTH_COLOURS[health],
                 marker=HEALTH_MARKERS[health],
                 alpha=0.75,
@@ -498,14 +524,18 @@ def drift_bubbles(view: EditionView) -> Chart:
         ax.axvline(0, color=TEXT, linewidth=0.6)
         ax.set_xlabel("Dérive calendaire depuis la référence initiale (%)")
         ax.set_ylabel("Dérive budgétaire depuis la référence initiale (%)")
-        ax.xaxis.set_major_formatter(_fr_axis())
-        ax.yaxis.set_major_formatter(_fr_axis())
+        count_axis(ax.xaxis)
+        count_axis(ax.yaxis)
         if measured:
-            ax.legend(
-                loc="upper left",
+            # Under the chart, outside the data: it never hides a bubble.
+            fig.legend(
+                loc="outside lower center",
+                ncols=3,
                 frameon=False,
                 fontsize=9,
                 title="Surface = coût actuel ; couleur et forme = santé calculée",
+                title_fontsize=9,
+                markerscale=0.6,
             )
         else:
             ax.text(0.5, 0.5, "Aucune dérive calculable", ha="center", transform=ax.transAxes)
@@ -547,11 +577,12 @@ def drift_bubbles(view: EditionView) -> Chart:
 
 
 def trends(history: Sequence[EditionSummary]) -> Chart:
-    """The key figures of DINUM's real editions, oldest first: an edition holding demo
-    data (fictitious) is never drawn as part of the series."""
+    """The key figures of DINUM's real editions, oldest first, at their publication dates
+    (on a time axis: editions months or years apart are drawn so), each value axis from
+    zero. An edition holding demo data (fictitious) is never drawn as part of the series."""
     left_out = sum(1 for h in history if h.demo)
     history = [h for h in history if not h.demo]
-    labels = [f"n° {h.number}\n{h.published_on.strftime('%m/%Y')}" for h in history]
+    days = [h.published_on for h in history]
     projects = [int(h.figures["projects"]) for h in history]
     costs = [Decimal(h.figures["total_cost_bn"]) for h in history]
     means = [
@@ -561,39 +592,49 @@ def trends(history: Sequence[EditionSummary]) -> Chart:
         for h in history
     ]
     with matplotlib.rc_context(RC):
-        fig = new_figure(9, 3.2)
-        axes = fig.subplots(1, 3)
-        series: list[tuple[Axes, list[Any], str, str, int]] = [
-            (axes[0], projects, "Projets suivis", OKABE_ITO["blue"], 0),
-            (axes[1], costs, "Coût total (Md€)", OKABE_ITO["vermillion"], 2),
-            (axes[2], means, "Durée moyenne (années)", OKABE_ITO["green"], 1),
+        fig = new_figure(PORTFOLIO_WIDTH, 7.5)
+        axes = fig.subplots(3, 1, sharex=True)
+        series: list[tuple[Axes, list[Any], str, str, str, int]] = [
+            (axes[0], projects, "Projets suivis", OKABE_ITO["blue"], "o", 0),
+            (axes[1], costs, "Coût total (Md€)", OKABE_ITO["vermillion"], "s", 1),
+            (axes[2], means, "Durée moyenne (années)", OKABE_ITO["green"], "D", 1),
         ]
-        x = list(range(len(history)))
-        for ax, values, title, colour, places in series:
-            known = [(i, float(v)) for i, v in zip(x, values, strict=True) if v is not None]
-            ax.plot([i for i, _ in known], [v for _, v in known], marker="o", color=colour)
-            for i, v in known:
+        for ax, values, title, colour, marker, places in series:
+            known = [(d, float(v)) for d, v in zip(days, values, strict=True) if v is not None]
+            when = np.array([d for d, _ in known], dtype="datetime64[D]")
+            ax.plot(when, [v for _, v in known], marker=marker, color=colour)
+            for d, v in zip(date2num(when), (v for _, v in known), strict=True):
                 ax.annotate(
-                    fr(v, places),
-                    (i, v),
+                    fr(v, 2 if places else 0),
+                    (d, v),
                     textcoords="offset points",
                     xytext=(0, 6),
                     ha="center",
                     fontsize=8,
                 )
-            ax.set_title(title, fontsize=10)
-            ax.set_xticks(x, labels, fontsize=7)
-            ax.yaxis.set_major_formatter(_fr_axis(places))
-            ax.margins(x=0.15, y=0.25)
+            ax.set_title(title, fontsize=10, loc="left")
+            top = max((v for _, v in known), default=1.0) or 1.0
+            ax.set_ylim(0, top * 1.25)  # from zero: a reader compares heights
+            count_axis(ax.yaxis, integer=places == 0)
+            ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
+        if days:
+            first, last = min(days), max(days)
+            margin = max(45, (last - first).days // 12)
+            axes[2].set_xlim(  # in days, within the dates Python knows
+                date.fromordinal(max(1, first.toordinal() - margin)),
+                date.fromordinal(min(last.toordinal() + margin, date.max.toordinal())),
+            )
+            date_axis(axes[2].xaxis, maxticks=5)
+        axes[2].set_xlabel("Date de publication de l'édition")
     rows = [
         [f"n° {h.number}", h.published_on.strftime("%d/%m/%Y"), str(p), fr(c, 2), fr(m, 1)]
         for h, p, c, m in zip(history, projects, costs, means, strict=True)
     ]
     if history:
         alt = (
-            f"Courbes des chiffres clés sur {len(history)} éditions : de {projects[0]} à "
-            f"{projects[-1]} projets suivis, de {fr(costs[0], 2)} à {fr(costs[-1], 2)} "
-            f"milliards d'euros."
+            f"Courbes des chiffres clés sur {len(history)} éditions, à leur date de "
+            f"publication : de {projects[0]} à {projects[-1]} projets suivis, de "
+            f"{fr(costs[0], 2)} à {fr(costs[-1], 2)} milliards d'euros."
         )
     else:
         alt = "Aucune édition publiée."
@@ -633,200 +674,12 @@ def portfolio_charts(view: EditionView) -> list[Chart]:
 
 
 def _short(text: str, width: int) -> str:
+    """An abbreviation of ``text`` marked as such ("…"); the full text is in the table."""
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _meur(eur: int | None) -> float | None:
     return None if eur is None else float(Decimal(eur) / MILLION)
-
-
-BAR_HEIGHT = 0.6
-BAR_LABEL_PAD = 3  # points between a bar and its value
-
-
-@dataclass
-class _BarsFrame:
-    """A scorecard's cost or duration bars, as ``_bars_frame`` makes them with the figure:
-    what every scorecard rewrites (see ``_bars``)."""
-
-    ax: Axes
-    title: Text
-    # What ax.barh and ax.bar_label would draw, as one collection of rectangles and plain
-    # texts: a patch per bar and an annotation per value (which checks where it points at
-    # each draw) cost about a tenth of the time of a scorecard.
-    bars: PolyCollection
-    values: list[Text]  # a bar's value each
-
-
-def _bars(
-    frame: _BarsFrame,
-    title: str,
-    values: list[float | None],
-    unit: str,
-    places: int,
-    colours: list[str],
-) -> None:
-    """The bars of ``values`` (top down), each labelled with its value, under ``title``."""
-    known = [0.0 if v is None else v for v in values]
-    texts = [("non communiqué" if v is None else f"{fr(v, places)}\u00a0{unit}") for v in values]
-    frame.title.set_text(title)
-    top, bottom = -BAR_HEIGHT / 2, BAR_HEIGHT / 2
-    frame.bars.set_verts(
-        [
-            [(0, i + top), (w, i + top), (w, i + bottom), (0, i + bottom)]
-            for i, w in enumerate(known)
-        ]
-    )
-    frame.bars.set_facecolor(colours)
-    for artist, width, text in zip(frame.values, known, texts, strict=True):
-        artist.set_x(width)
-        artist.set_text(text)
-    frame.ax.set_xlim(0, max([*known, 1.0]) * 1.45)
-
-
-def _bars_frame(ax: Axes, labels: list[str]) -> _BarsFrame:
-    """What every scorecard's cost or duration bars share: their labels and limits; and
-    their title, bars and values, empty (see ``_bars``)."""
-    _fixed(*_tick_labels(ax, "y", range(len(labels)), labels, fontsize=9))
-    figure = ax.get_figure(root=True)
-    assert figure is not None
-    pad = ScaledTranslation(BAR_LABEL_PAD / 72, 0, figure.dpi_scale_trans)
-    frame = _BarsFrame(
-        ax,
-        ax.set_title("", fontsize=10, loc="left", y=1),
-        PolyCollection([], edgecolors="none"),
-        [
-            ax.text(0, i, "", fontsize=9, ha="left", va="center", transform=ax.transData + pad)
-            for i in range(len(labels))
-        ],
-    )
-    ax.add_collection(frame.bars, autolim=False)
-    _fixed(frame.bars, *frame.values)
-    margin = 0.05 * (len(labels) - 1 + BAR_HEIGHT)  # matplotlib's default margins
-    ax.set_ylim(len(labels) - 1 + BAR_HEIGHT / 2 + margin, -BAR_HEIGHT / 2 - margin)  # top down
-    # Each bar is labelled with its value: a graduated axis would only repeat them.
-    ax.xaxis.set_visible(False)
-    ax.spines["bottom"].set_visible(False)
-    return frame
-
-
-TICK_LABEL_PAD = 7.0  # points: matplotlib's tick length and pad (3.5 each)
-
-
-def _tick_labels(
-    ax: Axes, which: Literal["x", "y"], positions: Sequence[float], labels: list[str], fontsize: int
-) -> list[Text]:
-    """Labels of rows, columns or cells, as plain texts where ``which`` axis would put its tick
-    labels, and that axis hidden: where labels only name what they face, the axis machinery
-    (locator, formatter, a tick of five artists per label, set up again at each draw) is
-    pure overhead, and no tick marks are needed."""
-    if which == "x":
-        transform, va, ha = ax.get_xaxis_text1_transform(TICK_LABEL_PAD)
-        xys = [(pos, 0.0) for pos in positions]
-    else:
-        transform, va, ha = ax.get_yaxis_text1_transform(TICK_LABEL_PAD)
-        xys = [(0.0, pos) for pos in positions]
-    texts = [
-        ax.text(x, y, label, fontsize=fontsize, va=va, ha=ha, transform=transform)
-        for (x, y), label in zip(xys, labels, strict=True)
-    ]
-    (ax.xaxis if which == "x" else ax.yaxis).set_visible(False)
-    return texts
-
-
-LEGEND_Y = 1.15  # the milestones' key, in axes fractions
-LEGEND_STEP = 0.32
-MARKER_SIZE = 50**0.5  # points: the width of a scatter marker of 50 points²
-
-
-MILESTONE_KINDS = [  # key in a milestone, label, marker, face and edge colours
-    ("baseline", "référence", "o", "none", OKABE_ITO["blue"]),
-    ("forecast", "prévision", ">", OKABE_ITO["orange"], OKABE_ITO["orange"]),
-    ("actual", "réalisé", "s", OKABE_ITO["green"], OKABE_ITO["green"]),
-]
-
-
-def _marker_style(marker: str, face: str, edge: str) -> dict[str, Any]:
-    return {
-        "linestyle": "none",
-        "marker": marker,
-        "markersize": MARKER_SIZE,
-        "markerfacecolor": face,
-        "markeredgecolor": edge,
-        "markeredgewidth": 1.5,
-    }
-
-
-MAX_MILESTONES = 8  # shown on a scorecard (all are in its data table)
-
-
-def _milestones(ax: Axes, frame: _MilestonesFrame, milestones: list[dict[str, Any]]) -> None:
-    for artist in [*frame.key, *frame.marks]:  # no key without milestones
-        artist.set_visible(bool(milestones))
-    shown = milestones[:MAX_MILESTONES]
-    for i, text in enumerate(frame.names):
-        text.set_text(_short(shown[i]["name"], 28) if i < len(shown) else "")
-    if not milestones:
-        ax.text(
-            0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
-        )
-        ax.set_axis_off()
-        return
-    for (key, *_), marks in zip(MILESTONE_KINDS, frame.marks, strict=True):
-        rows = [i for i, m in enumerate(shown) if m.get(key)]
-        days = date2num(np.array([shown[i][key] for i in rows], dtype="datetime64[D]"))
-        marks.set_data(days, rows)
-        marks.set_visible(bool(rows))
-        if rows:
-            ax.update_datalim(np.column_stack([days, rows]))
-    ax.autoscale(axis="x")  # the dates' limits, from the data just given
-    # A row per milestone, top down, with matplotlib's default margins, even for rows without
-    # a date: set, not found by autoscaling, nor by setting ticks on the hidden axis (which
-    # builds a tick of five artists per row).
-    margin = 0.05 * (len(shown) - 1) or 0.05
-    ax.set_ylim(len(shown) - 1 + margin, -margin)
-    # The dates' ticks chosen once (the view is final), not at each format's draw.
-    dates = AutoDateLocator(minticks=2, maxticks=6, interval_multiples=True)
-    ax.xaxis.set_major_locator(dates)
-    ax.xaxis.set_major_locator(FixedLocator(dates()))
-
-
-@dataclass
-class _MilestonesFrame:
-    names: list[Text]  # a row's name each, empty beyond the project's milestones
-    key: list[Artist]  # markers and texts
-    # A kind's marks each (``MILESTONE_KINDS``): markers of one line without a line, not
-    # ``ax.scatter``: the same marks, several times quicker to set up.
-    marks: list[Line2D]
-
-
-def _milestones_frame(ax: Axes) -> _MilestonesFrame:
-    """What every scorecard's milestones share: the dates' axis, its grid and margins, and
-    the key above the title. The key is drawn as a marker and a text per kind: the same as
-    ``ax.legend`` would show, without its box layout measured at every draw (about a tenth
-    of the time of drawing a scorecard); every kind is in it, whatever the project's dates.
-    And the rows' names, empty (see ``_milestones``)."""
-    names = _tick_labels(ax, "y", range(MAX_MILESTONES), [""] * MAX_MILESTONES, fontsize=8)
-    marks = [
-        Line2D([], [], zorder=3, **_marker_style(marker, face, edge))
-        for _, _, marker, face, edge in MILESTONE_KINDS
-    ]
-    for line in marks:
-        ax.add_line(line)
-    frame = _MilestonesFrame(names, [], marks)
-    ax.tick_params(axis="x", labelsize=8, bottom=False)  # the grid marks the dates
-    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
-    ax.xaxis.set_major_formatter(DateFormatter("%m/%Y"))
-    ax.margins(x=0.08)
-    for k, (_, label, marker, face, edge) in enumerate(MILESTONE_KINDS):
-        x = 0.5 + (k - (len(MILESTONE_KINDS) - 1) / 2) * LEGEND_STEP
-        style = _marker_style(marker, face, edge)
-        key = Line2D([x - 0.09], [LEGEND_Y], transform=ax.transAxes, clip_on=False, **style)
-        ax.add_artist(key)
-        text = ax.text(x - 0.055, LEGEND_Y, label, fontsize=8, va="center", transform=ax.transAxes)
-        frame.key.extend([key, text])
-    _fixed(*frame.names, *frame.key, *frame.marks)
-    return frame
 
 
 def _fr_date(value: str | None) -> str:
@@ -835,64 +688,6 @@ def _fr_date(value: str | None) -> str:
 
 def _criticality_colour(criticality: int) -> str:
     return "#FBE9C6" if criticality < 5 else "#F4C27A" if criticality < 9 else "#E8927C"
-
-
-def _risk_matrix(ax: Axes, counts: list[Text], risks: list[dict[str, Any]]) -> None:
-    """``counts``: the cells' texts (see ``_risk_matrix_frame``)."""
-    grid = [[0] * 4 for _ in range(4)]
-    for r in risks:
-        grid[r["probability"] - 1][r["impact"] - 1] += 1
-    for (p, i), text in zip(RISK_CELLS, counts, strict=True):
-        text.set_text(str(grid[p][i]) if grid[p][i] else "")
-    if not risks:
-        ax.text(
-            2.5,
-            2.5,
-            "Aucun risque ouvert communiqué",
-            ha="center",
-            va="center",
-            fontsize=9,
-            bbox={"facecolor": "white", "edgecolor": GREY},
-        )
-
-
-RISK_CELLS = [(p, i) for p in range(4) for i in range(4)]
-
-
-def _risk_matrix_frame(ax: Axes) -> list[Text]:
-    """What every scorecard's risk matrix shares: its cells, labels and limits; and the
-    texts of the cells' counts of risks, empty (see ``_risk_matrix``)."""
-    ax.add_collection(  # one collection, not 16 patches: drawn in one go
-        PatchCollection(
-            [Rectangle((i + 0.5, p + 0.5), 1, 1) for p, i in RISK_CELLS],
-            facecolors=[_criticality_colour((p + 1) * (i + 1)) for p, i in RISK_CELLS],
-            edgecolors="white",
-            linewidths=2,
-        )
-    )
-    ax.set_xlim(0.5, 4.5)
-    ax.set_ylim(0.5, 4.5)
-    for which in ("x", "y"):
-        _tick_labels(ax, which, [1, 2, 3, 4], ["1", "2", "3", "4"], fontsize=10)
-    ax.text(0.5, -0.12, "Impact (1 à 4)", fontsize=9, ha="center", va="top", transform=ax.transAxes)
-    ax.text(
-        -0.1,
-        0.5,
-        "Probabilité (1 à 4)",
-        fontsize=9,
-        ha="center",
-        va="bottom",
-        rotation="vertical",
-        rotation_mode="anchor",
-        transform=ax.transAxes,
-    )
-    counts = [
-        ax.text(i + 1, p + 1, "", ha="center", va="center", fontsize=12, weight="bold")
-        for p, i in RISK_CELLS
-    ]
-    _fixed(*ax.collections, *ax.texts)
-    ax.set_aspect("equal")
-    return counts
 
 
 def _scorecard_facts(row: ProjectView) -> dict[str, Any]:
@@ -989,126 +784,173 @@ def scorecard_text(row: ProjectView) -> Chart:
     )
 
 
-SCORECARD_AXES = [  # costs, durations, milestones, risks
+SCORECARD_AXES = [  # costs, durations, milestones, risks: fixed places (no layout to compute)
     (0.17, 0.55, 0.29, 0.24),
     (0.67, 0.55, 0.29, 0.24),
-    (0.17, 0.07, 0.33, 0.34),
-    (0.62, 0.07, 0.34, 0.34),
+    (0.17, 0.07, 0.33, 0.32),
+    (0.62, 0.07, 0.34, 0.32),
+]
+MAX_MILESTONES = 8  # shown on a scorecard (all are in its data table)
+MILESTONE_NAME_WIDTH = 28  # characters: the room left of the milestones' axes
+MILESTONE_KINDS = [  # key in a milestone, label, marker, face and edge colours
+    ("baseline", "référence", "o", "none", OKABE_ITO["blue"]),
+    ("forecast", "prévision", ">", OKABE_ITO["orange"], OKABE_ITO["orange"]),
+    ("actual", "réalisé", "s", OKABE_ITO["green"], OKABE_ITO["green"]),
 ]
 
 
-def _no_ticklabel_bboxes(ticks: Any, renderer: Any) -> tuple[list[Any], list[Any]]:
-    """An axis measures all its tick labels at each draw, only to place its offset text
-    (which scorecards never have: no axis of theirs shows an offset) and its label (which
-    they place at fixed coordinates): about a twentieth of the time of a scorecard."""
-    return [], []
+def _row_labels(ax: Axes, labels: Sequence[str], fontsize: float) -> None:
+    """Name the rows 0, 1, … of ``ax`` left of it, as plain texts in the axes' y-axis
+    transform, the y-axis hidden: rows named by what they face need no tick or locator
+    (a scorecard draws about thirty such labels, and ticks cost ten times a text)."""
+    transform = ax.get_yaxis_transform()
+    for y, label in enumerate(labels):
+        ax.text(-0.02, y, label, fontsize=fontsize, ha="right", va="center", transform=transform)
+    ax.yaxis.set_visible(False)
 
 
-# What every scorecard draws the same (labels of bars, the risk matrix's cells and labels),
-# and the texts every scorecard rewrites: set up with the figure, kept when it is reused.
-_FIXED: weakref.WeakSet[Artist] = weakref.WeakSet()
+def _bars(ax: Axes, title: str, values: list[float | None], unit: str, colours: list[str]) -> None:
+    """The bars of ``values`` (top down), each labelled with its value (so no graduated
+    axis: it would only repeat them), from zero."""
+    known = [0.0 if v is None else v for v in values]
+    bars = ax.barh(range(len(known)), known, height=0.6, color=colours)
+    ax.bar_label(
+        bars,
+        labels=[("non communiqué" if v is None else f"{fr(v, 1)}\u00a0{unit}") for v in values],
+        padding=3,
+        fontsize=9,
+    )
+    _row_labels(ax, SCORECARD_LABELS, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max([*known, 1.0]) * 1.45)
+    ax.xaxis.set_visible(False)
+    ax.spines["bottom"].set_visible(False)
+    ax.set_title(title, fontsize=10, loc="left", y=1.0)
 
 
-def _fixed(*artists: Artist) -> None:
-    _FIXED.update(artists)
+def _milestones(ax: Axes, milestones: list[dict[str, Any]]) -> None:
+    ax.set_title("Jalons : référence, prévision, réalisé", fontsize=10, loc="left", y=1.0, pad=22)
+    if not milestones:
+        ax.text(
+            0.5, 0.5, "Aucun jalon communiqué", ha="center", va="center", transform=ax.transAxes
+        )
+        ax.set_axis_off()
+        return
+    shown = milestones[:MAX_MILESTONES]
+    for key, label, marker, face, edge in MILESTONE_KINDS:
+        rows = [i for i, m in enumerate(shown) if m.get(key)]
+        ax.plot(
+            np.array([shown[i][key] for i in rows], dtype="datetime64[D]"),
+            rows,
+            linestyle="none",
+            marker=marker,
+            markersize=7,
+            markerfacecolor=face,
+            markeredgecolor=edge,
+            markeredgewidth=1.5,
+            label=label,
+        )
+    _row_labels(ax, [_short(m["name"], MILESTONE_NAME_WIDTH) for m in shown], fontsize=8)
+    ax.set_ylim(len(shown) - 0.5, -0.5)  # a row per milestone, top down
+    ax.margins(x=0.08)
+    date_axis(ax.xaxis, maxticks=5)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.5)
+    # Above the axes, under the title: never over the marks.
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=len(MILESTONE_KINDS),
+        frameon=False,
+        fontsize=8,
+        borderaxespad=0.2,
+    )
 
 
-@dataclass
-class _ScorecardFrame:
-    """The artists of a scorecard figure that every scorecard rewrites (``set_text``,
-    ``set_verts``, ``set_data``): making a text costs more than drawing it, and a scorecard
-    writes about twenty."""
-
-    heading: list[Text]  # the project's name, its identity line, its météo and health
-    bars: list[_BarsFrame]  # costs, durations
-    milestones: _MilestonesFrame
-    risk_counts: list[Text]  # a cell each (``RISK_CELLS``)
-
-
-_FRAMES: weakref.WeakKeyDictionary[Figure, _ScorecardFrame] = weakref.WeakKeyDictionary()
-
-
-def _blank_scorecard(reuse: Figure | None) -> Figure:
-    """A scorecard's figure with its four axes, empty but for what every scorecard draws the
-    same: ``reuse`` (a previous scorecard's figure) emptied, which spares building the axes,
-    their ticks and fixed parts again (about a quarter of the time of drawing a scorecard),
-    or else a new one. Its texts to rewrite are in ``_FRAMES``."""
-    if reuse is None:
-        figure = new_figure(10, 7.2, layout=None)
-        for rect in SCORECARD_AXES:
-            ax = figure.add_axes(rect)
-            # White on the white figure: not drawn (4 ms a scorecard in SVG and PDF).
-            ax.patch.set_visible(False)
-            # Axis labels where matplotlib would put the risk matrix's, fixed: it otherwise
-            # measures every tick label at each draw to place them (even empty ones).
-            ax.xaxis.set_label_coords(0.5, -0.12)
-            ax.yaxis.set_label_coords(-0.1, 0.5)
-            axes: list[Any] = [ax.xaxis, ax.yaxis]  # Any: a private method, replaced
-            for axis in axes:
-                axis._get_ticklabel_bboxes = _no_ticklabel_bboxes
-        cost_ax, duration_ax, milestones_ax, risks_ax = figure.axes
-        heading = [
-            figure.text(0.015, 0.955, "", fontsize=15, weight="bold"),
-            figure.text(0.015, 0.915, ""),
-            figure.text(0.015, 0.87, "", weight="bold"),
-        ]
-        _fixed(*heading)
-        bars = [_bars_frame(ax, SCORECARD_LABELS) for ax in (cost_ax, duration_ax)]
-        # The titles of milestones and risks are the same on every scorecard: set once.
-        title: dict[str, Any] = {"fontsize": 10, "loc": "left", "y": 1}
-        milestones = _milestones_frame(milestones_ax)
-        milestones_ax.set_title("Jalons : référence, prévision, réalisé", **title)
-        risk_counts = _risk_matrix_frame(risks_ax)
-        risks_ax.set_title("Risques ouverts : probabilité × impact", **title)
-        _FRAMES[figure] = _ScorecardFrame(heading, bars, milestones, risk_counts)
-        return figure
-    for text in list(reuse.texts):
-        if text not in _FIXED:
-            text.remove()
-    for ax in reuse.axes:
-        for artist in [*ax.patches, *ax.collections, *ax.texts, *ax.lines]:
-            if artist not in _FIXED:
-                artist.remove()
-        ax.containers.clear()
-        if ax.legend_ is not None:
-            ax.legend_.remove()
-        ax.ignore_existing_data_limits = True  # the next data sets the limits afresh
-        ax.set_axis_on()
-    return reuse
+def _risk_matrix(ax: Axes, risks: list[dict[str, Any]]) -> None:
+    cells = [(p, i) for p in range(4) for i in range(4)]
+    ax.add_collection(
+        PatchCollection(
+            [Rectangle((i + 0.5, p + 0.5), 1, 1) for p, i in cells],
+            facecolors=[_criticality_colour((p + 1) * (i + 1)) for p, i in cells],
+            edgecolors="white",
+            linewidths=2,
+        )
+    )
+    grid = [[0] * 4 for _ in range(4)]
+    for r in risks:
+        grid[r["probability"] - 1][r["impact"] - 1] += 1
+    for p, i in cells:
+        if grid[p][i]:
+            ax.text(
+                i + 1, p + 1, str(grid[p][i]), ha="center", va="center", fontsize=12, weight="bold"
+            )
+    ax.set_xlim(0.5, 4.5)
+    ax.set_ylim(0.5, 4.5)
+    # The cells' numbers as plain texts beside them (see ``_row_labels``).
+    x_labels, y_labels = ax.get_xaxis_transform(), ax.get_yaxis_transform()
+    for k in range(1, 5):
+        ax.text(k, -0.03, str(k), ha="center", va="top", transform=x_labels)
+        ax.text(-0.03, k, str(k), ha="right", va="center", transform=y_labels)
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
+    ax.text(0.5, -0.12, "Impact (1 à 4)", fontsize=9, ha="center", va="top", transform=ax.transAxes)
+    ax.text(
+        -0.1,
+        0.5,
+        "Probabilité (1 à 4)",
+        fontsize=9,
+        ha="right",
+        va="center",
+        rotation="vertical",
+        transform=ax.transAxes,
+    )
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_aspect("equal")
+    ax.set_title("Risques ouverts : probabilité × impact", fontsize=10, loc="left", y=1.0)
+    if not risks:
+        ax.text(
+            2.5,
+            2.5,
+            "Aucun risque ouvert communiqué",
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"facecolor": "white", "edgecolor": GREY},
+        )
 
 
-def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
+def scorecard(row: ProjectView) -> Chart:
     """One project's scorecard: identity, phase, cost and duration against the initial and
-    latest baseline, milestones, risks, declared météo beside the computed health.
-
-    ``reuse``: the figure of a scorecard already written, redrawn for this one (it is then
-    this chart's figure), when drawing many in a row."""
+    latest baseline, milestones, risks, declared météo beside the computed health. A new
+    figure each time, built with ordinary ``Axes`` calls."""
     chart = scorecard_text(row)
     v = row.get
     facts = _scorecard_facts(row)
     health, costs, durations = facts["health"], facts["costs"], facts["durations"]
     phase, health_text = facts["phase"], facts["health_text"]
     colours = [GREY, OKABE_ITO["sky"], HEALTH_COLOURS.get(health, OKABE_ITO["blue"])]
-    with rc_settings(RC):
-        fig = _blank_scorecard(reuse)
-        frame = _FRAMES[fig]
-        cost_ax, duration_ax, milestones_ax, risks_ax = fig.axes
+    with matplotlib.rc_context(RC):
+        fig = new_figure(10, 7.2, layout=None)
+        cost_ax, duration_ax, milestones_ax, risks_ax = (fig.add_axes(r) for r in SCORECARD_AXES)
         line = f"Météo déclarée : {facts['weather_text']}   ·   santé calculée : {health_text}"
         if v("weather_rosier"):
             line += "   ·   la météo déclarée est plus favorable que la santé calculée"
-        heading = [
-            _short(f"{row.name} ({row.ministry})", 80),
-            f"{row.pilot_id} · phase : {phase} · début : {facts['start_text']}",
-            line,
-        ]
-        for text, string in zip(frame.heading, heading, strict=True):
-            text.set_text(string)
-        for ax, bars in zip((cost_ax, duration_ax), frame.bars, strict=True):
-            for artist in [*ax.texts, bars.bars]:  # no bars, nor their labels
-                artist.set_visible(not row.confidential)
+        # A long name in a smaller font, whole up to 90 characters (in the page's title and
+        # the data table in any case).
+        name = f"{row.name} ({row.ministry})"
+        fig.text(
+            0.015,
+            0.955,
+            _short(name, 90),
+            fontsize=15 if len(name) <= 60 else 11,
+            weight="bold",
+        )
+        fig.text(0.015, 0.915, f"{row.pilot_id} · phase : {phase} · début : {facts['start_text']}")
+        fig.text(0.015, 0.87, line, weight="bold")
         if row.confidential:
-            for ax, bars in zip((cost_ax, duration_ax), frame.bars, strict=True):
-                bars.title.set_text("")  # no drift to tell
+            for ax in (cost_ax, duration_ax):
                 ax.set_axis_off()
                 ax.text(
                     0.5,
@@ -1120,25 +962,23 @@ def scorecard(row: ProjectView, reuse: Figure | None = None) -> Chart:
                 )
         else:
             _bars(
-                frame.bars[0],
-                f"Coût (M€) · dérive {percent(row.decimal('budget_drift_initial'))}"
-                " depuis l'initiale",
+                cost_ax,
+                "Coût (M€)\ndérive depuis la référence initiale : "
+                + percent(row.decimal("budget_drift_initial")),
                 costs,
                 "M€",
-                1,
                 colours,
             )
             _bars(
-                frame.bars[1],
-                f"Durée (années) · dérive {percent(row.decimal('schedule_drift_initial'))}"
-                " depuis l'initiale",
+                duration_ax,
+                "Durée (années)\ndérive depuis la référence initiale : "
+                + percent(row.decimal("schedule_drift_initial")),
                 [None if d is None else float(d) for d in durations],
                 "ans",
-                1,
                 colours,
             )
-        _milestones(milestones_ax, frame.milestones, v("milestones") or [])
-        _risk_matrix(risks_ax, frame.risk_counts, v("risks") or [])
+        _milestones(milestones_ax, v("milestones") or [])
+        _risk_matrix(risks_ax, v("risks") or [])
     chart.figure = fig
     chart.core_fonts = fits_core_fonts(row.data, row.values)
     return chart

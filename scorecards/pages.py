@@ -70,7 +70,12 @@ def write_site_pages(
 ) -> int:
     """Write every page that spans the published editions (``views``, oldest first: read
     when not given); returns the files rewritten."""
-    views = published_views(session) if views is None else views
+    return write_views_pages(published_views(session) if views is None else views, site_root)
+
+
+def write_views_pages(views: list[EditionView], site_root: Path) -> int:
+    """``write_site_pages`` from the published editions ``views``, already read (no
+    database access: written outside any transaction)."""
     written = 0
     demo = any(v.demo for v in views)
     for name, template, title, nav in FIXED_PAGES:

@@ -3,24 +3,29 @@
 Incremental: each project's content hash (``ProjectView.content_hash``) names its drawn
 scorecard in a cache shared by every edition (``<site>/.cache/fiches/<hash>.{png,svg}``)
 and is recorded per edition in ``manifest.json``. Only projects whose hash is not in the
-cache are drawn; only pages whose hash changed are rewritten. Scorecards can be drawn by a
-pool of worker processes (``workers``).
+cache are drawn (by a pool of worker processes: ``scorecards.drawing``); only pages whose
+hash changed are rewritten.
+
+Order: every missing scorecard is drawn into the cache first; only then is anything of the
+site written, so a publication whose drawing fails leaves the site as it was. No database
+transaction is open while drawing or writing: the rows are read first, in a short read
+transaction. Publications of one site take turns on a file lock
+(``<site>/.publication.lock``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +34,18 @@ from sqlmodel import Session
 
 from scorecards import booklet as booklet_module
 from scorecards import charts as charts_module
-from scorecards import opendata, pages, pdf, site
+from scorecards import opendata, pages, site
+from scorecards.drawing import DrawingError, cache_paths, draw_all
 from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, edition_view
+
+__all__ = ["DrawingError", "PublishReport", "build", "publish_edition"]
 
 log = logging.getLogger(__name__)
 
 # Bump when the drawing or the pages change, so every cached scorecard is redrawn.
-RENDER_VERSION = "10"
-SCORECARD_FORMATS = ("png", "svg")
+RENDER_VERSION = "12"
 MANIFEST = "manifest.json"
-MIN_PER_WORKER = 25  # below this many scorecards per worker, starting it costs more than it saves
-CHUNK = 10  # scorecards a worker draws per task: small enough to share the work evenly
+LOCK_FILE = ".publication.lock"
 
 
 @dataclass
@@ -75,104 +81,29 @@ def _hash(row: ProjectView) -> str:
     return f"{RENDER_VERSION}-{row.content_hash()}"
 
 
-def _cache_paths(cache: Path, key: str) -> dict[str, Path]:
-    return {fmt: cache / f"{key}.{fmt}" for fmt in SCORECARD_FORMATS}
-
-
-# Each thread's scorecard figure, redrawn for every scorecard it draws, from one chunk to the
-# next: a new figure costs about 60 ms more to draw the first time (half a scorecard).
-_drawn = threading.local()
-
-
-def draw_scorecards(rows: Sequence[ProjectView], cache: str) -> int:
-    """Draw the scorecards of ``rows`` into the cache (a worker process runs this)."""
-    folder = Path(cache)
-    for row in rows:
-        chart = charts_module.scorecard(row, reuse=getattr(_drawn, "figure", None))
-        _drawn.figure = chart.figure
-        assert chart.figure is not None
-        paths = _cache_paths(folder, _hash(row))
-        charts_module.write_figure(chart.figure, paths["svg"], "svg")
-        page = charts_module.figure_data(chart.figure, "pdf", core_fonts=chart.core_fonts)
-        # The PNG is drawn from the figure's PDF by PDFium: five times quicker than Agg
-        # would draw the figure again.
-        charts_module.write_file(paths["png"], pdf.page_png(page, charts_module.DPI))
-    return len(rows)
-
-
-class _Drawing:
-    """Scorecards being drawn: ``ready()`` gives the rows whose scorecards are in the cache,
-    chunk by chunk as the pool's workers finish them (every row once)."""
-
-    def __init__(
-        self,
-        rows: list[ProjectView],
-        futures: list[Future[int]],
-        submitting: threading.Thread | None = None,
-    ) -> None:
-        self.rows, self.futures, self.submitting = rows, futures, submitting
-
-    def submitted(self) -> None:
-        """Wait until every chunk is handed to the pool (the pool may refuse one: its error
-        is logged, and this raises)."""
-        if self.submitting is None:
-            return
-        self.submitting.join()
-        if len(self.futures) * CHUNK < len(self.rows):
-            raise RuntimeError("scorecards not all handed to the pool")
-
-    def ready(self) -> Iterator[list[ProjectView]]:
-        self.submitted()
-        if not self.futures:
-            yield self.rows
-            return
-        chunks = {future: i for i, future in enumerate(self.futures)}
-        for future in as_completed(self.futures):
-            future.result()
-            start = chunks[future] * CHUNK
-            yield self.rows[start : start + CHUNK]
+_held = threading.local()  # the sites whose lock this thread holds
 
 
 @contextmanager
-def _drawing(rows: list[ProjectView], cache: Path, workers: int) -> Iterator[_Drawing]:
-    """Draw the scorecards of ``rows`` into ``cache``: at once in this process, or by a pool
-    of worker processes while this one runs the body of the ``with`` (writing the pages and
-    the booklet as the scorecards come), in chunks handed to whichever worker is free.
-    Every scorecard is drawn on leaving."""
-    cache.mkdir(parents=True, exist_ok=True)
-    if workers <= 1 or len(rows) < MIN_PER_WORKER * 2:
-        draw_scorecards(rows, str(cache))
-        yield _Drawing(rows, [])
+def publication_lock(site_root: Path) -> Iterator[None]:
+    """Hold the site's publication lock (an exclusive ``flock`` on
+    ``<site>/.publication.lock``): publications of one site, from any process, take turns.
+    Re-entered by the thread that holds it, it does nothing more."""
+    key = str(site_root.resolve())
+    held: set[str] = getattr(_held, "sites", set())
+    _held.sites = held
+    if key in held:
+        yield
         return
-    workers = min(workers, len(rows) // MIN_PER_WORKER)
-    # "forkserver": workers start clean (no inherited database connections or threads), forked
-    # from a server that imported the drawing modules once (and stays for the next publish).
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["scorecards.publish"])
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures: list[Future[int]] = []
-
-        def submit() -> None:
-            futures.extend(
-                pool.submit(draw_scorecards, rows[i : i + CHUNK], str(cache))
-                for i in range(0, len(rows), CHUNK)
-            )
-
-        # Submitted from a thread: the first submit waits for the fork server to import the
-        # drawing modules (about 2 s), while this process draws the portfolio charts.
-        submitting = threading.Thread(target=submit, name="scorecards-pool")
-        submitting.start()
-        drawing = _Drawing(rows, futures, submitting)
+    site_root.mkdir(parents=True, exist_ok=True)
+    with open(site_root / LOCK_FILE, "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        held.add(key)
         try:
-            yield drawing
-        except BaseException:
-            submitting.join()
-            for future in futures:
-                future.cancel()
-            raise
-        drawing.submitted()
-        for future in futures:
-            future.result()
+            yield
+        finally:
+            held.discard(key)
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def _place_file(source: Path, target: Path) -> None:
@@ -196,7 +127,7 @@ def _write_project_page(
 ) -> int:
     """Place a project's scorecard (PNG, SVG) in the edition's ``folder``, then write its
     page (after: a reader never sees a page without its image). Returns the pages written."""
-    paths = _cache_paths(cache, keys[row.pilot_id])
+    paths = cache_paths(cache, keys[row.pilot_id])
     for fmt in ("png", "svg"):
         _place_file(paths[fmt], folder / "fiches" / f"{row.pilot_id}.{fmt}")
     html = site.project_page(view, row, charts_module.scorecard_text(row), place)
@@ -220,20 +151,33 @@ def build(
     booklet: bool | None = None,
     draft_root: Path | None = None,
 ) -> PublishReport:
-    """Write everything an edition (or the draft) publishes, redrawing only what changed.
+    """Write everything an edition (or the draft) publishes, redrawing only what changed,
+    under the site's publication lock.
 
     ``root_index``: also make this edition the site's home page; ``booklet``: also write
-    the PDF booklet (both default to: when it is a published edition — laying out the
-    booklet takes tens of milliseconds a project, which the draft's frequent republishing
-    can spare). The booklet is written last, while a pool draws the scorecards; the
-    edition's home page links to it only once it is written.
+    the PDF booklet (both default to: when it is a published edition).
     """
-    booklet = (not view.draft) if booklet is None else booklet
-    draft_root = draft_root or default_draft_root()
+    with publication_lock(site_root):
+        return _build(
+            view,
+            site_root,
+            workers=workers,
+            root_index=(not view.draft) if root_index is None else root_index,
+            booklet=(not view.draft) if booklet is None else booklet,
+            draft_root=draft_root or default_draft_root(),
+        )
+
+
+def _build(
+    view: EditionView,
+    site_root: Path,
+    *,
+    workers: int,
+    root_index: bool,
+    booklet: bool,
+    draft_root: Path,
+) -> PublishReport:
     folder = edition_folder(site_root, view, draft_root)
-    legacy = site_root / DRAFT_SLUG  # where the draft was, before it left the public site
-    if legacy.resolve() != draft_root.resolve():
-        shutil.rmtree(legacy, ignore_errors=True)
     report = PublishReport(folder=folder, projects=len(view.rows))
     clock = time.perf_counter()
 
@@ -243,100 +187,98 @@ def build(
         report.seconds[name] = report.seconds.get(name, 0.0) + now - clock
         clock = now
 
-    site.copy_assets(site_root)
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest_before = _load_manifest(folder)
-    previous = manifest_before.get("projects", {})
+    # 1. Every missing scorecard drawn into the cache (not part of the site), the portfolio
+    # charts meanwhile: should drawing fail, nothing of the site has changed.
     cache = site_root / ".cache" / "fiches"
     keys = {row.pilot_id: _hash(row) for row in view.rows}
     missing = [
         row
         for row in view.rows
-        if not all(p.exists() for p in _cache_paths(cache, keys[row.pilot_id]).values())
+        if not all(p.exists() for p in cache_paths(cache, keys[row.pilot_id]).values())
     ]
     report.drawn, report.reused = len(missing), len(view.rows) - len(missing)
+    portfolio: list[charts_module.Chart] = []
+    draw_all(
+        missing,
+        [keys[row.pilot_id] for row in missing],
+        cache,
+        workers,
+        meanwhile=lambda: portfolio.extend(charts_module.portfolio_charts(view)),
+    )
+    lap("fiches et graphiques")
+
+    # 2. The site.
+    legacy = site_root / DRAFT_SLUG  # where the draft was, before it left the public site
+    if legacy.resolve() != draft_root.resolve():
+        shutil.rmtree(legacy, ignore_errors=True)
+    site.copy_assets(site_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_before = _load_manifest(folder)
+    previous = manifest_before.get("projects", {})
     cards = folder / "fiches"
     cards.mkdir(exist_ok=True)
-    pages = folder / "projets"
-    pages.mkdir(exist_ok=True)
-    changed = [
-        row
-        for row in view.rows
-        if previous.get(row.pilot_id) != keys[row.pilot_id]
-        or not (pages / f"{row.pilot_id}.html").exists()
-    ]
+    project_pages = folder / "projets"
+    project_pages.mkdir(exist_ok=True)
+    for chart in portfolio:
+        chart.save(folder / "graphiques")
+    lap("graphiques")
     place = (
         site.Place(root="../../../", ed="../")
         if view.slug != DRAFT_SLUG
         else site.Place(root="../../", ed="../")
     )
-    changed_ids = {row.pilot_id for row in changed}
+    # Each changed page after its scorecard: a reader never sees a page without its image.
+    for row in view.rows:
+        if (
+            previous.get(row.pilot_id) != keys[row.pilot_id]
+            or not (project_pages / f"{row.pilot_id}.html").exists()
+        ):
+            report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
+    lap("pages projets")
+
+    # The open data before the home page, which gives each file's size.
+    report.files += opendata.write_all(view, folder / "donnees")
+    data_files = opendata.listing(folder / "donnees", opendata.EDITION_BASE)
+    lap("données ouvertes")
+
     booklet_path = folder / site.pdf_name(view)
-    with ExitStack() as stack:
-        drawing = stack.enter_context(_drawing(missing, cache, workers))
-        lap("fiches")  # drawn by now, unless a pool draws them while the pages below are written
-        portfolio = charts_module.portfolio_charts(view)
-        for chart in portfolio:
-            chart.save(folder / "graphiques")
-        lap("graphiques")
-
-        # The open data before the home page, which gives each file's size.
-        report.files += opendata.write_all(view, folder / "donnees")
-        data_files = opendata.listing(folder / "donnees", opendata.EDITION_BASE)
-        lap("données ouvertes")
-
-        home_place = (
-            site.Place(root="../../", ed="")
-            if view.slug != DRAFT_SLUG
-            else site.Place(root="../", ed="")
+    booklet_key = None
+    if booklet:
+        booklet_key = booklet_module.write_booklet(
+            view, booklet_path, unless=manifest_before.get("booklet")
         )
+        report.files.append(booklet_path)
+        lap("livret PDF")
+    else:
+        booklet_path.unlink(missing_ok=True)
 
-        def write_homes(linked: bool) -> None:
-            home = site.edition_home(
-                view, portfolio, home_place, booklet=linked, data_files=data_files
-            )
-            if site.write_if_changed(folder / "index.html", home):
-                report.pages_written += 1
-            if root_index if root_index is not None else not view.draft:
-                ed = f"editions/{view.slug}/"
-                home = site.edition_home(
-                    view,
-                    portfolio,
-                    site.Place(root="", ed=ed),
-                    booklet=linked,
-                    data_files=data_files,
-                )
-                site.write_if_changed(site_root / "index.html", home)
-
-        # A booklet of a previous writing of this edition is linked until the new one
-        # replaces it; a first writing links none until it is written.
-        write_homes(booklet and booklet_path.exists())
-        lap("pages")
-
-        # The booklet needs no scorecard: laid out here while a pool draws them.
-        booklet_key = None
-        if booklet:
-            booklet_key = booklet_module.write_booklet(
-                view, booklet_path, unless=manifest_before.get("booklet")
-            )
-            report.files.append(booklet_path)
-            write_homes(True)
-            lap("livret PDF")
-        else:
-            booklet_path.unlink(missing_ok=True)
-        # As the pool draws them: each changed page after its scorecard (a reader never sees
-        # a page without its image).
-        to_draw = {row.pilot_id for row in missing}
-        for row in changed:
-            if row.pilot_id not in to_draw:  # drawn before: in the cache already
-                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
-        for rows in drawing.ready():
-            for row in (r for r in rows if r.pilot_id in changed_ids):
-                report.pages_written += _write_project_page(view, row, cache, keys, place, folder)
-        lap("fiches et pages projets")
+    # The edition's home page, then the site's, last: they link to everything above.
+    home_place = (
+        site.Place(root="../../", ed="")
+        if view.slug != DRAFT_SLUG
+        else site.Place(root="../", ed="")
+    )
+    home = site.edition_home(view, portfolio, home_place, booklet=booklet, data_files=data_files)
+    if site.write_if_changed(folder / "index.html", home):
+        report.pages_written += 1
+    if root_index:
+        ed = f"editions/{view.slug}/"
+        home = site.edition_home(
+            view,
+            portfolio,
+            site.Place(root="", ed=ed),
+            booklet=booklet,
+            data_files=data_files,
+        )
+        site.write_if_changed(site_root / "index.html", home)
+    lap("pages")
 
     for stale in set(previous) - set(keys):
-        for path in (pages / f"{stale}.html", cards / f"{stale}.png", cards / f"{stale}.svg"):
+        for path in (
+            project_pages / f"{stale}.html",
+            cards / f"{stale}.png",
+            cards / f"{stale}.svg",
+        ):
             path.unlink(missing_ok=True)
 
     manifest = {
@@ -389,9 +331,10 @@ def publish_edition(
     workers: int = 1,
 ) -> Publication:
     """The one publication path (``pilot publish``, the ``publishEdition`` mutation): freeze
-    the current portfolio as the next edition and commit, then write its site, PDF and open
-    data from the frozen rows in a read transaction (imports are not held up while the site
-    is drawn). Refused (``PublicationError``) when too near another edition, unless
+    the current portfolio as the next edition and commit, in its own short write
+    transaction; then read the frozen rows in a short read transaction, and write the
+    edition's site, PDF and open data outside any transaction (imports are not held up while
+    the site is drawn). Refused (``PublicationError``) when too near another edition, unless
     ``force``. Should writing fail after the commit, the scheduler's job writes the edition
     later (``render_unwritten_editions``), and ``pilot render --edition N`` can too."""
     from pilot.db import session_scope
@@ -403,8 +346,7 @@ def publish_edition(
             session, published_on=published_on, number=number, force=force, actor=actor
         )
         n = edition.number
-    with session_scope(engine) as session:
-        report = render_edition(session, n, site_root, workers=workers)
+    report = render_published(engine, n, site_root, workers=workers)
     return Publication(number=n, report=report, warnings=warnings)
 
 
@@ -442,32 +384,61 @@ def render_unwritten_editions(
             if _unwritten(site_root / "editions" / str(e.number))
         ]
     for n in numbers:
-        with session_scope(engine) as session:
-            render_edition(session, n, site_root, workers=workers)
+        render_published(engine, n, site_root, workers=workers)
         log.info("Édition n° %d écrite (elle n'avait pas encore de site).", n)
     return numbers
 
 
-def render_edition(
-    session: Session, number: int, site_root: Path, *, workers: int = 1
-) -> PublishReport:
-    """Write (again) the site, PDF and open data of published edition ``number`` from its
-    frozen rows, outside any write transaction: the same rows give the same files. It
-    becomes the site's home page when it is the latest published edition. The open-data
-    history of every published edition (``donnees/historique.*``) is written again too."""
+@dataclass(frozen=True)
+class _Frozen:
+    """What writing a published edition reads from the database (plain data)."""
+
+    view: EditionView
+    latest: bool
+    published: list[EditionView]
+
+
+def _read_edition(session: Session, number: int) -> _Frozen:
     from pilot.editions import service as editions
 
     edition = editions.get_edition(session, number)
     if edition.status != "published":
         raise editions.EditionNotFound(f"L'édition « {number} » n'est pas publiée.")
     latest = editions.get_edition(session, "latest")
-    view = edition_view(session, edition)
-    report = build(view, site_root, workers=workers, root_index=latest.id == edition.id)
-    views = pages.published_views(session)
-    # The history of every published edition, rebuilt with each edition.
-    report.files += opendata.write_history(views, site_root / "donnees")
-    pages.write_site_pages(session, site_root, views)  # archives, projects, ministries, feeds…
+    return _Frozen(
+        edition_view(session, edition), latest.id == edition.id, pages.published_views(session)
+    )
+
+
+def _write_edition(frozen: _Frozen, site_root: Path, workers: int) -> PublishReport:
+    with publication_lock(site_root):
+        report = build(frozen.view, site_root, workers=workers, root_index=frozen.latest)
+        # The open-data history of every published edition, rebuilt with each edition.
+        report.files += opendata.write_history(frozen.published, site_root / "donnees")
+        pages.write_views_pages(frozen.published, site_root)  # archives, projects, feeds…
     return report
+
+
+def render_published(
+    engine: Engine | None, number: int, site_root: Path, *, workers: int = 1
+) -> PublishReport:
+    """Write (again) the site, PDF and open data of published edition ``number`` from its
+    frozen rows: read in a short read transaction, written outside any transaction (the
+    same rows give the same files). It becomes the site's home page when it is the latest
+    published edition."""
+    from pilot.db import session_scope
+
+    with session_scope(engine) as session:
+        frozen = _read_edition(session, number)
+    return _write_edition(frozen, site_root, workers)
+
+
+def render_edition(
+    session: Session, number: int, site_root: Path, *, workers: int = 1
+) -> PublishReport:
+    """``render_published`` reading with the caller's ``session`` (whose transaction the
+    caller ends: prefer ``render_published``, which holds none while writing)."""
+    return _write_edition(_read_edition(session, number), site_root, workers)
 
 
 def publish_draft(
@@ -496,8 +467,8 @@ def republish_draft_if_changed(
     """The scheduled job: rewrite the draft panorama when the data changed since the last
     time, else do nothing. Returns the report, or ``None`` when nothing changed.
 
-    Register it in the scheduler every ``settings.publish_interval_seconds`` (0 = off).
-    Only changed projects' scorecards are redrawn.
+    The live portfolio is read in a short read transaction; the draft is written outside
+    any. Only changed projects' scorecards are redrawn.
     """
     from pilot.config import get_settings
     from pilot.db import session_scope

@@ -44,6 +44,7 @@ def publish(
     from pilot.editions import service as editions
     from scorecards import publish as publisher
     from scorecards.site import SiteError
+    from scorecards.view import draft_view
 
     site_root = get_settings().site_path
     on = published_on.date() if published_on else date.today()
@@ -62,8 +63,9 @@ def publish(
             )
             return
         if draft:
-            with session_scope() as session:
-                report = publisher.publish_draft(session, site_root, today=on, workers=workers)
+            with session_scope() as session:  # read, then drawn outside any transaction
+                view = draft_view(session, today=on)
+            report = publisher.build(view, site_root, workers=workers)
             label = "Brouillon du panorama"
         else:
             # The one publication path: freeze and commit, then render the frozen edition.
@@ -74,7 +76,7 @@ def publish(
                 typer.secho(f"Attention : {warning}", err=True, fg=typer.colors.YELLOW)
             report = publication.report
             label = f"Édition n° {publication.number} publiée"
-    except (editions.PublicationError, SiteError) as error:
+    except (editions.PublicationError, SiteError, publisher.DrawingError) as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from error
     typer.echo(
@@ -94,17 +96,15 @@ def render(
 ) -> None:
     """(Ré)écrire le site, le livret PDF et les données ouvertes d'une édition publiée à
     partir de ses lignes figées (y compris les éditions chargées des données ouvertes)."""
-    from pilot.db import session_scope
     from pilot.editions import service as editions
     from scorecards import publish as publisher
     from scorecards.site import SiteError
 
     try:
-        with session_scope() as session:
-            report = publisher.render_edition(
-                session, edition, get_settings().site_path, workers=workers
-            )
-    except (editions.EditionNotFound, SiteError) as error:
+        report = publisher.render_published(
+            None, edition, get_settings().site_path, workers=workers
+        )
+    except (editions.EditionNotFound, SiteError, publisher.DrawingError) as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from error
     typer.echo(

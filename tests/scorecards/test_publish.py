@@ -5,7 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pickle
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +35,8 @@ from pilot.projects.models import Project, Report
 from pilot.scheduler import editions_job
 from scorecards import opendata
 from scorecards.publish import (
+    DrawingError,
+    publication_lock,
     publish_draft,
     publish_edition,
     render_unwritten_editions,
@@ -285,3 +295,102 @@ def test_the_scheduled_job_writes_a_published_edition_that_has_no_site(
     # The open-data editions get their pages too, once.
     assert (settings.site_path / "editions" / "1" / "index.html").exists()
     assert render_unwritten_editions() == []
+
+
+def _site_files(site: Path) -> dict[str, bytes]:
+    """The public site as a reader sees it (not the scorecards' cache, nor the lock)."""
+    return {
+        str(p.relative_to(site)): p.read_bytes()
+        for p in site.rglob("*")
+        if p.is_file() and ".cache" not in p.parts and p.name != ".publication.lock"
+    }
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The pool's spawned workers among ``parent``'s children (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_publication_whose_drawing_worker_dies_fails_cleanly_and_leaves_the_site(
+    demo: Session, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    publish_edition(get_engine(), site, published_on=PUBLISHED_ON)
+    before = _site_files(site)
+    shutil.rmtree(site / ".cache")  # every scorecard to draw again, by the pool
+    outcome: dict[str, BaseException | None] = {}
+
+    def publish() -> None:
+        try:
+            publish_edition(
+                get_engine(), site, published_on=date(2026, 11, 20), force=True, workers=2
+            )
+            outcome["error"] = None
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not (workers := _workers_of(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers, "no worker started"
+    os.kill(workers[0], signal.SIGKILL)
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the publication hangs after its worker died"
+    error = outcome["error"]
+    assert isinstance(error, DrawingError), error
+    assert "s'est arrêté brutalement" in str(error) and "le site n'a pas été modifié" in str(error)
+    assert _site_files(site) == before  # the previous site, untouched
+    assert not _workers_of(os.getpid())  # the pool is shut down
+    # The edition is committed, without a site: the scheduler's job writes it later.
+    latest = editions.get_edition(demo, "latest").number
+    assert not (site / "editions" / str(latest)).exists()
+
+
+def test_publications_of_one_site_take_turns_on_its_lock_file(tmp_path: Path) -> None:
+    order: list[str] = []
+    with publication_lock(tmp_path):
+        with publication_lock(tmp_path):  # the thread holding it may take it again
+            order.append("held")
+
+        def other() -> None:
+            with publication_lock(tmp_path):
+                order.append("other")
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive()  # waits for the lock
+        order.append("released")
+    thread.join(timeout=10)
+    assert order == ["held", "released", "other"]
+    assert (tmp_path / ".publication.lock").exists()
+
+
+def test_drawing_workers_import_neither_the_web_application_nor_a_database() -> None:
+    """What a spawned worker imports: the drawing modules and their function, by name."""
+    from scorecards import drawing
+
+    assert pickle.loads(pickle.dumps(drawing.draw_scorecards)) is drawing.draw_scorecards
+    code = (
+        "import sys, scorecards.drawing\n"
+        "from pilot.db import get_engine\n"
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'pilot.web', 'pilot.api', 'fastapi', 'starlette', 'granian', 'psycopg'))),"
+        " get_engine.cache_info().currsize)"  # no database engine made, so no connection
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip() == "[] 0", found.stdout
