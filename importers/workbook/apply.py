@@ -36,6 +36,7 @@ from pilot.audit.service import same
 from pilot.auth.models import Role
 from pilot.auth.service import Principal
 from pilot.opinions import service as opinions
+from pilot.opinions.models import Recommendation
 from pilot.projects import bulk
 from pilot.projects.bulk import DERIVED, Stamp
 from pilot.projects.models import BaselineKind, BudgetLine, Milestone, Project, Risk, RiskStatus
@@ -343,10 +344,13 @@ class Writer:
         assert on is not None
         for r in rows:
             assert isinstance(r.project, int)
+            # read again in this (write) session: the state was read in the checking one
+            recommendation = self.session.get(Recommendation, r.project)
+            assert recommendation is not None  # the ministry's data did not change meanwhile
             opinions.update_recommendation(
                 self.session,
                 principal,
-                self.state.recommendations[r.project].recommendation,
+                recommendation,
                 status=STATUS_OF_LABEL[r.get("status")],
                 on=on,
                 comment=r.get("comment"),
