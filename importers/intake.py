@@ -436,6 +436,23 @@ def _checked_rows(workbook: WorkbookData) -> Callable[[], None]:
     return restore
 
 
+def _timed_apply(
+    session: Session,
+    validated: Validated,
+    state: MinistryState,
+    actor: str,
+    import_id: int,
+    *,
+    write: bool,
+) -> dict[str, Any]:
+    """``apply`` (``write=False``: only count what it would change), with its time."""
+    started = time.perf_counter()
+    counts = apply(
+        session, validated, state, actor=actor, import_id=import_id, today=today(), write=write
+    )
+    return counts | {"apply_ms": _ms_since(started)}
+
+
 def _check_and_apply(
     engine: Engine,
     import_id: int,
@@ -465,17 +482,7 @@ def _check_and_apply(
         if dry_run:
             if validated.errors:
                 raise _Rejected(validated.issues, counts)
-            started = time.perf_counter()
-            counts |= apply(
-                session,
-                validated,
-                state,
-                actor=actor,
-                import_id=import_id,
-                today=today(),
-                write=False,
-            )
-            counts["apply_ms"] = _ms_since(started)
+            counts |= _timed_apply(session, validated, state, actor, import_id, write=False)
     if dry_run:
         return _finish_alone(engine, import_id, ImportStatus.VALIDATED, validated.issues, counts)
     if not validated.errors:
@@ -497,17 +504,7 @@ def _check_and_apply(
             counts["validate_ms"] += _ms_since(started)
         if validated.errors:
             raise _Rejected(validated.issues, counts)
-        started = time.perf_counter()
-        counts |= apply(
-            session,
-            validated,
-            state,
-            actor=actor,
-            import_id=import_id,
-            today=today(),
-            write=True,
-        )
-        counts["apply_ms"] = _ms_since(started)
+        counts |= _timed_apply(session, validated, state, actor, import_id, write=True)
         record_forecasts(session, import_id)  # the milestone trend: this report's dates
         return _finish(session, import_id, ImportStatus.APPLIED, validated.issues, counts)
 
