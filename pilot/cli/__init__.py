@@ -313,6 +313,23 @@ def demo(
     from pilot.demo import add_demo_accounts, add_demo_follow_up, add_demo_opinions
     from pilot.timeutil import today
 
+    if serve_api:
+        # Prepared in a child process: reading the editions starts the isolated reader's
+        # fork server, which the web workers forked from this process could not use.
+        prepared = subprocess.run(
+            [sys.executable, "-c", "from pilot.cli import app; app()", "demo", "--no-serve"],
+            check=False,
+        )
+        if prepared.returncode:
+            raise typer.Exit(prepared.returncode)
+        typer.echo(f"PILOT sur http://{host}:{port}/graphql (Ctrl+C pour arrêter)")
+        typer.echo(
+            f"Panorama public : http://{host}:{port}/panorama/ (les éditions chargées sont "
+            "écrites dans la minute qui suit le démarrage ; « pilot publish » en publie une "
+            "nouvelle)"
+        )
+        serve(host=host, port=port)
+        return
     db_upgrade()
     for path in DEMO_EDITIONS:
         import_panorama(path, edition=None, published_on=None)
@@ -334,13 +351,6 @@ def demo(
             "Espaces web : connexion avec ProConnect (PILOT_OIDC_*), ou, pour la "
             "démonstration sur ce poste, relancez avec PILOT_DEMO_LOGIN=true (make demo)."
         )
-    if serve_api:
-        typer.echo(f"PILOT sur http://{host}:{port}/graphql (Ctrl+C pour arrêter)")
-        typer.echo(
-            "Panorama public : lancez « pilot publish » dans un autre terminal, puis "
-            f"ouvrez http://{host}:{port}/panorama/"
-        )
-        serve(host=host, port=port)
 
 
 def role_and_ministry(

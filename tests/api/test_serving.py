@@ -58,8 +58,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(directory: Path, database_url: str, **settings: object) -> Iterator[Served]:
-    """``pilot serve`` on a free loopback port until the test ends."""
+def _serve(
+    directory: Path, database_url: str, command: str = "serve", **settings: object
+) -> Iterator[Served]:
+    """``pilot serve`` (or ``command``: ``demo``) on a free loopback port until the test
+    ends."""
     port = _free_port()
     env = {
         **os.environ,
@@ -79,7 +82,7 @@ def _serve(directory: Path, database_url: str, **settings: object) -> Iterator[S
                 sys.executable,
                 "-c",
                 "from pilot.cli import app; app()",
-                "serve",
+                command,
                 "--port",
                 str(port),
             ],
@@ -422,3 +425,37 @@ def test_serve_with_its_embedded_scheduler_answers(tmp_path: Path) -> None:
     engine.dispose()
     for served in _serve(tmp_path, url, scheduler_in_serve="true"):
         assert httpx.get(served.url("/healthz"), timeout=5).status_code == 200
+
+
+def test_make_demo_reads_an_uploaded_workbook_in_its_isolated_reader(tmp_path: Path) -> None:
+    # `pilot demo` reads the two editions before it serves: the isolated reader's fork
+    # server started then could not be used by the web workers forked later, and every
+    # upload to `make demo` answered 500.
+    url = f"sqlite:///{tmp_path / 'pilot.db'}"
+    env = {**os.environ, "PILOT_VAR_DIR": str(tmp_path / "var"), "PILOT_DATABASE_URL": url}
+    cli = [sys.executable, "-c", "from pilot.cli import app; app()"]
+    for served in _serve(tmp_path, url, command="demo"):
+        token = subprocess.run(
+            [*cli, "token", "create", "--name", "agent", "--role", "ministry", "--ministry", "MI"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        book = tmp_path / "mi.xlsx"
+        subprocess.run(
+            [*cli, "template", str(book), "--ministry", "MI"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        answer = httpx.post(
+            served.url("/workbook/upload"),
+            headers={"Authorization": f"Bearer {token}"},
+            files={"file": ("mi.xlsx", book.read_bytes())},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "applied"
