@@ -100,7 +100,7 @@ def main() -> None:
         query, variables = QUERIES["per-ministry totals"]
         QUERIES["per-ministry totals"] = (query.replace(" totalCostEur }", " }"), variables)
     with scratch_database(args.database) as url, tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(PILOT_DATABASE_URL=url, PILOT_VAR_DIR=tmp, PILOT_GRAPHQL_CACHE_SIZE="0")
+        os.environ.update(PILOT_DATABASE_URL=url, PILOT_VAR_DIR=tmp, PILOT_GRAPHQL_CACHE_BYTES="0")
         engine: Engine = make_engine(url)
         create_all(engine)
         token = populate(engine, args.projects)
