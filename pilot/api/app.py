@@ -33,6 +33,7 @@ from pilot.api.routes import draft as draft_routes
 from pilot.api.routes import workbook as workbook_routes
 from pilot.api.serving import BodyTimeout, ForwardedClient
 from pilot.api.site import PublishedSite
+from pilot.api.tokens import PrincipalCache
 from pilot.api.turns import import_turns
 from pilot.config import get_settings
 from pilot.db import is_unavailable
@@ -93,7 +94,14 @@ def create_app() -> FastAPI:
     app.state.import_turns = import_turns(
         engine, settings.import_max_concurrency, settings.import_wait_seconds
     )
-    app.middleware("http")(failed_auth_middleware(limiter, _unavailable))
+    # Tokens this worker authenticated less than a second ago: GraphQL's look-up cache, and
+    # the limiter's proof that a request carrying one is no guess.
+    principals = PrincipalCache()
+    app.middleware("http")(
+        failed_auth_middleware(
+            limiter, _unavailable, vouched=lambda value: principals.get(value) is not None
+        )
+    )
     errors_fr.install(app)
 
     @app.exception_handler(exc.DBAPIError)
@@ -166,7 +174,7 @@ def create_app() -> FastAPI:
             return PlainTextResponse("Not Found", status_code=404)
         return PlainTextResponse(render_metrics(engine), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(graphql_router(settings), prefix="/graphql")
+    app.include_router(graphql_router(settings, principals), prefix="/graphql")
     app.include_router(workbook_routes.router)
     app.include_router(draft_routes.router)  # before the public mount: DINUM only
     install_web(app, settings)  # the web spaces: pages, login, sessions (pilot/web)

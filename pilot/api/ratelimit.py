@@ -8,7 +8,11 @@ on. On the embedded SQLite default (one process) the counts live in this process
 worker and host (``SharedFailureLimiter``), and the limit is exact: a request is admitted
 only if the failures in the window plus the distinct credentials already being checked for
 that client stay within the limit, decided under a per-client advisory lock, so concurrent
-wrong guesses sent to several workers at once cannot exceed it either. The client address
+wrong guesses sent to several workers at once cannot exceed it either. A token this worker
+authenticated less than a second ago (``pilot.api.tokens``) is not a guess: its request
+only asks whether the client is blocked (one SELECT, no lock, nothing written), so a
+blocked client is still refused with a valid token; should it get a 401 all the same (the
+token revoked meanwhile), that failure is counted like any other. The client address
 is the connection's peer; behind a reverse proxy, name it in ``PILOT_TRUSTED_PROXIES`` so
 that the address its forwarding headers give is used instead (``pilot/api/serving.py``:
 never from anyone else).
@@ -86,6 +90,9 @@ class FailureLimiter:
     async def admit(self, client: str, authorization: str) -> Admission:
         return Admission(self.retry_after(client), None)
 
+    async def blocked(self, client: str) -> int | None:
+        return self.retry_after(client)
+
     async def settle(self, client: str, admission: Admission, failed: bool) -> int:
         return self.record_failure(client) if failed else 0
 
@@ -101,6 +108,8 @@ class Admission:
 
 class Limiter(Protocol):
     async def admit(self, client: str, authorization: str) -> Admission: ...
+
+    async def blocked(self, client: str) -> int | None: ...
 
     async def settle(self, client: str, admission: Admission, failed: bool) -> int: ...
 
@@ -153,16 +162,39 @@ class SharedFailureLimiter:
             ).scalar_one()
             return Admission(None, int(attempt))
 
-    def _settle(self, client: str, attempt: int, failed: bool) -> int:
+    def _blocked(self, client: str) -> int | None:
+        now = func.clock_timestamp()
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            failures, seconds = conn.execute(
+                select(
+                    func.count(),
+                    func.extract("epoch", func.min(auth_attempt.c.at) + self.window - now),
+                ).where(
+                    auth_attempt.c.client == client,
+                    auth_attempt.c.at > now - self.window,
+                    auth_attempt.c.failed,
+                )
+            ).one()
+        return max(1, math.ceil(seconds)) if failures >= self.max_failures else None
+
+    def _settle(self, client: str, attempt: int | None, failed: bool) -> int:
         with self.engine.begin() as conn:
             if not failed:
-                conn.execute(delete(auth_attempt).where(auth_attempt.c.id == attempt))
+                if attempt is not None:
+                    conn.execute(delete(auth_attempt).where(auth_attempt.c.id == attempt))
                 return 0
-            conn.execute(
-                update(auth_attempt)
-                .where(auth_attempt.c.id == attempt)
-                .values(failed=True, at=func.clock_timestamp())
-            )
+            if attempt is None:  # a vouched token refused all the same (revoked meanwhile)
+                conn.execute(
+                    insert(auth_attempt).values(
+                        client=client, digest="", at=func.clock_timestamp(), failed=True
+                    )
+                )
+            else:
+                conn.execute(
+                    update(auth_attempt)
+                    .where(auth_attempt.c.id == attempt)
+                    .values(failed=True, at=func.clock_timestamp())
+                )
             # every client's expired rows (clients that never came back)
             conn.execute(
                 delete(auth_attempt).where(
@@ -186,9 +218,14 @@ class SharedFailureLimiter:
             retry_on_disconnect, lambda: self._admit(client, digest), lambda: None
         )
 
+    async def blocked(self, client: str) -> int | None:
+        return await run_in_threadpool(
+            retry_on_disconnect, lambda: self._blocked(client), lambda: None
+        )
+
     async def settle(self, client: str, admission: Admission, failed: bool) -> int:
-        if admission.attempt is None:
-            return 0
+        if admission.attempt is None and not failed:
+            return 0  # a vouched token's request: nothing was recorded in flight
         return await run_in_threadpool(self._settle, client, admission.attempt, failed)
 
 
@@ -210,10 +247,13 @@ def token_hint(authorization: str) -> str:
 
 
 def failed_auth_middleware(
-    limiter: Limiter, unavailable: Callable[[], Response]
+    limiter: Limiter,
+    unavailable: Callable[[], Response],
+    vouched: Callable[[str], bool] = lambda authorization: False,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     """The middleware; ``unavailable`` answers when the shared limiter's database cannot
-    be reached (the request could not be authenticated either)."""
+    be reached (the request could not be authenticated either); ``vouched``: whether this
+    worker authenticated that ``Authorization`` value less than a second ago."""
 
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -223,7 +263,10 @@ def failed_auth_middleware(
             return await call_next(request)
         client = request.client.host if request.client else "inconnu"
         try:
-            admission = await limiter.admit(client, authorization)
+            if vouched(authorization):
+                admission = Admission(await limiter.blocked(client), None)
+            else:
+                admission = await limiter.admit(client, authorization)
         except DBAPIError as error:
             if not is_unavailable(error):
                 raise

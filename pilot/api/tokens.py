@@ -11,8 +11,9 @@ the same token pays it at most once a second per worker. An entry is used only w
 
 Only tokens that authenticated are remembered (never a refusal), keyed by the SHA-256 of
 the ``Authorization`` value, never the secret itself. The failed-login limiter
-(``pilot.api.ratelimit``) still admits every request that carries a token: a client
-blocked for its failures is refused even with a valid one.
+(``pilot.api.ratelimit``) takes a token remembered here for no guess: it only asks
+whether the client is blocked (a client blocked for its failures is refused even with a
+valid token).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -84,6 +85,34 @@ def test_failed_authentications_are_rate_limited_per_client(
     assert client.post("/graphql", json=QUERY).status_code == 200  # public reads go on
     other = TestClient(create_app(), client=("192.0.2.7", 50000))
     assert _ask(other, valid) == 200
+
+
+def test_a_token_checked_a_moment_ago_is_still_refused_once_its_client_is_blocked(
+    engine: Engine, client: TestClient
+) -> None:
+    # A token authenticated less than a second ago skips the limiter's bookkeeping (it is
+    # no guess), never its verdict: a blocked client is refused with it too.
+    _, valid = _token(engine)
+    assert _ask(client, valid) == 200
+    assert _ask(client, valid) == 200  # vouched for by the look-up of the line above
+    for _ in range(10):
+        assert _ask(client, "pilot_wrong-guess") in (401, 429)
+    assert _ask(client, valid) == 429
+
+
+def test_a_vouched_token_refused_after_its_revocation_counts_as_a_failure(
+    engine: Engine, apply_limits: Callable[[dict[str, int]], object]
+) -> None:
+    apply_limits({"auth_max_failures": 2})
+    client = TestClient(create_app())
+    token_id, valid = _token(engine)
+    assert _ask(client, valid) == 200
+    with Session(engine) as session:
+        auth.revoke_token(session, token_id, actor="test")
+        session.commit()
+    assert _ask(client, valid) == 401  # the revocation bumped the data version: at once
+    assert _ask(client, "pilot_wrong-guess") == 401
+    assert _ask(client, "pilot_another-guess") == 429  # two failures: the first one counted
 
 
 def test_the_window_slides(engine: Engine) -> None:
