@@ -93,6 +93,13 @@ def _populate(engine: Engine, count: int) -> None:
         )
 
 
+def _envelope(statement: str) -> bool:
+    """The token's look-up and the failed-login limiter's bookkeeping: both skipped for a
+    token this worker checked less than a second ago (``pilot.api.tokens``), so their
+    count depends on the time between two requests, not on what is asked."""
+    return any(word in statement for word in ("FROM token", "auth_attempt", "advisory"))
+
+
 def _statements(
     engine: Engine, client: TestClient, variables: dict[str, Any], token: str
 ) -> tuple[int, int]:
@@ -111,7 +118,7 @@ def _statements(
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert "errors" not in body, body
-    return len(seen), len(body["data"]["projects"]["nodes"])
+    return len([s for s in seen if not _envelope(s)]), len(body["data"]["projects"]["nodes"])
 
 
 @pytest.mark.slow
@@ -176,7 +183,7 @@ def test_aliased_projects_share_their_relation_statements(engine: Engine) -> Non
         assert [body["data"][f"p{i}"]["milestones"][0]["name"] for i in ids] == ["Jalon 1"] * len(
             ids
         )
-        return len(seen)
+        return len([s for s in seen if not _envelope(s)])
 
     one, three = statements([1]), statements([1, 2, 3])
     assert three == one + 2  # one more project lookup per alias, nothing else
