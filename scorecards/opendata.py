@@ -367,6 +367,8 @@ def xlsx_bytes(table: Table, sheet_title: str, stamp: date) -> bytes:
     return _restamped_zip(buffer.getvalue(), moment)
 
 
+ZIP_EARLIEST = datetime(1980, 1, 1)
+ZIP_LATEST = datetime(2107, 12, 31, 23, 59, 58)
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
@@ -375,14 +377,16 @@ def _restamped_zip(data: bytes, moment: datetime) -> bytes:
     the archive, and the "modified" date of its core properties (docProps/core.xml, which
     openpyxl sets to the time of saving)."""
     source = zipfile.ZipFile(io.BytesIO(data))
-    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    stamp = (moment.isoformat(timespec="seconds") + "Z").encode()
+    # a ZIP member's date is between 1980 and 2107: an edition dated outside gets the bound
+    in_zip = min(max(moment, ZIP_EARLIEST), ZIP_LATEST)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
                 content = _MODIFIED.sub(rb"\g<1>" + stamp + rb"\g<2>", content)
-            member = zipfile.ZipInfo(info.filename, date_time=moment.timetuple()[:6])
+            member = zipfile.ZipInfo(info.filename, date_time=in_zip.timetuple()[:6])
             member.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(member, content)
     return out.getvalue()

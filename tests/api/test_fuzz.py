@@ -64,6 +64,9 @@ HTTP_CHECKS = [
 schemathesis.graphql.scalar("Upload", st.text(max_size=30).map(schemathesis.graphql.nodes.String))
 
 
+REQUEST_TIMEOUT = 300  # seconds
+
+
 @dataclass
 class Tally:
     requests: int = 0
@@ -135,7 +138,9 @@ def _fuzz_one(
         label = f"{operation.label} [{mode.value}, {role or 'public'}]"
         tally.requests += 1
         try:
-            response = case.call(headers=headers)
+            # publishEdition draws a whole edition (a spawned pool, WeasyPrint's booklet):
+            # more than schemathesis's default 10 s on two busy cores
+            response = case.call(headers=headers, timeout=REQUEST_TIMEOUT)
         except Exception as error:  # the app raised: a 500 in production
             tally.failures.setdefault(f"{label}: {type(error).__name__}", repr(case))
             return
