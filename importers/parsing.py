@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from pilot.text import clean_text, normalize_key
+from pilot.timeutil import MAX_YEAR, MIN_YEAR
 
 UNKNOWN_MARKERS = {
     "",
@@ -54,9 +55,8 @@ MONTHS_FR = {
     "dec": 12,
 }
 EXCEL_EPOCH = date(1899, 12, 30)
-# The years PILOT accepts: both readers (workbook and panorama) refuse a date or a year
-# outside. A bare number in this range is a year, not an Excel serial.
-MIN_YEAR, MAX_YEAR = 1990, 2100
+# The years PILOT accepts (pilot.timeutil): both readers (workbook and panorama) refuse a
+# date or a year outside. A bare number in this range is a year, not an Excel serial.
 # Beyond these a number is a typing error, and would overflow computations and BIGINTs.
 LARGEST = Decimal("1e12")
 SMALLEST = Decimal("1e-12")

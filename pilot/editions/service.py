@@ -39,6 +39,7 @@ from pilot.projects.models import (
     RiskStatus,
     format_pilot_id,
 )
+from pilot.timeutil import MAX_YEAR, MIN_YEAR
 
 
 class EditionNotFound(LookupError):
@@ -510,6 +511,11 @@ def publish_current(
     """
     if number is not None and number < 1:
         raise PublicationError("Le numéro d'édition doit être un entier positif.")
+    if not MIN_YEAR <= published_on.year <= MAX_YEAR:
+        raise PublicationError(
+            f"La date de publication {published_on.day:02d}/{published_on.month:02d}/"
+            f"{published_on.year:04d} est hors de la période admise ({MIN_YEAR}–{MAX_YEAR})."
+        )
     freeze_portfolio(session)
     warnings = publication_warnings(session, published_on)
     if warnings and not force:

@@ -80,3 +80,11 @@ def test_a_taken_number_is_refused_in_french(demo: Session) -> None:
 def test_nothing_to_publish_is_said_in_french(session: Session) -> None:
     with pytest.raises(editions.PublicationError, match="rien à publier"):
         editions.publish_current(session, published_on=ON)
+
+
+def test_a_publication_dated_outside_the_accepted_years_is_refused_in_french(
+    session: Session,
+) -> None:
+    for day in (date(1, 1, 1), date(1989, 12, 31), date(9999, 12, 31)):
+        with pytest.raises(editions.PublicationError, match="hors de la période admise"):
+            editions.publish_current(session, published_on=day, force=True)
