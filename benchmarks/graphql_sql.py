@@ -25,10 +25,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.graphql_api import populate
+from pilot import db
 from pilot.db import create_all, make_engine
 
 PAGE = """{ projects(first: 50) { totalCount pageInfo { hasNextPage endCursor }
@@ -63,21 +64,14 @@ QUERIES = {
 
 @contextmanager
 def scratch_database(server: str | None) -> Iterator[str]:
-    if not server:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
+    """A scratch PostgreSQL database on ``server`` (``pilot.db.scratch_database``), or a
+    SQLite file in a temporary folder."""
+    if server:
+        with db.scratch_database(server, "pilot_bench") as url:
+            yield url
         return
-    url = make_url(server)
-    name = f"pilot_bench_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with tempfile.TemporaryDirectory() as tmp:
+        yield f"sqlite:///{tmp}/bench.db"
 
 
 class Statements:
