@@ -37,6 +37,7 @@ MINISTRIES = ["MEF", "MI", "MJ", "MAr", "MEN", "MCAS", "SPM", "MAA", "MEA", "MTE
 PHASES = ["Cadrage", "Conception / Réalisation", "Expérimentation", "Déploiement"]
 ZONES = [f"Zone fonctionnelle {i}" for i in range(30)]
 ON = date(2026, 11, 2)
+LAPS: list[str] = []  # each build's elapsed seconds per step
 
 
 def project(i: int, rng: random.Random) -> ProjectView:
@@ -143,6 +144,7 @@ def timed(
     """Elapsed and CPU seconds to build ``view`` into ``site``, and scorecards drawn."""
     start, cpu = time.perf_counter(), cpu_seconds()
     report = build(view, site, workers=workers, booklet=booklet)
+    LAPS.append(", ".join(f"{name} {s:.1f} s" for name, s in report.seconds.items()))
     return time.perf_counter() - start, cpu_seconds() - cpu, report.drawn
 
 
@@ -207,7 +209,7 @@ def main() -> None:
                 seconds, cpu, drawn = timed(view, site, workers)
                 print(
                     f"{size:>5} projets, {workers} processus : {seconds:7.1f} s "
-                    f"(CPU {cpu:.1f} s ; {drawn} fiches dessinées)",
+                    f"(CPU {cpu:.1f} s ; {drawn} fiches dessinées ; étapes : {LAPS[-1]})",
                     flush=True,
                 )
                 if workers != args.workers:

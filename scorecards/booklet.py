@@ -17,12 +17,11 @@ import hashlib
 import logging
 from decimal import Decimal
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
-from scorecards.charts import fr, scorecard_text, write_file
+from scorecards.charts import fr, scorecard_text
 from scorecards.pages import french_spacing
 from scorecards.site import date_fr, ministry_name, render
 from scorecards.view import EditionView, ProjectView
@@ -182,13 +181,3 @@ def booklet_pdf(view: EditionView) -> bytes:
 def html_hash(html: str) -> str:
     """Names what the booklet would be: its HTML and the WeasyPrint that lays it out."""
     return hashlib.sha256(f"{version('weasyprint')}\n{html}".encode()).hexdigest()
-
-
-def write_booklet(view: EditionView, path: Path, *, unless: str | None = None) -> str:
-    """Write the booklet atomically at ``path``; returns its ``html_hash``. Nothing is
-    written when that is ``unless`` and the file is there (the same booklet)."""
-    html = booklet_html(view)
-    key = html_hash(html)
-    if key != unless or not path.exists():
-        write_file(path, html_pdf(html))
-    return key

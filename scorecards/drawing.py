@@ -1,4 +1,5 @@
-"""Drawing scorecards into the cache, in this process or by a pool of worker processes.
+"""Drawing scorecards into the cache, in this process or by a pool of worker processes,
+and laying out the PDF booklet beside them.
 
 The pool is a plain ``concurrent.futures.ProcessPoolExecutor`` created for one publication
 and shut down at its end (a ``with`` block). Its workers are *spawned*: fresh interpreters
@@ -7,14 +8,18 @@ connection) and never inherit the threads or locks of the process publishing (``
 serve`` runs server and scheduler threads, and a fork taken while one of them held a lock
 would leave a worker waiting for ever).
 
+The booklet (one WeasyPrint layout, the publication's longest single task) is the pool's
+first task, so that it runs beside the scorecards rather than after them.
+
 Whatever goes wrong in the pool ends the publication with a ``DrawingError``, never a
 wait without end: a worker that dies (killed, out of memory) breaks the pool, which
 ``concurrent.futures`` reports (``BrokenProcessPool``); a pool where no chunk finishes for
-``STALL_SECONDS`` has its workers killed.
+``STALL_SECONDS`` (or whose booklet outlasts the time allowed to it) has its workers killed.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -23,11 +28,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from scorecards import charts, pdf
+from scorecards import booklet, charts, pdf
 from scorecards.view import ProjectView
 
 SCORECARD_FORMATS = ("png", "svg")
@@ -62,11 +68,33 @@ def draw_scorecards(rows: Sequence[ProjectView], keys: Sequence[str], cache: str
     return len(rows)
 
 
+def lay_out_booklet(html: str, target: str) -> int:
+    """Write the booklet's HTML (``booklet.booklet_html``) as its tagged PDF at ``target``
+    (a pool task, like ``draw_scorecards``)."""
+    charts.write_file(Path(target), booklet.html_pdf(html))
+    return 0
+
+
+@dataclass(frozen=True)
+class Booklet:
+    """The booklet to lay out beside the scorecards: its HTML, where to write its PDF, and
+    how long it may take before the pool is deemed stuck."""
+
+    html: str
+    target: Path
+    seconds: float
+
+
 def _started(pids: Any) -> None:
     """Each worker's initializer: tell the publishing process its id (to kill a stuck pool),
-    and keep out of the terminal's Ctrl+C (the publishing process handles it)."""
+    and keep out of the terminal's Ctrl+C (the publishing process handles it).
+
+    Then ``gc.freeze()``: every figure a worker draws is garbage with reference cycles, so
+    the collector runs often, and each full collection would walk again every object the
+    imports made (matplotlib, its fonts), which live as long as the worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pids.put(os.getpid())
+    gc.freeze()
 
 
 def draw_all(
@@ -77,16 +105,21 @@ def draw_all(
     *,
     meanwhile: Callable[[], None] | None = None,
     task: Callable[[Sequence[ProjectView], Sequence[str], str], int] = draw_scorecards,
+    lay_out: Booklet | None = None,
 ) -> None:
-    """Draw the scorecards of ``rows`` (cache names ``keys``) into ``cache``: in this
-    process, or by a pool of ``workers`` spawned processes while this one runs ``meanwhile``.
-    Returns once every scorecard is drawn; raises ``DrawingError`` otherwise. ``task``: the
-    worker's function (a module-level function, which a spawned worker imports)."""
+    """Draw the scorecards of ``rows`` (cache names ``keys``) into ``cache``, and lay out
+    the booklet ``lay_out`` if any: in this process, or by a pool of ``workers`` spawned
+    processes while this one runs ``meanwhile``. Returns once everything is written; raises
+    ``DrawingError`` otherwise. ``task``: the worker's function (a module-level function,
+    which a spawned worker imports)."""
     cache.mkdir(parents=True, exist_ok=True)
-    workers = min(workers, len(rows) // MIN_PER_WORKER)
+    # The booklet counts as one worker's share.
+    workers = min(workers, len(rows) // MIN_PER_WORKER + (lay_out is not None))
     if workers <= 1:
         if meanwhile is not None:
             meanwhile()
+        if lay_out is not None:
+            lay_out_booklet(lay_out.html, str(lay_out.target))
         task(rows, keys, str(cache))
         return
     context = multiprocessing.get_context("spawn")
@@ -96,18 +129,33 @@ def draw_all(
         workers, mp_context=context, initializer=_started, initargs=(pids,)
     ) as pool:
         try:
-            pending: set[Future[int]] = {
+            pending: set[Future[int]] = set()
+            booklet_done: Future[int] | None = None
+            booklet_deadline = time.monotonic() + (lay_out.seconds if lay_out else 0.0)
+            if lay_out is not None:  # first: the longest task
+                booklet_done = pool.submit(lay_out_booklet, lay_out.html, str(lay_out.target))
+                pending.add(booklet_done)
+            pending.update(
                 pool.submit(task, rows[i : i + CHUNK], keys[i : i + CHUNK], str(cache))
                 for i in range(0, len(rows), CHUNK)
-            }
+            )
             if meanwhile is not None:
                 meanwhile()
             while pending:
-                done, pending = wait(pending, timeout=STALL_SECONDS, return_when=FIRST_COMPLETED)
+                only_booklet = pending == {booklet_done}
+                timeout = (
+                    max(0.0, booklet_deadline - time.monotonic()) if only_booklet else STALL_SECONDS
+                )
+                done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
                 if not done:
                     raise DrawingError(
-                        f"Aucune fiche projet dessinée depuis {STALL_SECONDS:.0f} s : les "
-                        "processus de dessin sont arrêtés et la publication abandonnée."
+                        (
+                            f"Livret PDF toujours en cours de mise en page après "
+                            f"{lay_out.seconds:.0f} s"
+                            if only_booklet and lay_out is not None
+                            else f"Aucune fiche projet dessinée depuis {STALL_SECONDS:.0f} s"
+                        )
+                        + " : les processus de dessin sont arrêtés et la publication abandonnée."
                     )
                 for future in done:
                     future.result()

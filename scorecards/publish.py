@@ -35,7 +35,7 @@ from sqlmodel import Session
 from scorecards import booklet as booklet_module
 from scorecards import charts as charts_module
 from scorecards import opendata, pages, site
-from scorecards.drawing import DrawingError, cache_paths, draw_all
+from scorecards.drawing import STALL_SECONDS, Booklet, DrawingError, cache_paths, draw_all
 from scorecards.view import DRAFT_SLUG, EditionView, ProjectView, draft_view, edition_view
 
 __all__ = ["DrawingError", "PublishReport", "build", "publish_edition"]
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 RENDER_VERSION = "12"
 MANIFEST = "manifest.json"
 LOCK_FILE = ".publication.lock"
+# Time a booklet may take to lay out, beyond the pool's ``STALL_SECONDS``: about ten times
+# what a project's page takes on an idle machine.
+BOOKLET_SECONDS_PER_PROJECT = 0.5
 
 
 @dataclass
@@ -197,6 +200,20 @@ def _build(
         if not all(p.exists() for p in cache_paths(cache, keys[row.pilot_id]).values())
     ]
     report.drawn, report.reused = len(missing), len(view.rows) - len(missing)
+    manifest_before = _load_manifest(folder)
+    # The booklet is laid out again only when its HTML changed (or its file is gone), by
+    # the pool beside the scorecards, into the cache: it joins the site in step 2.
+    booklet_path = folder / site.pdf_name(view)
+    booklet_key = lay_out = None
+    if booklet:
+        booklet_html = booklet_module.booklet_html(view)
+        booklet_key = booklet_module.html_hash(booklet_html)
+        if booklet_key != manifest_before.get("booklet") or not booklet_path.exists():
+            lay_out = Booklet(
+                booklet_html,
+                cache.parent / f"livret-{booklet_key}.pdf",
+                STALL_SECONDS + BOOKLET_SECONDS_PER_PROJECT * len(view.rows),
+            )
     portfolio: list[charts_module.Chart] = []
     draw_all(
         missing,
@@ -204,8 +221,9 @@ def _build(
         cache,
         workers,
         meanwhile=lambda: portfolio.extend(charts_module.portfolio_charts(view)),
+        lay_out=lay_out,
     )
-    lap("fiches et graphiques")
+    lap("fiches, graphiques et livret PDF")
 
     # 2. The site.
     legacy = site_root / DRAFT_SLUG  # where the draft was, before it left the public site
@@ -213,7 +231,6 @@ def _build(
         shutil.rmtree(legacy, ignore_errors=True)
     site.copy_assets(site_root)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest_before = _load_manifest(folder)
     previous = manifest_before.get("projects", {})
     cards = folder / "fiches"
     cards.mkdir(exist_ok=True)
@@ -241,14 +258,11 @@ def _build(
     data_files = opendata.listing(folder / "donnees", opendata.EDITION_BASE)
     lap("données ouvertes")
 
-    booklet_path = folder / site.pdf_name(view)
-    booklet_key = None
+    if lay_out is not None:
+        _place_file(lay_out.target, booklet_path)
+        lay_out.target.unlink()
     if booklet:
-        booklet_key = booklet_module.write_booklet(
-            view, booklet_path, unless=manifest_before.get("booklet")
-        )
         report.files.append(booklet_path)
-        lap("livret PDF")
     else:
         booklet_path.unlink(missing_ok=True)
 

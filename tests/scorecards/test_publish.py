@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from pilot.indicators.figures import compute_figures
 from pilot.projects.models import Project, Report
 from pilot.scheduler import editions_job
 from scorecards import opendata
+from scorecards.booklet import booklet_html
+from scorecards.drawing import MIN_PER_WORKER, Booklet, draw_all
 from scorecards.publish import (
     DrawingError,
     publication_lock,
@@ -394,3 +397,28 @@ def test_drawing_workers_import_neither_the_web_application_nor_a_database() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert found.stdout.strip() == "[] 0", found.stdout
+
+
+@pytest.mark.slow
+def test_a_booklet_still_laid_out_past_its_allowance_stops_the_pool(
+    demo: Session, tmp_path: Path
+) -> None:
+    """The booklet is laid out by the pool beside the scorecards; once the scorecards are
+    drawn, the booklet has ``Booklet.seconds`` left, after which the workers are killed."""
+    view = edition_view(demo, editions.get_edition(demo, "latest"))
+    heavy = replace(view, rows=view.rows * 10)  # a booklet of some 700 pages: a minute or more
+    target = tmp_path / "livret.pdf"
+    rows = view.rows[: MIN_PER_WORKER * 2]
+    started = time.monotonic()
+    with pytest.raises(DrawingError, match="Livret PDF toujours en cours de mise en page après"):
+        draw_all(
+            rows,
+            [f"k{i}" for i in range(len(rows))],
+            tmp_path / "cache",
+            2,
+            lay_out=Booklet(booklet_html(heavy), target, seconds=1.0),
+        )
+    assert time.monotonic() - started < 60
+    assert len(list((tmp_path / "cache").glob("*.png"))) == len(rows)  # the cards were drawn
+    assert not target.exists()
+    assert not _workers_of(os.getpid())  # the pool is shut down
