@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -119,6 +120,9 @@ class Settings(BaseSettings):
     render_interval_seconds: int = Field(default=600, ge=0)
     scheduler_in_serve: bool = True
 
+    # Publication: processes that draw the scorecards and lay out the PDF booklet (a pool
+    # created per publication, `scorecards/drawing.py`); default one per CPU.
+    drawing_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # Publication: a new edition less than this many days after the nearest published one
     # (or bearing the same title) is refused unless forced (`pilot publish --force`).
     min_days_between_editions: int = Field(default=30, ge=0)

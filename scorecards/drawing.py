@@ -78,7 +78,7 @@ def lay_out_booklet(html: str, target: str) -> int:
 @dataclass(frozen=True)
 class Booklet:
     """The booklet to lay out beside the scorecards: its HTML, where to write its PDF, and
-    how long it may take before the pool is deemed stuck."""
+    how long it may take from its start before the pool is deemed stuck."""
 
     html: str
     target: Path

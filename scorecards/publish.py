@@ -149,7 +149,7 @@ def build(
     view: EditionView,
     site_root: Path,
     *,
-    workers: int = 1,
+    workers: int | None = None,
     root_index: bool | None = None,
     booklet: bool | None = None,
     draft_root: Path | None = None,
@@ -160,6 +160,10 @@ def build(
     ``root_index``: also make this edition the site's home page; ``booklet``: also write
     the PDF booklet (both default to: when it is a published edition).
     """
+    if workers is None:
+        from pilot.config import get_settings
+
+        workers = get_settings().drawing_workers
     with publication_lock(site_root):
         return _build(
             view,
@@ -342,7 +346,7 @@ def publish_edition(
     number: int | None = None,
     force: bool = False,
     actor: str = "publish",
-    workers: int = 1,
+    workers: int | None = None,
 ) -> Publication:
     """The one publication path (``pilot publish``, the ``publishEdition`` mutation): freeze
     the current portfolio as the next edition and commit, in its own short write
@@ -380,7 +384,7 @@ def _unwritten(folder: Path) -> bool:
 
 
 def render_unwritten_editions(
-    engine: Engine | None = None, site_root: Path | None = None, *, workers: int = 1
+    engine: Engine | None = None, site_root: Path | None = None, *, workers: int | None = None
 ) -> list[int]:
     """Write the published editions that have no site yet (no manifest in their folder):
     one whose writing failed after its commit, an edition loaded from the open data. The
@@ -424,7 +428,7 @@ def _read_edition(session: Session, number: int) -> _Frozen:
     )
 
 
-def _write_edition(frozen: _Frozen, site_root: Path, workers: int) -> PublishReport:
+def _write_edition(frozen: _Frozen, site_root: Path, workers: int | None) -> PublishReport:
     with publication_lock(site_root):
         report = build(frozen.view, site_root, workers=workers, root_index=frozen.latest)
         # The open-data history of every published edition, rebuilt with each edition.
@@ -434,7 +438,7 @@ def _write_edition(frozen: _Frozen, site_root: Path, workers: int) -> PublishRep
 
 
 def render_published(
-    engine: Engine | None, number: int, site_root: Path, *, workers: int = 1
+    engine: Engine | None, number: int, site_root: Path, *, workers: int | None = None
 ) -> PublishReport:
     """Write (again) the site, PDF and open data of published edition ``number`` from its
     frozen rows: read in a short read transaction, written outside any transaction (the
@@ -448,7 +452,7 @@ def render_published(
 
 
 def render_edition(
-    session: Session, number: int, site_root: Path, *, workers: int = 1
+    session: Session, number: int, site_root: Path, *, workers: int | None = None
 ) -> PublishReport:
     """``render_published`` reading with the caller's ``session`` (whose transaction the
     caller ends: prefer ``render_published``, which holds none while writing)."""
@@ -460,7 +464,7 @@ def publish_draft(
     site_root: Path,
     *,
     today: date,
-    workers: int = 1,
+    workers: int | None = None,
     draft_root: Path | None = None,
 ) -> PublishReport:
     """Write the draft panorama (the live portfolio, no edition is created) in
@@ -475,7 +479,7 @@ def republish_draft_if_changed(
     site_root: Path | None = None,
     *,
     today: date | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     draft_root: Path | None = None,
 ) -> PublishReport | None:
     """The scheduled job: rewrite the draft panorama when the data changed since the last

@@ -25,8 +25,13 @@ def publish(
         ),
     ] = False,
     workers: Annotated[
-        int, typer.Option(min=1, help="Processus qui dessinent les fiches projets.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processus qui dessinent les fiches projets et mettent en page le livret PDF "
+            "(par défaut PILOT_DRAWING_WORKERS : un par processeur).",
+        ),
+    ] = None,
     published_on: Annotated[
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Date de publication (aujourd'hui par défaut)."),
@@ -91,8 +96,13 @@ def publish(
 def render(
     edition: Annotated[int, typer.Option(help="Numéro de l'édition publiée.")],
     workers: Annotated[
-        int, typer.Option(min=1, help="Processus qui dessinent les fiches projets.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processus qui dessinent les fiches projets et mettent en page le livret PDF "
+            "(par défaut PILOT_DRAWING_WORKERS : un par processeur).",
+        ),
+    ] = None,
 ) -> None:
     """(Ré)écrire le site, le livret PDF et les données ouvertes d'une édition publiée à
     partir de ses lignes figées (y compris les éditions chargées des données ouvertes)."""

@@ -309,6 +309,17 @@ def _site_files(site: Path) -> dict[str, bytes]:
     }
 
 
+def _no_worker_left(parent: int, within: float = 10.0) -> bool:
+    """Whether ``parent``'s pool workers are gone within ``within`` seconds (a killed
+    worker takes a moment to exit)."""
+    deadline = time.monotonic() + within
+    while _workers_of(parent):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _workers_of(parent: int) -> list[int]:
     """The pool's spawned workers among ``parent``'s children (read from /proc)."""
     found = []
@@ -355,7 +366,7 @@ def test_a_publication_whose_drawing_worker_dies_fails_cleanly_and_leaves_the_si
     assert isinstance(error, DrawingError), error
     assert "s'est arrêté brutalement" in str(error) and "le site n'a pas été modifié" in str(error)
     assert _site_files(site) == before  # the previous site, untouched
-    assert not _workers_of(os.getpid())  # the pool is shut down
+    assert _no_worker_left(os.getpid())  # the pool is shut down
     # The edition is committed, without a site: the scheduler's job writes it later.
     latest = editions.get_edition(demo, "latest").number
     assert not (site / "editions" / str(latest)).exists()
@@ -403,8 +414,9 @@ def test_drawing_workers_import_neither_the_web_application_nor_a_database() -> 
 def test_a_booklet_still_laid_out_past_its_allowance_stops_the_pool(
     demo: Session, tmp_path: Path
 ) -> None:
-    """The booklet is laid out by the pool beside the scorecards; once the scorecards are
-    drawn, the booklet has ``Booklet.seconds`` left, after which the workers are killed."""
+    """The booklet is laid out by the pool beside the scorecards, and may take
+    ``Booklet.seconds`` from its start: once the scorecards are drawn, a booklet past that
+    time has its workers killed."""
     view = edition_view(demo, editions.get_edition(demo, "latest"))
     heavy = replace(view, rows=view.rows * 10)  # a booklet of some 700 pages: a minute or more
     target = tmp_path / "livret.pdf"
@@ -421,4 +433,23 @@ def test_a_booklet_still_laid_out_past_its_allowance_stops_the_pool(
     assert time.monotonic() - started < 60
     assert len(list((tmp_path / "cache").glob("*.png"))) == len(rows)  # the cards were drawn
     assert not target.exists()
-    assert not _workers_of(os.getpid())  # the pool is shut down
+    assert _no_worker_left(os.getpid())  # the pool is shut down
+
+
+@pytest.mark.slow
+def test_a_publication_draws_with_the_configured_workers_by_default(
+    demo: Session, tmp_path: Path, apply_limits: Any
+) -> None:
+    """The DINUM space and GraphQL publish without naming workers: the pool has
+    ``PILOT_DRAWING_WORKERS`` of them (default: one per CPU)."""
+    apply_limits({"drawing_workers": 2})
+    seen: set[int] = set()
+    thread = threading.Thread(
+        target=publish_edition, args=(get_engine(), tmp_path), kwargs={"published_on": PUBLISHED_ON}
+    )
+    thread.start()
+    while thread.is_alive():
+        seen.update(_workers_of(os.getpid()))
+        time.sleep(0.05)
+    assert len(seen) == 2
+    assert (tmp_path / "editions").exists()
