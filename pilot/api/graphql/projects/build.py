@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, Table, func, select
 from sqlmodel import Session
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from strawberry.types.nodes import Selection
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import Context
@@ -48,6 +48,7 @@ from pilot.api.graphql.projects.types import (
     RiskType,
     TrajectoryPointType,
 )
+from pilot.api.graphql.selection import selected
 from pilot.api.graphql.types import MinistryType, ratio
 from pilot.audit.models import AuditEvent
 from pilot.campaigns import service as campaigns
@@ -73,15 +74,6 @@ from pilot.projects.models import (
 # --- What the request asks for --------------------------------------------------------
 
 
-def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
-    """The fields of a selection set, fragments spread."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _fields(selection.selections)
-
-
 @dataclass
 class Wanted:
     """The ``Project`` fields selected (GraphQL names), each with the names selected
@@ -101,8 +93,8 @@ class Wanted:
 
 def _wanted(selections: Iterable[Selection]) -> Wanted:
     fields: dict[str, set[str]] = defaultdict(set)
-    for f in _fields(selections):
-        fields[f.name].update(s.name for s in _fields(f.selections))
+    for f in selected(selections):
+        fields[f.name].update(s.name for s in selected(f.selections))
     return Wanted(dict(fields))
 
 
@@ -110,11 +102,11 @@ def wanted_in_connection(info: Info) -> Wanted:
     """The ``Project`` fields selected under ``nodes`` and ``edges { node }``."""
     found: list[Selection] = []
     for root in info.selected_fields:
-        for f in _fields(root.selections):
+        for f in selected(root.selections):
             if f.name == "nodes":
                 found.extend(f.selections)
             elif f.name == "edges":
-                for g in _fields(f.selections):
+                for g in selected(f.selections):
                     if g.name == "node":
                         found.extend(g.selections)
     return _wanted(found)
