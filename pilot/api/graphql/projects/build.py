@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlmodel import Session
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
@@ -70,6 +70,7 @@ from pilot.projects.models import (
     Weather,
     format_pilot_id,
 )
+from pilot.projects.service import latest_report_id
 
 # --- What the request asks for --------------------------------------------------------
 
@@ -195,22 +196,11 @@ def _grouped(model: Any, key: str, order: Callable[[Table], list[Any]], where: A
 
 
 def _latest_reports(session: Session, ids: list[int], columns: tuple[str, ...]) -> dict[int, Any]:
-    """The latest report of each project (by date, then id)."""
+    """The latest report of each project (by date, then id), found along the
+    ``(project_id, reported_on, id)`` index whatever the tables' statistics."""
     t = _table(Report)
-    ranked = (
-        select(
-            t.c.id,
-            func.row_number()
-            .over(partition_by=t.c.project_id, order_by=(t.c.reported_on.desc(), t.c.id.desc()))
-            .label("rank"),
-        )
-        .where(t.c.project_id.in_(ids))
-        .subquery()
-    )
-    query = (
-        select(t.c.project_id, *(t.c[name] for name in columns))
-        .join(ranked, ranked.c.id == t.c.id)
-        .where(ranked.c.rank == 1)
+    query = select(t.c.project_id, *(t.c[name] for name in columns)).where(
+        t.c.project_id.in_(ids), t.c.id == latest_report_id(t.c.project_id)
     )
     return {row["project_id"]: row for row in _dicts(session, query)}
 
