@@ -28,7 +28,7 @@ from pilot.api.observability import (
     render_metrics,
     schema_at_head,
 )
-from pilot.api.ratelimit import failed_auth_middleware, failure_limiter
+from pilot.api.ratelimit import FailedAuthLimit, failure_limiter
 from pilot.api.routes import draft as draft_routes
 from pilot.api.routes import workbook as workbook_routes
 from pilot.api.serving import BodyTimeout, ForwardedClient
@@ -97,10 +97,11 @@ def create_app() -> FastAPI:
     # Tokens this worker authenticated less than a second ago: GraphQL's look-up cache, and
     # the limiter's proof that a request carrying one is no guess.
     principals = PrincipalCache()
-    app.middleware("http")(
-        failed_auth_middleware(
-            limiter, _unavailable, vouched=lambda value: principals.get(value) is not None
-        )
+    app.add_middleware(
+        FailedAuthLimit,
+        limiter=limiter,
+        unavailable=_unavailable,
+        vouched=lambda value: principals.get(value) is not None,
     )
     errors_fr.install(app)
 

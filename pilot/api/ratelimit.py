@@ -24,18 +24,20 @@ import logging
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from hashlib import sha256
 from threading import Lock
 from typing import Protocol
 
-from fastapi import Request, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pilot.auth.service import TOKEN_PREFIX
 from pilot.coordination import advisory_key, auth_attempt, is_postgresql, lock_for_transaction
@@ -246,34 +248,50 @@ def token_hint(authorization: str) -> str:
     return f"(jeton non PILOT de {len(value)} caractères)"
 
 
-def failed_auth_middleware(
-    limiter: Limiter,
-    unavailable: Callable[[], Response],
-    vouched: Callable[[str], bool] = lambda authorization: False,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """The middleware; ``unavailable`` answers when the shared limiter's database cannot
-    be reached (the request could not be authenticated either); ``vouched``: whether this
-    worker authenticated that ``Authorization`` value less than a second ago."""
+class FailedAuthLimit:
+    """The limiter in front of the application, as plain ASGI middleware (Starlette's
+    documented alternative to ``BaseHTTPMiddleware``, which runs the rest of the request
+    in a task of its own and copies the response through a stream). ``unavailable``
+    answers when the shared limiter's database cannot be reached (the request could not
+    be authenticated either); ``vouched``: whether this worker authenticated that
+    ``Authorization`` value less than a second ago. A request is settled when its
+    response starts, before the client gets it (a 401 counts as a failure)."""
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        authorization = request.headers.get("authorization")
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: Limiter,
+        unavailable: Callable[[], Response],
+        vouched: Callable[[str], bool] = lambda authorization: False,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.unavailable = unavailable
+        self.vouched = vouched
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        authorization = Headers(scope=scope).get("authorization")
         if not authorization:
-            return await call_next(request)
-        client = request.client.host if request.client else "inconnu"
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "inconnu"
+        limiter = self.limiter
         try:
-            if vouched(authorization):
+            if self.vouched(authorization):
                 admission = Admission(await limiter.blocked(client), None)
             else:
                 admission = await limiter.admit(client, authorization)
         except DBAPIError as error:
             if not is_unavailable(error):
                 raise
-            return unavailable()
+            await self.unavailable()(scope, receive, send)
+            return
         if admission.wait is not None:
             log.warning("authentication refused (rate limited): client=%s", client)
-            return JSONResponse(
+            refusal = JSONResponse(
                 {
                     "detail": "Trop d'authentifications échouées depuis votre adresse. "
                     f"Réessayez dans {admission.wait} secondes."
@@ -281,26 +299,34 @@ def failed_auth_middleware(
                 status_code=429,
                 headers={"Retry-After": str(admission.wait)},
             )
-        failed = False
-        try:
-            response = await call_next(request)
-            failed = response.status_code == 401
-        finally:
+            await refusal(scope, receive, send)
+            return
+        settled: list[int] = []  # the failures counted, once settled
+
+        async def settle(status: int) -> None:
             try:
-                count = await limiter.settle(client, admission, failed)
+                settled.append(await limiter.settle(client, admission, status == 401))
             except DBAPIError as error:  # the answer stands; the attempt ages out
                 if not is_unavailable(error):
                     raise
                 log.warning("failed-login limiter: database unreachable, attempt not settled")
-                count = 0
-        if failed:
-            log.warning(
-                "authentication failed: client=%s token=%s path=%s failures=%d",
-                client,
-                token_hint(authorization),
-                request.url.path,
-                count,
-            )
-        return response
+                settled.append(0)
 
-    return middleware
+        async def send_once_settled(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await settle(message["status"])  # before the client can send another
+                if message["status"] == 401:
+                    log.warning(
+                        "authentication failed: client=%s token=%s path=%s failures=%d",
+                        client,
+                        token_hint(authorization),
+                        scope["path"],
+                        settled[0],
+                    )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_once_settled)
+        finally:
+            if not settled:  # no response started (an error)
+                await settle(0)

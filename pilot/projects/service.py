@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from pilot.indicators.drift import BaselineFigures, CurrentFigures, ProjectDrift, project_drift
@@ -379,26 +379,28 @@ def latest_report(session: Session, project_id: int) -> Report | None:
     return latest_reports(session, [project_id]).get(project_id)
 
 
+def latest_report_id(project_id: Any, as_of: date | None = None) -> Any:
+    """The id of the latest report (by date, then id) of ``project_id`` (a column or a
+    value), up to ``as_of``: a correlated subquery read backwards along the
+    ``(project_id, reported_on, id)`` index. PostgreSQL plans it the same with or
+    without the tables' statistics (ranking every report with a window function and
+    joining rank 1 was planned, on tables never analysed, as a nested loop over every
+    pair of reports: 60 ms instead of 2 for 1 000 projects)."""
+    r = aliased(Report)
+    query = select(r.id).where(r.project_id == project_id)
+    if as_of is not None:
+        query = query.where(r.reported_on <= as_of)
+    return query.order_by(col(r.reported_on).desc(), col(r.id).desc()).limit(1).scalar_subquery()
+
+
 def latest_reports(
     session: Session, project_ids: Iterable[int] | None = None, as_of: date | None = None
 ) -> dict[int, Report]:
     """The latest report of each project (by date, then id), in one statement."""
-    ranked = select(
-        Report.id,
-        func.row_number()
-        .over(
-            partition_by=col(Report.project_id),
-            order_by=(col(Report.reported_on).desc(), col(Report.id).desc()),
-        )
-        .label("rank"),
-    )
+    query = select(Report).where(col(Report.id) == latest_report_id(Report.project_id, as_of))
     if project_ids is not None:
-        ranked = ranked.where(col(Report.project_id).in_(list(project_ids)))
-    if as_of is not None:
-        ranked = ranked.where(Report.reported_on <= as_of)
-    sub = ranked.subquery()
-    rows = session.exec(select(Report).join(sub, col(Report.id) == sub.c.id).where(sub.c.rank == 1))
-    return {r.project_id: r for r in rows}
+        query = query.where(col(Report.project_id).in_(list(project_ids)))
+    return {r.project_id: r for r in session.exec(query)}
 
 
 def reports(session: Session, project_id: int) -> Sequence[Report]:

@@ -27,8 +27,10 @@ a fan-out of fragments never builds huge integers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql.language import (
@@ -83,6 +85,9 @@ LIST_TOO_LONG = (
     "Liste trop longue : {found} éléments, {limit} au maximum par liste. "
     "Découpez la demande en plusieurs requêtes."
 )
+
+
+RULES_CACHE_SIZE = 256  # as many as the validation cache (schema.py)
 
 
 @dataclass(frozen=True)
@@ -387,6 +392,23 @@ def limits_rule(limits: Limits, variables: Mapping[str, Any]) -> type[Validation
     return RequestLimits
 
 
+@lru_cache(maxsize=RULES_CACHE_SIZE)
+def _limits_rule_of(limits: Limits, variables: str) -> type[ValidationRule]:
+    return limits_rule(limits, json.loads(variables))
+
+
+def shared_limits_rule(limits: Limits, variables: Mapping[str, Any] | None) -> type[ValidationRule]:
+    """:func:`limits_rule`, the same class for the same limits and variables (as JSON),
+    so that Strawberry's ``ValidationCache`` (keyed by document and rules) validates a
+    document repeated with the same variables by the same role once. Variables that are
+    not plain JSON (an upload) get a rule of their own."""
+    try:
+        key = json.dumps(variables or {}, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return limits_rule(limits, variables or {})
+    return _limits_rule_of(limits, key)
+
+
 def _french(number: int) -> str:
     """``1234567`` as « 1 234 567 » (narrow no-break spaces)."""
     return f"{number:,}".replace(",", "\u202f")
@@ -404,5 +426,5 @@ class RequestLimitsExtension(AddValidationRules):
         principal = getattr(self.execution_context.context, "principal", None)
         role = getattr(principal, "role", Role.PUBLIC)
         limits = Limits.for_role(self.settings, role)
-        self.validation_rules = [limits_rule(limits, self.execution_context.variables or {})]
+        self.validation_rules = [shared_limits_rule(limits, self.execution_context.variables)]
         yield from super().on_operation()

@@ -11,10 +11,11 @@ from pilot.api.graphql import permissions
 from pilot.api.graphql.context import ctx
 from pilot.api.graphql.errors import BadUserInput, NotFound
 from pilot.api.graphql.permissions import Action
+from pilot.api.graphql.selection import selected
 from pilot.api.graphql.types import FiguresType, ratio
 from pilot.auth.models import Role
 from pilot.editions import service as editions
-from pilot.indicators.aggregates import live_portfolio
+from pilot.indicators.aggregates import Parts, live_portfolio
 from pilot.indicators.drift import DriftMeans
 
 
@@ -112,19 +113,43 @@ class PortfolioQuery:
             )
         permissions.require(c.principal, Action.READ_LIVE_PORTFOLIO)
         ministry_id = c.principal.ministry_id if c.principal.role == Role.MINISTRY else None
-        live = live_portfolio(c.session, as_of=as_of, ministry_id=ministry_id)
-        p = live.portfolio
+        live = live_portfolio(c.session, as_of=as_of, ministry_id=ministry_id, parts=_parts(info))
+        h = live.health
         return PortfolioType(
             source="live",
             edition_number=None,
             as_of=as_of,
-            figures=FiguresType.from_figures(p.figures, live.costs),
-            drift=DriftMeansType.from_means(p.drift),
-            health=HealthCountsType(
-                red=p.red,
-                amber=p.amber,
-                green=p.green,
-                unknown=p.figures.projects - p.red - p.amber - p.green,
-                weather_rosier=p.weather_rosier,
+            figures=FiguresType.from_figures(live.figures, live.costs),
+            drift=None if live.drift is None else DriftMeansType.from_means(live.drift),
+            health=None
+            if h is None
+            else HealthCountsType(
+                red=h.red,
+                amber=h.amber,
+                green=h.green,
+                unknown=live.figures.projects - h.red - h.amber - h.green,
+                weather_rosier=h.weather_rosier,
             ),
         )
+
+
+# The ``Figures`` field of each distribution, and the fields read from the baselines.
+_DISTRIBUTIONS = {
+    "byMinistry": "ministry",
+    "byPhase": "phase",
+    "byCostBracket": "cost_bracket",
+    "byFunctionalZone": "functional_zone",
+}
+
+
+def _parts(info: Info) -> Parts:
+    """The parts of the live portfolio the request selects (``info.selected_fields``):
+    its distributions, and the baselines for the drift, the health counts or the mean
+    duration."""
+    fields = [f for root in info.selected_fields for f in selected(root.selections)]
+    names = {f.name for f in fields}
+    figures = {g.name for f in fields if f.name == "figures" for g in selected(f.selections)}
+    return Parts(
+        distributions=frozenset(d for name, d in _DISTRIBUTIONS.items() if name in figures),
+        baselines="drift" in names or "health" in names or "meanDurationYears" in figures,
+    )

@@ -11,6 +11,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -18,7 +19,7 @@ from strawberry.tools import merge_types
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
 from pilot.api.graphql.cache import AnswerCacheExtension
 from pilot.api.graphql.campaigns import AlertMutation, CampaignQuery
-from pilot.api.graphql.cost import RequestLimitsExtension
+from pilot.api.graphql.cost import RULES_CACHE_SIZE, RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
 from pilot.api.graphql.errors import ErrorPolicy
 from pilot.api.graphql.imports import ImportMutation, ImportQuery
@@ -60,9 +61,12 @@ def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     found: list[Callable[[], SchemaExtension]] = [
         AnswerCacheExtension,  # cache.py: a cached answer skips execution
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: ParserCache(maxsize=256),
-        # depth, aliases, cost and list lengths, in one pass (cost.py)
+        lambda: ParserCache(maxsize=RULES_CACHE_SIZE),
+        # depth, aliases, cost and list lengths, in one pass (cost.py), a validation
+        # rule shared by requests of the same role and variables, so that the
+        # validation of a document repeated with them is cached too
         lambda: RequestLimitsExtension(settings),
+        lambda: ValidationCache(maxsize=RULES_CACHE_SIZE),
         lambda: ErrorPolicy(mask=not settings.debug),
     ]
     if not settings.introspection:

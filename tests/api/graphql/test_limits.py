@@ -472,3 +472,21 @@ def test_unreadable_or_too_deep_json_is_http_400(served: Served) -> None:
     # nested within the parser's limit: reaches GraphQL, which ignores unused variables
     answer = served.post("{ me { role } }", {"a": json.loads(_nested(500))})
     assert answer["data"]["me"]["role"] == "PUBLIC"
+
+
+def test_a_validation_verdict_is_reused_only_for_the_same_document_variables_and_role(
+    served: Served,
+) -> None:
+    """Validation is cached (Strawberry's ValidationCache, keyed by document and rules;
+    the limits rule is shared by requests of one role with the same variables)."""
+    long, short = {"m": ["MI"] * 1001}, {"m": ["MI"]}
+    for _ in range(2):
+        assert _code(served.post(MINISTRY_FILTER, long, role="dinum")) == "BAD_USER_INPUT"
+        assert "errors" not in served.post(MINISTRY_FILTER, short, role="dinum")
+    page = f"{{ projects(first: 400) {{ nodes {{ {SHEET_FIELDS} }} }} }}"
+    for _ in range(2):
+        assert _code(served.post(page)) == "GRAPHQL_VALIDATION_FAILED"
+        body = served.post(page, role="ministry")
+        assert "GRAPHQL_VALIDATION_FAILED" not in {
+            e["extensions"]["code"] for e in body.get("errors", [])
+        }

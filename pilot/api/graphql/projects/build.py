@@ -23,16 +23,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlmodel import Session
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from strawberry.types.nodes import Selection
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.context import Context
@@ -48,6 +48,7 @@ from pilot.api.graphql.projects.types import (
     RiskType,
     TrajectoryPointType,
 )
+from pilot.api.graphql.selection import selected
 from pilot.api.graphql.types import MinistryType, ratio
 from pilot.audit.models import AuditEvent
 from pilot.campaigns import service as campaigns
@@ -69,17 +70,9 @@ from pilot.projects.models import (
     Weather,
     format_pilot_id,
 )
+from pilot.projects.service import latest_report_id
 
 # --- What the request asks for --------------------------------------------------------
-
-
-def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
-    """The fields of a selection set, fragments spread."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _fields(selection.selections)
 
 
 @dataclass
@@ -101,8 +94,8 @@ class Wanted:
 
 def _wanted(selections: Iterable[Selection]) -> Wanted:
     fields: dict[str, set[str]] = defaultdict(set)
-    for f in _fields(selections):
-        fields[f.name].update(s.name for s in _fields(f.selections))
+    for f in selected(selections):
+        fields[f.name].update(s.name for s in selected(f.selections))
     return Wanted(dict(fields))
 
 
@@ -110,11 +103,11 @@ def wanted_in_connection(info: Info) -> Wanted:
     """The ``Project`` fields selected under ``nodes`` and ``edges { node }``."""
     found: list[Selection] = []
     for root in info.selected_fields:
-        for f in _fields(root.selections):
+        for f in selected(root.selections):
             if f.name == "nodes":
                 found.extend(f.selections)
             elif f.name == "edges":
-                for g in _fields(f.selections):
+                for g in selected(f.selections):
                     if g.name == "node":
                         found.extend(g.selections)
     return _wanted(found)
@@ -203,22 +196,11 @@ def _grouped(model: Any, key: str, order: Callable[[Table], list[Any]], where: A
 
 
 def _latest_reports(session: Session, ids: list[int], columns: tuple[str, ...]) -> dict[int, Any]:
-    """The latest report of each project (by date, then id)."""
+    """The latest report of each project (by date, then id), found along the
+    ``(project_id, reported_on, id)`` index whatever the tables' statistics."""
     t = _table(Report)
-    ranked = (
-        select(
-            t.c.id,
-            func.row_number()
-            .over(partition_by=t.c.project_id, order_by=(t.c.reported_on.desc(), t.c.id.desc()))
-            .label("rank"),
-        )
-        .where(t.c.project_id.in_(ids))
-        .subquery()
-    )
-    query = (
-        select(t.c.project_id, *(t.c[name] for name in columns))
-        .join(ranked, ranked.c.id == t.c.id)
-        .where(ranked.c.rank == 1)
+    query = select(t.c.project_id, *(t.c[name] for name in columns)).where(
+        t.c.project_id.in_(ids), t.c.id == latest_report_id(t.c.project_id)
     )
     return {row["project_id"]: row for row in _dicts(session, query)}
 
