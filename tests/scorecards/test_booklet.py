@@ -90,7 +90,7 @@ def test_booklet_has_a_title_page_contents_bookmarks_and_one_page_per_project(
     # The contents give each project's page number (as printed: from 1).
     contents = pdf.pages[1].extract_text()
     for i, row in enumerate(view.rows):
-        entry = rf"{re.escape(row.name)} \({re.escape(row.ministry)}\)\W*{3 + i}\b"
+        entry = rf"{re.escape(row.name)} \({re.escape(row.ministry)}\), page {3 + i}\b"
         assert re.search(entry, contents)
     # "Page X sur Y" on every page; each project's page names it, its ministry and figures.
     for number, page in enumerate(pdf.pages, start=1):
