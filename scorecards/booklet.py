@@ -155,7 +155,7 @@ def booklet_html(view: EditionView) -> str:
         ),
         subtitle=subtitle,
         columns=COLUMNS,
-        running_header=_css_string(f"{SITE_NAME} – {subtitle}"),
+        running_footer=_css_string(f"{SITE_NAME} – {subtitle}"),
         demo=view.demo,
         cover_lines=_cover_lines(view),
         projects=[_project(row) for row in view.rows],
