@@ -7,6 +7,7 @@ PDF/UA; see the README for what is not."""
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import replace
 from typing import Any
@@ -16,7 +17,7 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, BooleanObject, Destination, DictionaryObject
 from sqlmodel import Session
 
-from scorecards.booklet import AUTHOR, booklet_pdf
+from scorecards.booklet import AUTHOR, booklet_pdf, rare_collections
 from scorecards.view import EditionView, draft_view
 from tests.scorecards.conftest import PUBLISHED_ON
 
@@ -90,7 +91,7 @@ def test_booklet_has_a_title_page_contents_bookmarks_and_one_page_per_project(
     # The contents give each project's page number (as printed: from 1).
     contents = pdf.pages[1].extract_text()
     for i, row in enumerate(view.rows):
-        entry = rf"{re.escape(row.name)} \({re.escape(row.ministry)}\)\W*{3 + i}\b"
+        entry = rf"{re.escape(row.name)} \({re.escape(row.ministry)}\), page {3 + i}\b"
         assert re.search(entry, contents)
     # "Page X sur Y" on every page; each project's page names it, its ministry and figures.
     for number, page in enumerate(pdf.pages, start=1):
@@ -121,3 +122,12 @@ def test_a_confidential_project_withholds_its_figures_in_the_booklet(
     assert "M€" not in text and " ans" not in text  # no cost, no duration
     for weather in ("soleil", "nuageux", "orage"):
         assert weather not in text
+
+
+def test_making_the_booklet_leaves_the_garbage_collector_as_it_was(demo: Session) -> None:
+    before = gc.get_threshold()
+    with rare_collections():
+        assert gc.get_threshold()[0] > before[0]  # collections rarer meanwhile
+    assert gc.get_threshold() == before
+    booklet_pdf(_small_edition(demo))
+    assert gc.get_threshold() == before
