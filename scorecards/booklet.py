@@ -13,11 +13,8 @@ withhold what the site withholds: the rows it is given had the rule applied
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from importlib.metadata import version
 from typing import Any
@@ -164,27 +161,6 @@ def booklet_html(view: EditionView) -> str:
     return (head + end_of_head + french_spacing(body)).decode("utf-8")
 
 
-# The young generation's size while the booklet is made (Python's default: 700 objects).
-YOUNG_OBJECTS = 100_000
-
-
-@contextmanager
-def rare_collections() -> Iterator[None]:
-    """Python's cyclic garbage collector runs rarely meanwhile, then as before.
-
-    WeasyPrint keeps the boxes of every page until the PDF is written: millions of objects
-    that all survive, and that the collector scans again at every full collection (one each
-    time the survivors grow by a quarter). Collections still happen, a hundred times rarer:
-    whatever cyclic garbage the layout leaves is collected, and the process's thresholds are
-    restored afterwards."""
-    before = gc.get_threshold()
-    gc.set_threshold(YOUNG_OBJECTS, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 def html_pdf(html: str) -> bytes:
     """The booklet's HTML (``booklet_html``) as a tagged PDF (PDF/UA-1)."""
     # Imported here: a second or so, which the draft's republishing (no booklet) spares.
@@ -192,8 +168,7 @@ def html_pdf(html: str) -> bytes:
 
     # WeasyPrint warns of every CSS property it ignores (none here): errors only.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    with rare_collections():
-        pdf = HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+    pdf = HTML(string=html).write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
     assert pdf is not None
     return pdf
 

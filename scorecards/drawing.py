@@ -39,6 +39,7 @@ from scorecards.view import ProjectView
 SCORECARD_FORMATS = ("png", "svg")
 MIN_PER_WORKER = 20  # below this many scorecards per worker, starting it costs more than it saves
 CHUNK = 10  # scorecards a worker draws per task: small enough to share the work evenly
+YOUNG_OBJECTS = 100_000  # a worker's young generation (Python's default: 700 objects)
 # No chunk finished for this long: the pool is stuck (a chunk takes a few seconds; a
 # worker's start, importing matplotlib, about two).
 STALL_SECONDS = 300.0
@@ -85,16 +86,29 @@ class Booklet:
     seconds: float
 
 
+def collect_rarely() -> None:
+    """The garbage collector's settings of a process that only draws and lays out (a pool
+    worker), set once when it starts.
+
+    Every figure a worker draws is garbage with reference cycles, and WeasyPrint keeps the
+    boxes of every page of the booklet until its PDF is written (millions of objects that
+    all survive): with Python's defaults the collector runs every 700 new objects and its
+    full collections walk all of them again, with the objects the imports made (matplotlib,
+    its fonts). So the objects that exist once the worker has started are frozen
+    (``gc.freeze()``: never collected, never walked again), and the young generation holds
+    ``YOUNG_OBJECTS``: collections still happen, a hundred times rarer. Measured in
+    benchmarks/README.md: about a fifth of a scorecard's CPU, and of the booklet's."""
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
+
+
 def _started(pids: Any) -> None:
     """Each worker's initializer: tell the publishing process its id (to kill a stuck pool),
-    and keep out of the terminal's Ctrl+C (the publishing process handles it).
-
-    Then ``gc.freeze()``: every figure a worker draws is garbage with reference cycles, so
-    the collector runs often, and each full collection would walk again every object the
-    imports made (matplotlib, its fonts), which live as long as the worker."""
+    keep out of the terminal's Ctrl+C (the publishing process handles it), and set the
+    collector for drawing (``collect_rarely``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pids.put(os.getpid())
-    gc.freeze()
+    collect_rarely()
 
 
 def draw_all(

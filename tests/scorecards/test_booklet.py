@@ -7,7 +7,6 @@ PDF/UA; see the README for what is not."""
 
 from __future__ import annotations
 
-import gc
 import re
 from dataclasses import replace
 from typing import Any
@@ -17,7 +16,7 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, BooleanObject, Destination, DictionaryObject
 from sqlmodel import Session
 
-from scorecards.booklet import AUTHOR, booklet_pdf, rare_collections
+from scorecards.booklet import AUTHOR, booklet_pdf
 from scorecards.view import EditionView, draft_view
 from tests.scorecards.conftest import PUBLISHED_ON
 
@@ -122,12 +121,3 @@ def test_a_confidential_project_withholds_its_figures_in_the_booklet(
     assert "M€" not in text and " ans" not in text  # no cost, no duration
     for weather in ("soleil", "nuageux", "orage"):
         assert weather not in text
-
-
-def test_making_the_booklet_leaves_the_garbage_collector_as_it_was(demo: Session) -> None:
-    before = gc.get_threshold()
-    with rare_collections():
-        assert gc.get_threshold()[0] > before[0]  # collections rarer meanwhile
-    assert gc.get_threshold() == before
-    booklet_pdf(_small_edition(demo))
-    assert gc.get_threshold() == before

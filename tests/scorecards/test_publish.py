@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -36,7 +38,7 @@ from pilot.projects.models import Project, Report
 from pilot.scheduler import editions_job
 from scorecards import opendata
 from scorecards.booklet import booklet_html
-from scorecards.drawing import MIN_PER_WORKER, Booklet, draw_all
+from scorecards.drawing import MIN_PER_WORKER, YOUNG_OBJECTS, Booklet, draw_all
 from scorecards.publish import (
     DrawingError,
     publication_lock,
@@ -45,7 +47,7 @@ from scorecards.publish import (
     render_unwritten_editions,
     republish_draft_if_changed,
 )
-from scorecards.view import edition_view
+from scorecards.view import ProjectView, edition_view
 from tests.scorecards.conftest import PUBLISHED_ON
 
 
@@ -453,3 +455,24 @@ def test_a_publication_draws_with_the_configured_workers_by_default(
         time.sleep(0.05)
     assert len(seen) == 2
     assert (tmp_path / "editions").exists()
+
+
+def record_collector(rows: Sequence[ProjectView], keys: Sequence[str], cache: str) -> int:
+    """A pool task (module level, so that a spawned worker imports it): writes the
+    worker's collector settings instead of drawing."""
+    frozen, threshold = gc.get_freeze_count(), gc.get_threshold()[0]
+    Path(cache, f"gc-{os.getpid()}.txt").write_text(f"{frozen} {threshold}")
+    return len(rows)
+
+
+@pytest.mark.slow
+def test_drawing_workers_freeze_their_imports_and_collect_rarely(
+    demo: Session, tmp_path: Path
+) -> None:
+    view = edition_view(demo, editions.get_edition(demo, "latest"))
+    rows = view.rows[: MIN_PER_WORKER * 2]
+    draw_all(rows, [row.pilot_id for row in rows], tmp_path, 2, task=record_collector)
+    found = [p.read_text().split() for p in tmp_path.glob("gc-*.txt")]
+    assert found and all(int(frozen) > 10_000 for frozen, _ in found)  # matplotlib's objects
+    assert all(int(threshold) == YOUNG_OBJECTS for _, threshold in found)
+    assert gc.get_threshold()[0] < YOUNG_OBJECTS  # the publishing process keeps its own
