@@ -142,21 +142,22 @@ class SharedFailureLimiter:
                     auth_attempt.c.client == client, auth_attempt.c.at <= now - self.window
                 )
             )
-            failures, seconds = conn.execute(
+            # One statement, so one snapshot: read apart, an attempt settled as a failure
+            # between the two reads was seen neither as a failure nor in flight, and one
+            # guess too many was admitted (seen under load, two workers).
+            recent_rows = conn.execute(
                 select(
-                    func.count(),
-                    func.extract("epoch", func.min(auth_attempt.c.at) + self.window - now),
-                ).where(recent, auth_attempt.c.failed)
-            ).one()
-            in_flight = set(
-                conn.execute(
-                    select(auth_attempt.c.digest).where(recent, ~auth_attempt.c.failed)
-                ).scalars()
-            )
-            if failures + len(in_flight | {digest}) > self.max_failures:
-                if failures < self.max_failures:  # only checks in flight stand in the way
+                    auth_attempt.c.digest,
+                    auth_attempt.c.failed,
+                    func.extract("epoch", auth_attempt.c.at + self.window - now),
+                ).where(recent)
+            ).all()
+            failures = [float(left) for _, failed, left in recent_rows if failed]
+            in_flight = {found for found, failed, _ in recent_rows if not failed}
+            if len(failures) + len(in_flight | {digest}) > self.max_failures:
+                if len(failures) < self.max_failures:  # only checks in flight stand in the way
                     return Admission(1, None)
-                return Admission(max(1, math.ceil(seconds)), None)
+                return Admission(max(1, math.ceil(min(failures))), None)
             attempt = conn.execute(
                 insert(auth_attempt)
                 .values(client=client, digest=digest, at=now, failed=False)
