@@ -10,6 +10,15 @@ import typer
 
 from pilot.config import get_settings
 
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Processus qui dessinent les fiches projets et mettent en page le livret PDF "
+        "(par défaut PILOT_DRAWING_WORKERS : un par processeur).",
+    ),
+]
+
 
 def publish(
     number: Annotated[
@@ -24,14 +33,7 @@ def publish(
             "--draft", help="Écrire seulement le panorama provisoire (pas de nouvelle édition)."
         ),
     ] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Processus qui dessinent les fiches projets et mettent en page le livret PDF "
-            "(par défaut PILOT_DRAWING_WORKERS : un par processeur).",
-        ),
-    ] = None,
+    workers: Workers = None,
     published_on: Annotated[
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Date de publication (aujourd'hui par défaut)."),
@@ -95,14 +97,7 @@ def publish(
 
 def render(
     edition: Annotated[int, typer.Option(help="Numéro de l'édition publiée.")],
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Processus qui dessinent les fiches projets et mettent en page le livret PDF "
-            "(par défaut PILOT_DRAWING_WORKERS : un par processeur).",
-        ),
-    ] = None,
+    workers: Workers = None,
 ) -> None:
     """(Ré)écrire le site, le livret PDF et les données ouvertes d'une édition publiée à
     partir de ses lignes figées (y compris les éditions chargées des données ouvertes)."""
