@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     scheduler_in_serve: bool = True
 
     # Publication: processes that draw the scorecards and lay out the PDF booklet (a pool
-    # created per publication, `scorecards/drawing.py`); default one per CPU.
-    drawing_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # created per publication, `scorecards/drawing.py`); default one per CPU, at most 8
+    # (each holds matplotlib, a few hundred MB; the booklet's about 1 GB at 1 000 projects).
+    drawing_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 8), ge=1)
     # Publication: a new edition less than this many days after the nearest published one
     # (or bearing the same title) is refused unless forced (`pilot publish --force`).
     min_days_between_editions: int = Field(default=30, ge=0)

@@ -15,7 +15,7 @@ Workers = Annotated[
     typer.Option(
         min=1,
         help="Processus qui dessinent les fiches projets et mettent en page le livret PDF "
-        "(par défaut PILOT_DRAWING_WORKERS : un par processeur).",
+        "(par défaut PILOT_DRAWING_WORKERS : un par processeur, 8 au plus).",
     ),
 ]
 
