@@ -57,6 +57,7 @@ from pilot.indicators.service import portfolio_of
 from pilot.ministries.models import Ministry
 from pilot.money import BILLION, MILLION, round_half_up
 from pilot.projects.models import Baseline, Project, Report
+from pilot.projects.service import latest_report_id
 from pilot.text import clean_text, normalize_key
 
 NO_PHASE = "Non renseignée"
@@ -144,12 +145,7 @@ def _projects(dialect: str, dated: bool, scoped: bool, baselines: bool) -> Any:
     p, m = Project.__table__, Ministry.__table__  # type: ignore[attr-defined]
     rt, bt = Report.__table__, Baseline.__table__  # type: ignore[attr-defined]
     r, ib, lb = rt.alias("r"), bt.alias("ib"), bt.alias("lb")
-    latest_report = _latest_of(
-        Report,
-        [rt.c.reported_on, rt.c.id],
-        p.c.id,
-        *([rt.c.reported_on <= bindparam("as_of", type_=Date)] if dated else []),
-    )
+    latest_report = latest_report_id(p.c.id, bindparam("as_of", type_=Date) if dated else None)
     cost = r.c.current_cost_eur
     phase = func.coalesce(func.nullif(r.c.phase, ""), p.c.phase)
     columns: list[Any] = [

@@ -379,13 +379,14 @@ def latest_report(session: Session, project_id: int) -> Report | None:
     return latest_reports(session, [project_id]).get(project_id)
 
 
-def latest_report_id(project_id: Any, as_of: date | None = None) -> Any:
+def latest_report_id(project_id: Any, as_of: Any = None) -> Any:
     """The id of the latest report (by date, then id) of ``project_id`` (a column or a
-    value), up to ``as_of``: a correlated subquery read backwards along the
-    ``(project_id, reported_on, id)`` index. PostgreSQL plans it the same with or
-    without the tables' statistics (ranking every report with a window function and
-    joining rank 1 was planned, on tables never analysed, as a nested loop over every
-    pair of reports: 60 ms instead of 2 for 1 000 projects)."""
+    value), up to ``as_of`` (a date or a bound parameter; None: every report): a
+    correlated subquery read backwards along the ``(project_id, reported_on, id)`` index.
+    PostgreSQL plans it the same with or without the tables' statistics (ranking every
+    report with a window function and joining rank 1 was planned, on tables never
+    analysed, as a nested loop over every pair of reports: 60 ms instead of 2 for 1 000
+    projects)."""
     r = aliased(Report)
     query = select(r.id).where(r.project_id == project_id)
     if as_of is not None:
