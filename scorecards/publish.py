@@ -206,7 +206,8 @@ def _build(
     report.drawn, report.reused = len(missing), len(view.rows) - len(missing)
     manifest_before = _load_manifest(folder)
     # The booklet is laid out again only when its HTML changed (or its file is gone), by
-    # the pool beside the scorecards, into the cache: it joins the site in step 2.
+    # the pool beside the scorecards, into the scorecards' cache: it joins the site in
+    # step 2 (one left there by a publication that failed is pruned with the scorecards).
     booklet_path = folder / site.pdf_name(view)
     booklet_key = lay_out = None
     if booklet:
@@ -215,7 +216,7 @@ def _build(
         if booklet_key != manifest_before.get("booklet") or not booklet_path.exists():
             lay_out = Booklet(
                 booklet_html,
-                cache.parent / f"livret-{booklet_key}.pdf",
+                cache / f"livret-{booklet_key}.pdf",
                 STALL_SECONDS + BOOKLET_SECONDS_PER_PROJECT * len(view.rows),
             )
     portfolio: list[charts_module.Chart] = []
@@ -315,7 +316,8 @@ def _build(
 
 
 def _prune_cache(site_root: Path, cache: Path, draft_root: Path) -> None:
-    """Drop cached scorecards that no edition's manifest refers to any more."""
+    """Drop cached scorecards that no edition's manifest refers to any more (and a
+    booklet a failed publication left there)."""
     used: set[str] = set()
     folders = [draft_root, *(site_root / "editions").glob("*")]
     for folder in folders:

@@ -476,3 +476,16 @@ def test_drawing_workers_freeze_their_imports_and_collect_rarely(
     assert found and all(int(frozen) > 10_000 for frozen, _ in found)  # matplotlib's objects
     assert all(int(threshold) == YOUNG_OBJECTS for _, threshold in found)
     assert gc.get_threshold()[0] < YOUNG_OBJECTS  # the publishing process keeps its own
+
+
+@pytest.mark.slow
+def test_a_booklet_left_in_the_cache_by_a_failed_publication_is_pruned(
+    demo: Session, tmp_path: Path
+) -> None:
+    left = tmp_path / ".cache" / "fiches" / "livret-0123abcd.pdf"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"%PDF-1.7 from a publication whose drawing failed")
+    publication = publish_edition(get_engine(), tmp_path, published_on=PUBLISHED_ON)
+    assert (tmp_path / "editions" / str(publication.number) / "manifest.json").exists()
+    assert not left.exists()
+    assert not list(left.parent.glob("livret-*"))  # this publication's booklet moved out too
