@@ -46,6 +46,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from graphql import build_schema as build_graphql_schema
+from graphql import execute_sync, parse
+
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 PG_DIR = HERE / "postgraphile"
@@ -321,6 +324,24 @@ def send(
     return elapsed, body["data"]
 
 
+def graphql_core_alone(query: tuple[str, dict[str, Any]], data: dict[str, Any]) -> float:
+    """Median ms of graphql-core alone executing ``query`` over its answer already
+    computed (``data``: PILOT's answer): the SDL contract as a graphql-core schema, its
+    default resolvers (a key look-up), no Strawberry, no database, no HTTP. The least any
+    server executing with graphql-core spends on that answer: one field execution per
+    value of the response."""
+    schema = build_graphql_schema((ROOT / "graphql" / "schema.graphql").read_text("utf-8"))
+    document = parse(query[0])
+    samples = []
+    for _ in range(25):
+        started = time.perf_counter()
+        result = execute_sync(schema, document, root_value=data, variable_values=query[1])
+        samples.append((time.perf_counter() - started) * 1000)
+        if result.errors or result.data != data:
+            raise RuntimeError(f"graphql-core alone: {result.errors or 'another answer'}")
+    return statistics.median(samples[5:])
+
+
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
@@ -363,6 +384,7 @@ def main() -> None:
         ):
             targets = [(pg, None), (cold, token), (warm, token)]
             samples: dict[tuple[str, str], list[float]] = {}
+            alone: dict[str, float] = {}
             for q in work:
                 _, pg_data = send(client, pg, q.postgraphile, None)
                 _, pilot_data = send(client, cold, q.pilot, token)
@@ -371,6 +393,7 @@ def main() -> None:
                         f"{q.label}: PILOT {q.rows(pilot_data)} rows, "
                         f"PostGraphile {q.pg_rows(pg_data)}"
                     )
+                alone[q.label] = graphql_core_alone(q.pilot, pilot_data)
                 for _ in range(3):  # warm-up
                     for base, tok in targets:
                         send(client, base, q.postgraphile if tok is None else q.pilot, tok)
@@ -396,6 +419,16 @@ def main() -> None:
                 if n != "PostGraphile":
                     line += f"{median / reference:>6.2f}×"
             print(line)
+        print(
+            "\ngraphql-core alone, executing PILOT's answer already computed (no Strawberry, "
+            "no database, no HTTP; in this process)"
+        )
+        for q in work:
+            reference = statistics.median(samples[(q.label, "PostGraphile")])
+            print(
+                f"{q.label:<24}{alone[q.label]:>9.2f} ms, "
+                f"{alone[q.label] / reference:.2f}× PostGraphile's whole request"
+            )
 
         # Statements per request, through the counting proxy.
         counts: dict[tuple[str, str], float] = {}

@@ -25,6 +25,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from pilot import migrations
+from pilot.api.ratelimit import SharedFailureLimiter
+from pilot.api.tokens import CHECK_SECONDS
 from pilot.api.turns import ImportsBusy, SharedImportTurns
 from pilot.auth import service as auth
 from pilot.auth.models import Role
@@ -92,9 +94,58 @@ def test_failed_logins_across_two_workers_are_limited_exactly(
         with ThreadPoolExecutor(20) as pool:
             codes = list(pool.map(lambda i: _ask(bases[i % 2], f"pilot_guess{i}"), range(20)))
         assert sorted(codes) == [401] * 5 + [429] * 15
-        # Now blocked on both workers, even with the right token; public reads go on.
+        # Now blocked on both workers, even with the right token (within the second a
+        # worker trusts what it last found: SharedFailureLimiter.blocked); public reads go on.
+        time.sleep(CHECK_SECONDS)
         assert [_ask(base, valid) for base in bases] == [429, 429]
         assert httpx.post(f"{bases[1]}/graphql", json=QUERY).status_code == 200
+
+
+def test_a_client_blocked_by_another_worker_is_refused_a_vouched_token_within_a_second(
+    database: str,
+) -> None:
+    engine = make_engine(database)
+    now = [100.0]
+    here = SharedFailureLimiter(engine, 2, 60, clock=lambda: now[0])
+    there = SharedFailureLimiter(engine, 2, 60, clock=lambda: now[0])
+
+    async def scenario() -> list[int | None]:
+        seen = [await here.blocked("192.0.2.1")]  # not blocked: trusted for a second
+        for guess in ("Bearer pilot_a", "Bearer pilot_b"):
+            admission = await there.admit("192.0.2.1", guess)
+            await there.settle("192.0.2.1", admission, failed=True)
+        seen.append(await there.blocked("192.0.2.1"))  # blocked where it was counted
+        seen.append(await here.blocked("192.0.2.1"))  # not asked again within the second
+        now[0] += CHECK_SECONDS
+        seen.append(await here.blocked("192.0.2.1"))  # asked again: blocked
+        admission = await here.admit("192.0.2.2", "Bearer pilot_c")
+        await here.settle("192.0.2.2", admission, failed=True)
+        seen.append(await here.blocked("192.0.2.2"))  # one failure of two: not blocked
+        return seen
+
+    try:
+        seen = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert seen[0] is None and seen[2] is None and seen[4] is None
+    assert seen[1] is not None and seen[3] is not None and 1 <= seen[3] <= 60
+
+
+def test_a_failure_counted_by_this_worker_blocks_a_vouched_token_at_once(database: str) -> None:
+    engine = make_engine(database)
+    limiter = SharedFailureLimiter(engine, 1, 60, clock=lambda: 100.0)  # a frozen clock
+
+    async def scenario() -> tuple[int | None, int | None]:
+        before = await limiter.blocked("192.0.2.3")
+        admission = await limiter.admit("192.0.2.3", "Bearer pilot_wrong")
+        await limiter.settle("192.0.2.3", admission, failed=True)
+        return before, await limiter.blocked("192.0.2.3")
+
+    try:
+        before, after = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert before is None and after is not None
 
 
 def test_serve_with_two_workers_serves_on_postgresql(database: str, tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ only if the failures in the window plus the distinct credentials already being c
 that client stay within the limit, decided under a per-client advisory lock, so concurrent
 wrong guesses sent to several workers at once cannot exceed it either. A token this worker
 authenticated less than a second ago (``pilot.api.tokens``) is not a guess: its request
-only asks whether the client is blocked (one SELECT, no lock, nothing written), so a
-blocked client is still refused with a valid token; should it get a 401 all the same (the
-token revoked meanwhile), that failure is counted like any other. The client address
+only asks whether the client is blocked (one SELECT, no lock, nothing written; at most
+once a second per client and worker, like the token look-up itself), so a blocked client
+is still refused with a valid token — at once when the failures were counted by this
+worker, within one second when by another; should it get a 401 all the same (the token
+revoked meanwhile), that failure is counted like any other. The client address
 is the connection's peer; behind a reverse proxy, name it in ``PILOT_TRUSTED_PROXIES`` so
 that the address its forwarding headers give is used instead (``pilot/api/serving.py``:
 never from anyone else).
@@ -39,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pilot.api.tokens import CHECK_SECONDS
 from pilot.auth.service import TOKEN_PREFIX
 from pilot.coordination import advisory_key, auth_attempt, is_postgresql, lock_for_transaction
 from pilot.db import is_unavailable, retry_on_disconnect
@@ -127,10 +130,20 @@ class SharedFailureLimiter:
     will be the same), so a client's parallel requests with one valid token are never
     refused. An attempt left in flight by a killed worker ages out with the window."""
 
-    def __init__(self, engine: Engine, max_failures: int, window_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        max_failures: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.max_failures = max_failures
         self.window = timedelta(seconds=window_seconds)
+        self.clock = clock
+        # clients found not blocked, and when (this worker's clock): a vouched token's
+        # request asks the database again only once that is a second old
+        self._clear: OrderedDict[str, float] = OrderedDict()
 
     def _admit(self, client: str, digest: str) -> Admission:
         now = func.clock_timestamp()
@@ -222,11 +235,22 @@ class SharedFailureLimiter:
         )
 
     async def blocked(self, client: str) -> int | None:
-        return await run_in_threadpool(
+        seen = self._clear.get(client)
+        if seen is not None and self.clock() - seen < CHECK_SECONDS:
+            return None
+        wait = await run_in_threadpool(
             retry_on_disconnect, lambda: self._blocked(client), lambda: None
         )
+        if wait is None:
+            self._clear[client] = self.clock()
+            self._clear.move_to_end(client)
+            while len(self._clear) > MAX_TRACKED_CLIENTS:
+                self._clear.popitem(last=False)
+        return wait
 
     async def settle(self, client: str, admission: Admission, failed: bool) -> int:
+        if failed:
+            self._clear.pop(client, None)  # this worker asks the database again
         if admission.attempt is None and not failed:
             return 0  # a vouched token's request: nothing was recorded in flight
         return await run_in_threadpool(self._settle, client, admission.attempt, failed)

@@ -22,17 +22,20 @@ committed a write.
   clocks): the key carries today's date (local and Paris).
 - **Only successful queries**: never a mutation, never an answer with an error.
 - **Bounded in bytes**: an entry is the response already encoded as JSON (a hit sends
-  it as it is, :class:`EncodedResult`); the least recently used go first once the
+  it as it is); the least recently used go first once the
   entries' total exceeds ``PILOT_GRAPHQL_CACHE_BYTES`` (0: no cache).
 
-The look-up is a Strawberry schema extension (:class:`AnswerCacheExtension`,
-``on_execute``: setting the execution context's result skips execution, Strawberry's
-documented way); the router stores the answer once it has encoded it.
+A query text seen before is looked up by the router before anything else (its normalised
+form is remembered: :meth:`AnswerCache.known_key`), so a hit is neither parsed nor
+validated. A text never seen is parsed; a Strawberry schema extension
+(:class:`AnswerCacheExtension`, ``on_execute``: setting the execution context's result
+skips execution, Strawberry's documented way) then looks its normalised form up, so an
+equivalent query written differently is served too. The router stores the answer once it
+has encoded it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -55,28 +58,6 @@ _NORMALISED_SIZE = 1024
 _ENTRY_OVERHEAD = 200  # bytes of a key and its entry besides the body
 
 
-@dataclasses.dataclass
-class EncodedResult(ExecutionResult):
-    """An execution result with its response body encoded once and for all (in the
-    worker thread that executed it: the event loop only sends it)."""
-
-    encoded: str | bytes = ""
-
-    @classmethod
-    def of(cls, result: ExecutionResult, encoded: str | bytes) -> EncodedResult:
-        return cls(
-            data=result.data, errors=result.errors, extensions=result.extensions, encoded=encoded
-        )
-
-
-class EncodedResponse(dict[str, Any]):
-    """A processed response that carries its own JSON encoding."""
-
-    def __init__(self, data: Mapping[str, object], encoded: str | bytes) -> None:
-        super().__init__(data)
-        self.encoded = encoded
-
-
 class _Me(Visitor):
     found = False
 
@@ -90,7 +71,7 @@ class AnswerCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, str | bytes] = OrderedDict()
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
         self._bytes = 0
         # query text -> (normalised text, selects ``me``)
         self._documents: OrderedDict[str, tuple[str, bool]] = OrderedDict()
@@ -127,6 +108,24 @@ class AnswerCache:
                     self._documents.popitem(last=False)
         return known
 
+    def known_key(
+        self,
+        *,
+        query: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        principal: Principal,
+        version: int,
+        today: tuple[date, ...],
+    ) -> Hashable | None:
+        """The key of a query text seen before (its normalised form remembered), found
+        without parsing it: None for a text never seen."""
+        with self._lock:
+            known = self._documents.get(query)
+        if known is None:
+            return None
+        return self._key(known, variables, operation_name, principal, version, today)
+
     def key(
         self,
         *,
@@ -138,7 +137,20 @@ class AnswerCache:
         version: int,
         today: tuple[date, ...],
     ) -> Hashable:
-        normalised, me = self._document(query, document)
+        return self._key(
+            self._document(query, document), variables, operation_name, principal, version, today
+        )
+
+    @staticmethod
+    def _key(
+        document: tuple[str, bool],
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        principal: Principal,
+        version: int,
+        today: tuple[date, ...],
+    ) -> Hashable:
+        normalised, me = document
         scope: tuple[Any, ...] = (principal.role.value, principal.ministry_id)
         if me:
             scope += (principal.token_id, principal.name)
@@ -151,7 +163,7 @@ class AnswerCache:
             operation_name,
         )
 
-    def get(self, key: Hashable) -> str | bytes | None:
+    def get(self, key: Hashable) -> bytes | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -161,7 +173,7 @@ class AnswerCache:
             self.hits += 1
             return found
 
-    def put(self, key: Hashable, encoded: str | bytes) -> None:
+    def put(self, key: Hashable, encoded: bytes) -> None:
         size = len(encoded) + _ENTRY_OVERHEAD
         if size > self.max_bytes:
             return
@@ -207,8 +219,9 @@ class AnswerCacheExtension(SchemaExtension):
             today=context.dates,
         )
         encoded = cache.get(key)
-        if encoded is not None:
-            execution.result = EncodedResult(data={}, errors=None, encoded=encoded)
+        if encoded is not None:  # the router sends it as it is
+            context.cached = encoded
+            execution.result = ExecutionResult(data=None, errors=None)
         else:
             context.answer_key = key
         yield

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlmodel import Session
-from strawberry.fastapi import BaseContext
+from starlette.requests import Request
 from strawberry.types import Info
 
 from pilot import db
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class Context(BaseContext):
+class Context:
     """One per request: the read session, who is asking, and the request's DataLoaders."""
 
     session: Session
@@ -39,9 +39,8 @@ class Context(BaseContext):
     authorization: str | None = None  # the header, identified in the worker thread
     data_version: int | None = None
     answer_key: Hashable | None = None
-
-    def __post_init__(self) -> None:
-        super().__init__()
+    cached: bytes | None = None  # the answer found by the extension, sent as it is
+    request: Request | None = None  # the HTTP request (the app's state: import turns)
 
     @cached_property
     def dates(self) -> tuple[date, ...]:

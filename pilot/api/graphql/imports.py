@@ -262,7 +262,7 @@ class ImportMutation:
         c.session.rollback()  # the connection goes back to the pool while the import runs
         # The import reads, validates and writes for seconds, in a worker thread; imports
         # take turns (pilot/api/turns.py), on the server's event loop where the turns live.
-        assert c.request is not None  # set by strawberry's FastAPI router
+        assert c.request is not None  # set by the router
         turns: ImportTurns = c.request.app.state.import_turns
 
         async def in_turn() -> Any:

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
-from strawberry.fastapi import GraphQLRouter
+from strawberry import Schema
 
 from pilot.api.app import create_app
 from pilot.api.graphql import cache as cache_module
+from pilot.api.graphql import router as router_module
 from pilot.api.graphql.cache import AnswerCache
 from pilot.api.tokens import PrincipalCache
 from pilot.auth import service as auth
@@ -29,7 +30,7 @@ def executions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     stored: list[object] = []
     real = AnswerCache.put
 
-    def spy(self: AnswerCache, key: object, encoded: str | bytes) -> None:
+    def spy(self: AnswerCache, key: object, encoded: bytes) -> None:
         stored.append(key)
         real(self, key, encoded)
 
@@ -63,10 +64,11 @@ def test_a_hit_sends_the_body_encoded_when_cached(
     first = demo.client.post("/graphql", json={"query": query})
     assert first.status_code == 200 and "errors" not in first.json()
 
-    def encode_again(self: object, data: object) -> str:
-        raise AssertionError("a cache hit must not encode its response again")
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cache hit is neither parsed, executed nor encoded again")
 
-    monkeypatch.setattr(GraphQLRouter, "encode_json", encode_again)
+    monkeypatch.setattr(router_module, "_encoded", not_again)
+    monkeypatch.setattr(Schema, "execute", not_again)
     second = demo.client.post("/graphql", json={"query": query})
     assert second.status_code == 200 and second.content == first.content
 
@@ -140,10 +142,10 @@ def test_mutations_are_never_cached(demo: Demo, executions: list[object]) -> Non
 def test_the_cache_is_bounded_in_bytes() -> None:
     cache = AnswerCache(max_bytes=1000)
     for i in range(10):
-        cache.put(i, "x" * 200)
+        cache.put(i, b"x" * 200)
     assert cache.size_bytes <= 1000 and len(cache) == 2
     assert cache.get(9) is not None and cache.get(0) is None
-    cache.put("huge", "x" * 2000)  # larger than the whole cache: not kept
+    cache.put("huge", b"x" * 2000)  # larger than the whole cache: not kept
     assert cache.get("huge") is None
 
 
