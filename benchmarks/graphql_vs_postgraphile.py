@@ -16,7 +16,10 @@ reads a project's current cost through (the latest report's). Then, on loopback:
 The four queries (``benchmarks/postgraphile/queries/``: the list of 1 000 and of 50
 projects with milestones and risks, one project's sheet, the cost per ministry) are sent
 interleaved, 3 warm-up requests then ``--rounds`` rounds (A B C, C B A …); medians and
-p95 in ms, and the ratio PILOT / PostGraphile. Then the servers are started again behind
+p95 in ms, and the ratio PILOT / PostGraphile. Beside them, graphql-core alone executing
+each of PILOT's answers already computed (the SDL schema, default resolvers, no
+Strawberry, no database, no HTTP): what any server executing with graphql-core spends at
+least, one field execution per value of the answer. Then the servers are started again behind
 a TCP proxy that counts the statements each sends to PostgreSQL (Query and Execute
 messages of the wire protocol: ``BEGIN``, pings and ``ROLLBACK`` included), and the
 statements per request are printed.
