@@ -38,7 +38,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -210,7 +211,8 @@ class GraphQLEndpoint:
         self.errors = ErrorPolicy(mask=not settings.debug)
         self.graphiql = settings.graphiql
         self.concurrency = settings.graphql_max_concurrency
-        self._turns: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._turns = weakref.WeakKeyDictionary()
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -230,41 +232,46 @@ class GraphQLEndpoint:
             "variables": _decoded(variables) if variables else None,
             "operationName": params.get("operationName"),
         }
-        return await self.answer(request, _operation(data), {OperationType.QUERY})
+        return await self.answer(request, lambda: _operation(data), {OperationType.QUERY})
 
     async def post(self, request: Request) -> Response:
         media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        if media == "application/json" or media.endswith("+json"):
-            data = _decoded(await request.body())
-        elif media == "multipart/form-data":
-            data = await self._multipart(request)
-        else:
-            raise HTTPException(415, UNSUPPORTED_CONTENT)
         allowed = {OperationType.QUERY, OperationType.MUTATION}
-        return await self.answer(request, _operation(data), allowed)
-
-    async def _multipart(self, request: Request) -> Any:
+        if media == "application/json" or media.endswith("+json"):
+            body = await request.body()  # bounded by BodySizeLimit; decoded in the thread
+            return await self.answer(request, lambda: _operation(_decoded(body)), allowed)
+        if media != "multipart/form-data":
+            raise HTTPException(415, UNSUPPORTED_CONTENT)
         try:
             form = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
-        except HTTPException as error:  # Starlette's, on too many parts
+        except (HTTPException, ValueError) as error:  # Starlette's, on too many parts
             raise HTTPException(400, UNREADABLE_MULTIPART.format(MAX_FILES)) from error
-        except ValueError as error:
-            raise HTTPException(400, UNREADABLE_MULTIPART.format(MAX_FILES)) from error
-        operations, files_map = form.get("operations"), form.get("map")
-        if not isinstance(operations, str) or not isinstance(files_map, str):
-            raise HTTPException(400, UNREADABLE_MULTIPART.format(MAX_FILES))
-        files = {key: value for key, value in form.items() if isinstance(value, UploadFile)}
-        return _place_files(_decoded(operations), _decoded(files_map), files)
+        try:
+            operations, files_map = form.get("operations"), form.get("map")
+            if not isinstance(operations, str) or not isinstance(files_map, str):
+                raise HTTPException(400, UNREADABLE_MULTIPART.format(MAX_FILES))
+            files = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile)}
+
+            def parse() -> Operation:
+                return _operation(_place_files(_decoded(operations), _decoded(files_map), files))
+
+            return await self.answer(request, parse, allowed)
+        finally:
+            await form.close()  # the files spooled to disk
 
     async def answer(
-        self, request: Request, operation: Operation, allowed: set[OperationType]
+        self, request: Request, parse: Callable[[], Operation], allowed: set[OperationType]
     ) -> Response:
-        turns = self._turns.get(loop := asyncio.get_running_loop())
+        """The request executed in a worker thread (``parse`` too: decoding a large body
+        never holds the event loop), at most ``graphql_max_concurrency`` at once."""
+        loop = asyncio.get_running_loop()
+        turns = self._turns.get(loop)
         if turns is None:  # one per event loop (a test client may run several in turn)
             turns = self._turns[loop] = asyncio.Semaphore(self.concurrency)
+        authorization = request.headers.get("authorization")
         async with turns:
             answer = await anyio.to_thread.run_sync(
-                self.run, request, operation, allowed, loop, request.headers.get("authorization")
+                self.run, request, parse, allowed, loop, authorization
             )
         return Response(
             answer.body,
@@ -277,12 +284,13 @@ class GraphQLEndpoint:
 
     def run(
         self,
-        request: Request,
-        operation: Operation,
+        request: Request | None,
+        parse: Callable[[], Operation],
         allowed: set[OperationType],
         server_loop: asyncio.AbstractEventLoop,
         authorization: str | None,
     ) -> Answer:
+        operation = parse()
         with Session(db.get_engine(), expire_on_commit=False) as session:
             context = Context(
                 session=session,
