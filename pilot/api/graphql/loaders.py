@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict, namedtuple
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
@@ -20,7 +20,7 @@ from pilot.editions.models import Edition, EditionRow
 from pilot.editions.service import TrajectoryPoint
 from pilot.imports.models import Finding
 from pilot.ministries.models import Ministry
-from pilot.opinions import service as opinions
+from pilot.opinions import service as opinions_service
 from pilot.opinions.models import (
     Opinion,
     OpinionAxis,
@@ -88,6 +88,10 @@ def _by_id(session: Session, model: type[M]) -> Callable[[list[int]], Awaitable[
 
 
 class Loaders:
+    """The request's DataLoaders, each made when first used (a request uses a few of
+    them: making all twenty, with their statements' ordering, cost more than a cached
+    answer)."""
+
     def __init__(self, session: Session, *, today: date) -> None:
         self.session = session
         self.today = today
@@ -95,94 +99,168 @@ class Loaders:
         # Project relations read for ``project(id:)``, one loader per relation and
         # column set (pilot/api/graphql/projects/build.py)
         self.by_selection: dict[Hashable, DataLoader[int, Any]] = {}
-        s = session
-        self.ministry = DataLoader(_by_id(s, Ministry))
-        self.baselines = DataLoader(
+
+    @cached_property
+    def ministry(self) -> DataLoader[int, Ministry | None]:
+        return DataLoader(_by_id(self.session, Ministry))
+
+    @cached_property
+    def baselines(self) -> DataLoader[int, list[Baseline]]:
+        return DataLoader(
             _grouped(
-                s, Baseline, Baseline.project_id, [col(Baseline.approved_on), col(Baseline.id)]
+                self.session,
+                Baseline,
+                Baseline.project_id,
+                [col(Baseline.approved_on), col(Baseline.id)],
             )
         )
-        self.reports = DataLoader(
-            _grouped(s, Report, Report.project_id, [col(Report.reported_on), col(Report.id)])
-        )
-        self.milestones = DataLoader(
+
+    @cached_property
+    def reports(self) -> DataLoader[int, list[Report]]:
+        return DataLoader(
             _grouped(
-                s,
+                self.session, Report, Report.project_id, [col(Report.reported_on), col(Report.id)]
+            )
+        )
+
+    @cached_property
+    def milestones(self) -> DataLoader[int, list[Milestone]]:
+        return DataLoader(
+            _grouped(
+                self.session,
                 Milestone,
                 Milestone.project_id,
                 [col(Milestone.baseline_date), col(Milestone.id)],
             )
         )
-        self.risks = DataLoader(
+
+    @cached_property
+    def risks(self) -> DataLoader[int, list[Risk]]:
+        return DataLoader(
             _grouped(
-                s,
+                self.session,
                 Risk,
                 Risk.project_id,
                 [(col(Risk.probability) * col(Risk.impact)).desc(), col(Risk.id)],
             )
         )
-        self.budget_lines = DataLoader(
+
+    @cached_property
+    def budget_lines(self) -> DataLoader[int, list[BudgetLine]]:
+        return DataLoader(
             _grouped(
-                s, BudgetLine, BudgetLine.project_id, [col(BudgetLine.year), col(BudgetLine.kind)]
+                self.session,
+                BudgetLine,
+                BudgetLine.project_id,
+                [col(BudgetLine.year), col(BudgetLine.kind)],
             )
         )
-        self.names = DataLoader(
+
+    @cached_property
+    def names(self) -> DataLoader[int, list[ProjectName]]:
+        return DataLoader(
             _grouped(
-                s,
+                self.session,
                 ProjectName,
                 ProjectName.project_id,
                 [col(ProjectName.recorded_on), col(ProjectName.id)],
                 where=ProjectName.kind == "name",
             )
         )
-        self.audit = DataLoader(
+
+    @cached_property
+    def audit(self) -> DataLoader[int, list[AuditEvent]]:
+        return DataLoader(
             _grouped(
-                s,
+                self.session,
                 AuditEvent,
                 AuditEvent.project_id,
                 [col(AuditEvent.at).desc(), col(AuditEvent.id).desc()],
             )
         )
-        self.findings = DataLoader(
+
+    @cached_property
+    def findings(self) -> DataLoader[int, list[Finding]]:
+        return DataLoader(
             _grouped(
-                s,
+                self.session,
                 Finding,
                 Finding.import_id,
                 [col(Finding.sheet), col(Finding.row), col(Finding.id)],
             )
         )
-        self.edition_rows = DataLoader(
-            _grouped(s, EditionRow, EditionRow.edition_id, [col(EditionRow.position)])
+
+    @cached_property
+    def edition_rows(self) -> DataLoader[int, list[EditionRow]]:
+        return DataLoader(
+            _grouped(self.session, EditionRow, EditionRow.edition_id, [col(EditionRow.position)])
         )
-        # DINUM's opinions (pilot/api/graphql/opinions.py)
-        self.opinion_events = DataLoader(
-            _grouped(s, OpinionEvent, OpinionEvent.request_id, [col(OpinionEvent.id)])
+
+    # DINUM's opinions (pilot/api/graphql/opinions.py)
+    @cached_property
+    def opinion_events(self) -> DataLoader[int, list[OpinionEvent]]:
+        return DataLoader(
+            _grouped(self.session, OpinionEvent, OpinionEvent.request_id, [col(OpinionEvent.id)])
         )
-        self.opinion_documents = DataLoader(
-            _grouped(s, OpinionDocument, OpinionDocument.request_id, [col(OpinionDocument.id)])
-        )
-        self.opinions = DataLoader(_grouped(s, Opinion, Opinion.request_id, [col(Opinion.id)]))
-        self.opinion_axes = DataLoader(
-            _grouped(s, OpinionAxis, OpinionAxis.opinion_id, [col(OpinionAxis.id)])
-        )
-        self.recommendations = DataLoader(
-            _grouped(s, Recommendation, Recommendation.opinion_id, [col(Recommendation.number)])
-        )
-        self.recommendation_events = DataLoader(
+
+    @cached_property
+    def opinion_documents(self) -> DataLoader[int, list[OpinionDocument]]:
+        return DataLoader(
             _grouped(
-                s,
+                self.session, OpinionDocument, OpinionDocument.request_id, [col(OpinionDocument.id)]
+            )
+        )
+
+    @cached_property
+    def opinions(self) -> DataLoader[int, list[Opinion]]:
+        return DataLoader(_grouped(self.session, Opinion, Opinion.request_id, [col(Opinion.id)]))
+
+    @cached_property
+    def opinion_axes(self) -> DataLoader[int, list[OpinionAxis]]:
+        return DataLoader(
+            _grouped(self.session, OpinionAxis, OpinionAxis.opinion_id, [col(OpinionAxis.id)])
+        )
+
+    @cached_property
+    def recommendations(self) -> DataLoader[int, list[Recommendation]]:
+        return DataLoader(
+            _grouped(
+                self.session,
+                Recommendation,
+                Recommendation.opinion_id,
+                [col(Recommendation.number)],
+            )
+        )
+
+    @cached_property
+    def recommendation_events(self) -> DataLoader[int, list[RecommendationEvent]]:
+        return DataLoader(
+            _grouped(
+                self.session,
                 RecommendationEvent,
                 RecommendationEvent.recommendation_id,
                 [col(RecommendationEvent.id)],
             )
         )
-        self.projects = DataLoader(_by_id(s, Project))
-        self.current_figures = DataLoader(self._current_figures)
-        self.latest_report = DataLoader(self._latest_reports)
-        self.trajectory = DataLoader(self._trajectories)
 
-    async def _current_figures(self, ids: list[int]) -> list[opinions.Figures]:
-        found = opinions.current_figures(self.session, ids)
+    @cached_property
+    def projects(self) -> DataLoader[int, Project | None]:
+        return DataLoader(_by_id(self.session, Project))
+
+    @cached_property
+    def current_figures(self) -> DataLoader[int, opinions_service.Figures]:
+        return DataLoader(self._current_figures)
+
+    @cached_property
+    def latest_report(self) -> DataLoader[int, Report | None]:
+        return DataLoader(self._latest_reports)
+
+    @cached_property
+    def trajectory(self) -> DataLoader[int, list[TrajectoryPoint]]:
+        return DataLoader(self._trajectories)
+
+    async def _current_figures(self, ids: list[int]) -> list[opinions_service.Figures]:
+        found = opinions_service.current_figures(self.session, ids)
         return [found[i] for i in ids]
 
     async def _latest_reports(self, ids: list[int]) -> list[Report | None]:
