@@ -142,8 +142,6 @@ class ErrorPolicy(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": code}
         return processed
 
-    _process_errors = shown  # the name tests/api/test_fuzz_regressions.py uses
-
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
