@@ -74,6 +74,14 @@ EXPECTED: dict[str, tuple[str, str | None, Any, str]] = {
     "unknown field": ("{ nothingHere }", None, None, "GRAPHQL_VALIDATION_FAILED"),
     "syntax error": ("{ me { role }", None, None, "GRAPHQL_PARSE_FAILED"),
     "refused variable": (RECORD_REPORT, "ministry", "date", "BAD_USER_INPUT"),
+    "amount literal": (
+        'mutation { recordReport(input: {projectId: "PRJ-1", reportedOn: "2017-01-01", '
+        'currentCostEur: "douze"}) { id } }',
+        None,
+        None,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    "amount variable": (RECORD_REPORT, "ministry", "amount", "BAD_USER_INPUT"),
 }
 
 
@@ -85,6 +93,8 @@ def test_expected_errors_are_one_debug_line_without_a_traceback(
     variables = None
     if kind is not None:
         variables = _variables(demo)
+        if kind == "amount":
+            variables["input"].update(reportedOn="2017-01-01", currentCostEur="douze")
     for _ in range(5):
         assert _codes(demo.gql(query, variables, role)) == [code]
     assert _loud(logs) == []
