@@ -199,7 +199,7 @@ def test_a_value_the_database_refuses_is_bad_user_input_not_internal() -> None:
     refused = exc.DataError("INSERT …", {}, ValueError("NUL (0x00) bytes"))
     error = GraphQLError("x", original_error=refused)
     for policy in (ErrorPolicy(mask=True), ErrorPolicy(mask=False)):
-        (shown,) = policy._process_errors([error])
+        (shown,) = policy.shown([error])
         assert shown.extensions == {"code": "BAD_USER_INPUT"}
         assert shown.message == REFUSED_VALUE
 

@@ -3,11 +3,18 @@
 Resolvers raise these (French messages, for people). Everything else is a bug and is
 masked outside debug mode as ``INTERNAL_SERVER_ERROR``; validation errors (depth, aliases,
 cost, unknown fields and fragments) are shown with ``GRAPHQL_VALIDATION_FAILED``, syntax
-errors (and the token limit) with ``GRAPHQL_PARSE_FAILED``.
+errors (and the token limit) with ``GRAPHQL_PARSE_FAILED``, a variable value its type
+refuses with ``BAD_USER_INPUT``.
+
+An expected error (:func:`expected_error`: the client's doing, or a refusal the API answers
+on purpose) is not an incident: the schema (``schema.PilotSchema``) logs it as one line
+without a traceback (:func:`log_expected_error`), and only the rest at ERROR with its
+traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
@@ -22,6 +29,8 @@ from pilot.projects.service import DomainError
 
 class ApiError(Exception):
     code: ClassVar[str] = "BAD_REQUEST"
+    # the level of the line logged when a request gets this error (``log_expected_error``)
+    log_level: ClassVar[int] = logging.DEBUG
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -60,6 +69,7 @@ class StorageFull(ApiError):
     """The upload could not be archived (disk full): the router answers HTTP 507."""
 
     code = "INSUFFICIENT_STORAGE"
+    log_level = logging.WARNING  # not the client's doing: the server's disk wants attention
 
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
@@ -87,9 +97,59 @@ def user_input() -> Iterator[None]:
         raise BadUserInput(str(error)) from error
 
 
+# Strawberry's documented logger for execution errors
+log = logging.getLogger("strawberry.execution")
+_LOGGED_CHARACTERS = 200  # of a client error's message (it may quote what the client sent)
+
+
+def _refused_variable(error: GraphQLError) -> bool:
+    """A variable whose value its type refuses: before execution (no path), graphql-core
+    wraps the type's own refusal, a ``GraphQLError``."""
+    return error.path is None and isinstance(error.original_error, GraphQLError)
+
+
 def _is_shown(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is None or isinstance(original, ApiError)
+    return original is None or isinstance(original, ApiError) or _refused_variable(error)
+
+
+def expected_error(error: GraphQLError) -> bool:
+    """Whether ``error`` is one the API answers on purpose: a syntax or validation error
+    (depth, cost, unknown field…), a variable its type refuses, an ``ApiError`` (a refusal,
+    a broken rule, too many imports, a full disk), or a value the database refuses. Anything
+    else (a bug, the database failing) is an incident."""
+    return _is_shown(error) or isinstance(error.original_error, exc.DataError)
+
+
+def code_of(error: GraphQLError) -> str:
+    """The ``extensions.code`` the client gets for ``error`` (before masking)."""
+    given = (error.extensions or {}).get("code")
+    if given:
+        return str(given)
+    if isinstance(error, GraphQLSyntaxError):
+        return PARSE_FAILED
+    if error.original_error is None:
+        return VALIDATION
+    if _refused_variable(error) or isinstance(error.original_error, exc.DataError):
+        return BadUserInput.code
+    return INTERNAL
+
+
+def log_expected_error(error: GraphQLError) -> None:
+    """One line, no traceback, at DEBUG (WARNING for a full disk): anyone can send a
+    request that fails, and each request already has its access line (``pilot.access``)
+    and counts in ``pilot_graphql_error_responses``; the client reads the message."""
+    original = error.original_error
+    level = original.log_level if isinstance(original, ApiError) else logging.DEBUG
+    code = code_of(error)
+    message = error.message[:_LOGGED_CHARACTERS]  # %r: one line, control characters escaped
+    log.log(
+        level,
+        "GraphQL error answered: %s %r",
+        code,
+        message,
+        extra={"graphql_code": code},
+    )
 
 
 class ErrorPolicy(SchemaExtension):
@@ -133,16 +193,8 @@ class ErrorPolicy(SchemaExtension):
         processed = [self.anonymise_error(e) if self.should_mask_error(e) else e for e in errors]
         for error in processed:
             if not (error.extensions or {}).get("code"):
-                if isinstance(error, GraphQLSyntaxError):
-                    code = PARSE_FAILED
-                elif error.original_error is None:
-                    code = VALIDATION
-                else:
-                    code = INTERNAL
-                error.extensions = {**(error.extensions or {}), "code": code}
+                error.extensions = {**(error.extensions or {}), "code": code_of(error)}
         return processed
-
-    _process_errors = shown  # the name tests/api/test_fuzz_regressions.py uses
 
     def on_operation(self) -> Iterator[None]:
         yield

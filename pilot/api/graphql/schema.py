@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
@@ -15,13 +16,14 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from pilot.api.graphql.accounts import AccountMutation, AccountQuery
 from pilot.api.graphql.cache import AnswerCacheExtension
 from pilot.api.graphql.campaigns import AlertMutation, CampaignQuery
 from pilot.api.graphql.cost import RULES_CACHE_SIZE, RequestLimitsExtension
 from pilot.api.graphql.editions import EditionMutation, EditionQuery
-from pilot.api.graphql.errors import ErrorPolicy
+from pilot.api.graphql.errors import ErrorPolicy, expected_error, log_expected_error
 from pilot.api.graphql.imports import ImportMutation, ImportQuery
 from pilot.api.graphql.opinions import OpinionMutation, OpinionQuery
 from pilot.api.graphql.portfolio import PortfolioQuery
@@ -74,8 +76,28 @@ def extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     return found
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    return strawberry.Schema(
+class PilotSchema(strawberry.Schema):
+    """Strawberry's schema, logging as incidents only the errors that are: Strawberry's
+    documented ``process_errors`` hook, which sees every error of a request once, before
+    ``ErrorPolicy`` masks it."""
+
+    def process_errors(
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,
+    ) -> None:
+        incidents = []
+        for error in errors:
+            if expected_error(error):
+                log_expected_error(error)  # one line, no traceback
+            else:
+                incidents.append(error)
+        if incidents:  # Strawberry's default: ERROR on ``strawberry.execution``, traceback
+            super().process_errors(incidents, execution_context)
+
+
+def build_schema(settings: Settings | None = None) -> PilotSchema:
+    return PilotSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions(settings or get_settings()),

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NewType
 
 import strawberry
+from graphql.error import GraphQLError
 
 from pilot.api.graphql import permissions
 from pilot.api.graphql.errors import BadUserInput
@@ -24,10 +25,25 @@ if TYPE_CHECKING:
     Euros = int
 else:
     Euros = NewType("Euros", int)
+
+
+def parse_euros(value: Any) -> int:
+    """An amount sent by a client, as ``int`` reads it; a value it cannot read is refused
+    as a ``GraphQLError``, GraphQL's own refusal (a validation error in the document,
+    BAD_USER_INPUT in a variable), not an unexpected exception."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        shown = str(value)[:40]
+        raise GraphQLError(
+            f"« {shown} » n'est pas un montant en euros : écrivez un nombre entier."
+        ) from error
+
+
 EUROS_SCALAR = strawberry.scalar(
     name="Euros",
     serialize=int,
-    parse_value=int,
+    parse_value=parse_euros,
     description="An amount in integer euros (may exceed 32 bits; a JSON number).",
 )
 
