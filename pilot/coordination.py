@@ -43,7 +43,6 @@ from sqlalchemy import (
     TextClause,
     Update,
     event,
-    select,
     text,
 )
 from sqlalchemy.engine import Connection
