@@ -192,6 +192,19 @@ def wait_for(url: str, process: subprocess.Popen[bytes], body: dict[str, Any]) -
 
 
 @contextmanager
+def serving(process: subprocess.Popen[bytes], port: int, probe: str) -> Iterator[str]:
+    """The server ``process`` once it answers ``probe`` on ``port`` (its GraphQL URL),
+    stopped at the end."""
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        wait_for(url, process, {"query": probe})
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
 def postgraphile(node_bin: str, database: str, port: int) -> Iterator[str]:
     process = subprocess.Popen(
         [node_bin, "node_modules/postgraphile/dist/cli-run.js", "-C", "graphile.config.mjs"],
@@ -204,13 +217,8 @@ def postgraphile(node_bin: str, database: str, port: int) -> Iterator[str]:
         },
         stdout=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/graphql"
-    try:
-        wait_for(url, process, {"query": "{ __typename }"})
+    with serving(process, port, "{ __typename }") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @contextmanager
@@ -228,13 +236,8 @@ def bare(answers: Path, port: int) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/graphql"
-    try:
-        wait_for(url, process, {"query": ""})
+    with serving(process, port, "") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @contextmanager
@@ -254,14 +257,8 @@ def pilot(database: str, port: int, var_dir: str, cache: bool) -> Iterator[str]:
         stdout=log,
         stderr=log,
     )
-    url = f"http://127.0.0.1:{port}/graphql"
-    try:
-        wait_for(url, process, {"query": "{ editions { number } }"})
+    with log, serving(process, port, "{ editions { number } }") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 # --- The queries ----------------------------------------------------------------------

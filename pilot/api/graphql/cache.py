@@ -26,7 +26,7 @@ committed a write.
   entries' total exceeds ``PILOT_GRAPHQL_CACHE_BYTES`` (0: no cache).
 
 A query text seen before is looked up by the router before anything else (its normalised
-form is remembered: :meth:`AnswerCache.known_key`), so a hit is neither parsed nor
+form is remembered: :meth:`AnswerCache.key`), so a hit is neither parsed nor
 validated. A text never seen is parsed; a Strawberry schema extension
 (:class:`AnswerCacheExtension`, ``on_execute``: setting the execution context's result
 skips execution, Strawberry's documented way) then looks its normalised form up, so an
@@ -108,38 +108,27 @@ class AnswerCache:
                     self._documents.popitem(last=False)
         return known
 
-    def known_key(
-        self,
-        *,
-        query: str,
-        variables: Mapping[str, Any] | None,
-        operation_name: str | None,
-        principal: Principal,
-        version: int,
-        today: tuple[date, ...],
-    ) -> Hashable | None:
-        """The key of a query text seen before (its normalised form remembered), found
-        without parsing it: None for a text never seen."""
-        with self._lock:
-            known = self._documents.get(query)
-        if known is None:
-            return None
-        return self._key(known, variables, operation_name, principal, version, today)
-
     def key(
         self,
         *,
         query: str,
-        document: DocumentNode,
         variables: Mapping[str, Any] | None,
         operation_name: str | None,
         principal: Principal,
         version: int,
         today: tuple[date, ...],
-    ) -> Hashable:
-        return self._key(
-            self._document(query, document), variables, operation_name, principal, version, today
-        )
+        document: DocumentNode | None = None,
+    ) -> Hashable | None:
+        """The answer's key. Without its parsed ``document``, only for a query text seen
+        before (its normalised form is remembered: nothing is parsed), else None."""
+        if document is not None:
+            known: tuple[str, bool] | None = self._document(query, document)
+        else:
+            with self._lock:
+                known = self._documents.get(query)
+        if known is None:
+            return None
+        return self._key(known, variables, operation_name, principal, version, today)
 
     @staticmethod
     def _key(

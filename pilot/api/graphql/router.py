@@ -301,7 +301,7 @@ class GraphQLEndpoint:
             )
             context.principal, context.data_version = self._identify(session, authorization)
             if OperationType.QUERY in allowed:  # a GET may not read a mutation's answer
-                key = self.answers.known_key(
+                key = self.answers.key(
                     query=operation.query,
                     variables=operation.variables,
                     operation_name=operation.operation_name,
