@@ -13,7 +13,9 @@ reads a project's current cost through (the latest report's). Then, on loopback:
   executes) and on ("warm": repeated requests with no write in between), with a DINUM
   token;
 - a bare ASGI application on Granian answering PILOT's bytes for each query
-  (``bare_asgi.py``): what a request costs a Python server here before any work.
+  (``bare_asgi.py``): what a request costs a Python server here before any work; and the
+  same reading the data version first, in a worker thread (``bare + version``): the
+  least a cached answer kept by data version costs.
 
 The four queries (``benchmarks/postgraphile/queries/``: the list of 1 000 and of 50
 projects with milestones and risks, one project's sheet, the cost per ministry) are sent
@@ -21,7 +23,9 @@ interleaved, 3 warm-up requests then ``--rounds`` rounds (A B C, C B A …); med
 p95 in ms, and the ratio PILOT / PostGraphile. Beside them, graphql-core alone executing
 each of PILOT's answers already computed (the SDL schema, default resolvers, no
 Strawberry, no database, no HTTP): what any server executing with graphql-core spends at
-least, one field execution per value of the answer. Then the servers are started again behind
+least, one field execution per value of the answer. And PostgreSQL alone building the
+lists' and the sheet's answers as JSON in one statement (``queries/database_*.sql``): what
+a server compiling GraphQL to SQL would still wait for. Then the servers are started again behind
 a TCP proxy that counts the statements each sends to PostgreSQL (Query and Execute
 messages of the wire protocol: ``BEGIN``, pings and ``ROLLBACK`` included), and the
 statements per request are printed.
@@ -222,9 +226,13 @@ def postgraphile(node_bin: str, database: str, port: int) -> Iterator[str]:
 
 
 @contextmanager
-def bare(answers: Path, port: int) -> Iterator[str]:
+def bare(answers: Path, port: int, version_database: str | None = None) -> Iterator[str]:
     """``bare_asgi.py`` on Granian (HTTP/1.1, as ``pilot serve``), answering from
-    ``answers`` (written before the first benchmarked request)."""
+    ``answers`` (written before the first benchmarked request); with
+    ``version_database``, reading the data version there first, as PILOT's cache must."""
+    env = {**os.environ, "PILOT_BENCH_ANSWERS": str(answers)}
+    if version_database is not None:
+        env["PILOT_BENCH_VERSION_DATABASE"] = version_database
     granian = str(ROOT / ".venv" / "bin" / "granian")
     process = subprocess.Popen(
         [
@@ -232,7 +240,7 @@ def bare(answers: Path, port: int) -> Iterator[str]:
             *("--host", "127.0.0.1", "--port", str(port), "benchmarks.bare_asgi:app"),
         ],
         cwd=ROOT,
-        env={**os.environ, "PILOT_BENCH_ANSWERS": str(answers)},
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -272,13 +280,16 @@ class Query:
         postgraphile: tuple[str, dict[str, Any]],
         rows: Callable[[dict[str, Any]], int],
         pg_rows: Callable[[dict[str, Any]], int],
+        database: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
         self.label, self.pilot, self.postgraphile = label, pilot, postgraphile
         self.rows, self.pg_rows = rows, pg_rows
+        self.database = database  # the answer built by PostgreSQL alone (SQL, parameters)
+        self.answer: dict[str, Any] = {}  # PILOT's, once asked
 
 
-def read(name: str) -> str:
-    return (QUERIES / f"{name}.graphql").read_text(encoding="utf-8")
+def read(name: str, suffix: str = ".graphql") -> str:
+    return (QUERIES / f"{name}{suffix}").read_text(encoding="utf-8")
 
 
 def queries(pilot_id: str, row_id: int) -> list[Query]:
@@ -313,6 +324,7 @@ def queries(pilot_id: str, row_id: int) -> list[Query]:
             (read("postgraphile_list"), {"first": 1000}),
             listed,
             pg_listed,
+            (read("database_list", ".sql"), {"first": 1000}),
         ),
         Query(
             "list of 50 projects",
@@ -320,6 +332,7 @@ def queries(pilot_id: str, row_id: int) -> list[Query]:
             (read("postgraphile_list"), {"first": 50}),
             listed,
             pg_listed,
+            (read("database_list", ".sql"), {"first": 50}),
         ),
         Query(
             "one project's sheet",
@@ -327,6 +340,7 @@ def queries(pilot_id: str, row_id: int) -> list[Query]:
             (read("postgraphile_sheet"), {"id": row_id}),
             sheet,
             pg_sheet,
+            (read("database_sheet", ".sql"), {"id": row_id}),
         ),
         Query(
             "cost per ministry",
@@ -370,6 +384,29 @@ def graphql_core_alone(query: tuple[str, dict[str, Any]], data: dict[str, Any]) 
     return statistics.median(samples[5:])
 
 
+def database_alone(url: str, q: Query) -> float:
+    """Median ms of PostgreSQL alone building ``q``'s answer as JSON in one prepared
+    statement (``benchmarks/postgraphile/queries/database_*.sql``), read as text by
+    psycopg on loopback: what a server compiling GraphQL to SQL, as PostGraphile does,
+    would still wait for, before its HTTP and GraphQL work. Its rows are checked against
+    PILOT's answer."""
+    import psycopg
+
+    assert q.database is not None
+    sql, parameters = q.database
+    samples = []
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(False)) as c:
+        for _ in range(30):
+            started = time.perf_counter()
+            row = c.execute(sql, parameters, prepare=True).fetchone()
+            samples.append((time.perf_counter() - started) * 1000)
+            c.rollback()
+    assert row is not None
+    if q.rows(json.loads(row[0])["data"]) != q.rows(q.answer):
+        raise RuntimeError(f"{q.label}: PostgreSQL alone answers other rows than PILOT")
+    return statistics.median(samples[5:])
+
+
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
@@ -403,18 +440,20 @@ def main() -> None:
             f"{target.database}; Node {version.stdout.strip()}"
         )
         work = queries(format_pilot_id(row_id), row_id)
-        names = ("PostGraphile", "PILOT cold", "PILOT warm", "bare ASGI")
+        names = ("PostGraphile", "PILOT cold", "PILOT warm", "bare ASGI", "bare + version")
         answers = Path(tmp) / "answers.json"
         with (
             postgraphile(node_bin, pg_url, free_port()) as pg,
             pilot(url, free_port(), tmp, cache=False) as cold,
             pilot(url, free_port(), tmp, cache=True) as warm,
             bare(answers, free_port()) as floor,
+            bare(answers, free_port(), pg_url) as versioned,
             httpx.Client(timeout=120) as client,
         ):
-            targets = [(pg, None), (cold, token), (warm, token), (floor, None)]
+            targets = [(pg, None), (cold, token), (warm, token), (floor, None), (versioned, None)]
             samples: dict[tuple[str, str], list[float]] = {}
             alone: dict[str, float] = {}
+            in_database: dict[str, float] = {}
             for q in work:
                 _, pg_data = send(client, pg, q.postgraphile, None)
                 _, pilot_data = send(client, cold, q.pilot, token)
@@ -424,6 +463,9 @@ def main() -> None:
                         f"PostGraphile {q.pg_rows(pg_data)}"
                     )
                 alone[q.label] = graphql_core_alone(q.pilot, pilot_data)
+                q.answer = pilot_data
+                if q.database is not None:
+                    in_database[q.label] = database_alone(url, q)
                 known = json.loads(answers.read_text()) if answers.exists() else {}
                 known[bare_key(*q.pilot)] = json.dumps({"data": pilot_data})
                 answers.write_text(json.dumps(known))
@@ -439,7 +481,8 @@ def main() -> None:
                     order.reverse()
         print(f"\n{args.rounds} rounds, interleaved, after 3 warm-up requests (ms over HTTP)")
         header = f"{'query':<24}{'PostGraphile':>20}{'PILOT cold':>20}{'ratio':>7}"
-        print(header + f"{'PILOT warm':>20}{'ratio':>7}{'bare ASGI':>20}{'ratio':>7}")
+        header += f"{'PILOT warm':>20}{'ratio':>7}{'bare ASGI':>20}{'ratio':>7}"
+        print(header + f"{'bare + version':>20}{'ratio':>7}")
         for q in work:
             figures = {n: samples[(q.label, n)] for n in names}
             reference = statistics.median(figures["PostGraphile"])
@@ -460,10 +503,24 @@ def main() -> None:
                 f"{q.label:<24}{alone[q.label]:>9.2f} ms, "
                 f"{alone[q.label] / reference:.2f}× PostGraphile's whole request"
             )
+        print(
+            "\nPostgreSQL alone, building the answer as JSON in one statement (psycopg on "
+            "loopback, no server), and with the bare ASGI server's median added"
+        )
+        for q in work:
+            if q.label not in in_database:
+                continue
+            reference = statistics.median(samples[(q.label, "PostGraphile")])
+            least = in_database[q.label] + statistics.median(samples[(q.label, "bare ASGI")])
+            print(
+                f"{q.label:<24}{in_database[q.label]:>9.2f} ms, "
+                f"{in_database[q.label] / reference:.2f}× PostGraphile; with bare ASGI "
+                f"{least:.2f} ms, {least / reference:.2f}×"
+            )
 
         # Statements per request, through the counting proxy.
         counts: dict[tuple[str, str], float] = {}
-        servers = names[:3]  # the bare ASGI application sends no statement
+        servers = names[:3]  # the bare applications' statement is known: one
         for name in servers:
             counter = StatementCounter(target.host or "127.0.0.1", target.port or 5432)
             proxied = target.set(port=counter.port).render_as_string(False)

@@ -108,13 +108,13 @@ def lock_for_transaction(connection: Connection, key: int) -> None:
     connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-_READ_VERSION = "SELECT version FROM data_version"
+READ_VERSION = "SELECT version FROM data_version"
 
 
 def current_data_version(connection: Connection) -> int:
     """The data version (0 before the first bump). Read before every GraphQL request: sent
     as plain SQL (``exec_driver_sql``), without building and compiling a statement."""
-    found = connection.exec_driver_sql(_READ_VERSION).scalar()
+    found = connection.exec_driver_sql(READ_VERSION).scalar()
     return int(found or 0)
 
 
