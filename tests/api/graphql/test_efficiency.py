@@ -220,3 +220,89 @@ def test_statements_select_only_the_columns_asked_for(engine: Engine) -> None:
     assert len(reads) == 2, seen
     assert not any("description" in s or "created_at" in s for s in reads), reads
     assert not any("FROM report" in s or "FROM risk" in s for s in seen), seen
+
+
+def test_audit_trail_reads_only_the_events_asked_for(engine: Engine) -> None:
+    """``auditTrail(first:)`` is ranked by the database: a project with 300 events sends
+    the most any selection asks for (the default 100 here), newest first, not all 300;
+    each alias keeps its own ``first``, for a page and for ``project(id:)`` alike."""
+    from datetime import datetime, timedelta
+
+    from pilot.audit.models import AuditEvent
+    from pilot.auth import service as auth
+    from pilot.auth.models import Role
+
+    _populate(engine, 2)
+    start = datetime(2024, 1, 1, 12, 0)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "at": start + timedelta(minutes=n),
+                    "actor": "test",
+                    "action": "update",
+                    "entity": "project",
+                    "entity_id": project,
+                    "project_id": project,
+                    "field": "name",
+                    "new_value": f"{project}-{n}",
+                }
+                for project, events in ((1, 300), (2, 3))
+                for n in range(events)
+            ],
+        )
+    with Session(engine) as session:
+        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
+        session.commit()
+    client = TestClient(create_app())
+    trails = (
+        "two: auditTrail(first: 2) { newValue } some: auditTrail(first: $n) { newValue } "
+        "all: auditTrail { newValue }"
+    )
+    fetched: list[int] = []
+
+    def rows(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM audit_event" in statement:
+            fetched.append(cursor.rowcount)  # rows of a SELECT (psycopg; -1 on SQLite)
+
+    def newest(project: int, count: int) -> list[dict[str, str]]:
+        return [{"newValue": f"{project}-{n}"} for n in range(299 if project == 1 else 2, -1, -1)][
+            :count
+        ]
+
+    event.listen(engine, "after_cursor_execute", rows)
+    try:
+        page = client.post(
+            "/graphql",
+            json={
+                "query": f"query($n: Int!) {{ projects {{ nodes {{ id {trails} }} }} }}",
+                "variables": {"n": 5},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        one = client.post(
+            "/graphql",
+            json={
+                "query": f'query($n: Int!) {{ project(id: "PRJ-00001") {{ {trails} }} }}',
+                "variables": {"n": 150},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    finally:
+        event.remove(engine, "after_cursor_execute", rows)
+    assert "errors" not in page and "errors" not in one, (page, one)
+    nodes = {n["id"]: n for n in page["data"]["projects"]["nodes"]}
+    for project, pilot_id in ((1, "PRJ-00001"), (2, "PRJ-00002")):
+        node = nodes[pilot_id]
+        assert node["two"] == newest(project, 2)
+        assert node["some"] == newest(project, 5)
+        assert node["all"] == newest(project, 100)
+    sheet = one["data"]["project"]
+    assert (sheet["two"], sheet["some"], sheet["all"]) == (
+        newest(1, 2),
+        newest(1, 150),
+        newest(1, 100),
+    )
+    if engine.dialect.name == "postgresql":
+        assert fetched == [100 + 3, 150], fetched

@@ -31,7 +31,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, select
+from sqlalchemy import ColumnElement, Table, bindparam, func, select
 from sqlmodel import Session
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
@@ -41,6 +41,7 @@ from pilot.api.graphql import permissions
 from pilot.api.graphql.context import Context
 from pilot.api.graphql.permissions import Action
 from pilot.api.graphql.projects.types import (
+    AUDIT_TRAIL_FIRST,
     AuditEventType,
     BaselineType,
     BudgetLineType,
@@ -81,9 +82,11 @@ from pilot.projects.service import latest_report_id
 @dataclass
 class Wanted:
     """The ``Project`` fields selected (GraphQL names), each with the names selected
-    under it (every alias and fragment merged)."""
+    under it (every alias and fragment merged), and the most audit events a selection of
+    ``auditTrail`` lists (its largest ``first``)."""
 
     fields: dict[str, set[str]]
+    audit_events: int = 0
 
     def __contains__(self, name: str) -> bool:
         return name in self.fields
@@ -97,9 +100,13 @@ class Wanted:
 
 def _wanted(selections: Iterable[Selection]) -> Wanted:
     fields: dict[str, set[str]] = defaultdict(set)
+    audit_events = 0
     for f in selected(selections):
         fields[f.name].update(s.name for s in selected(f.selections))
-    return Wanted(dict(fields))
+        if f.name == "auditTrail":  # a literal's value is its text, a variable's an int
+            first = f.arguments.get("first")
+            audit_events = max(audit_events, AUDIT_TRAIL_FIRST if first is None else int(first))
+    return Wanted(dict(fields), audit_events)
 
 
 def wanted_in_connection(info: Info) -> Wanted:
@@ -171,7 +178,8 @@ def project_columns(wanted: Wanted, *extra: str) -> list[Any]:
 
 # --- Relations --------------------------------------------------------------------------
 
-Load = Callable[[Session, list[int], tuple[str, ...]], dict[int, Any]]
+# (session, keys, columns, at most this many rows a project or None: every row)
+Load = Callable[[Session, list[int], tuple[str, ...], int | None], dict[int, Any]]
 
 
 def _dicts(session: Session, query: Any, parameters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -183,21 +191,36 @@ def _dicts(session: Session, query: Any, parameters: dict[str, Any]) -> list[dic
 
 
 def _grouped(model: Any, key: str, order: Callable[[Table], list[Any]], where: Any = None) -> Load:
-    """Every row of ``model`` whose ``key`` is one of the ids, by id (in ``order``)."""
+    """Every row of ``model`` whose ``key`` is one of the ids, by id (in ``order``); with
+    a limit, only each id's first rows in ``order`` (ranked by the database, so that a
+    project with 20 000 audit events sends 50 when 50 are asked for)."""
     table = _table(model)
 
     @lru_cache(maxsize=64)
-    def statement(columns: tuple[str, ...]) -> Any:
+    def statement(columns: tuple[str, ...], limited: bool) -> Any:
         query = select(*(table.c[name] for name in (key, *columns))).where(
             table.c[key].in_(bindparam("ids", expanding=True))
         )
         if where is not None:
             query = query.where(where)
-        return query.order_by(*order(table))
+        if not limited:
+            return query.order_by(*order(table))
+        rank = func.row_number().over(partition_by=table.c[key], order_by=order(table))
+        ranked = query.add_columns(rank.label("rank")).subquery()
+        return (
+            select(*(ranked.c[name] for name in (key, *columns)))
+            .where(ranked.c.rank <= bindparam("limit"))
+            .order_by(ranked.c[key], ranked.c.rank)
+        )
 
-    def load(session: Session, ids: list[int], columns: tuple[str, ...]) -> dict[int, Any]:
+    def load(
+        session: Session, ids: list[int], columns: tuple[str, ...], limit: int | None
+    ) -> dict[int, Any]:
         found: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in _dicts(session, statement(columns), {"ids": ids}):
+        parameters: dict[str, Any] = {"ids": ids}
+        if limit is not None:
+            parameters["limit"] = limit
+        for row in _dicts(session, statement(columns, limit is not None), parameters):
             found[row[key]].append(row)
         return found
 
@@ -213,7 +236,9 @@ def _latest_reports_statement(columns: tuple[str, ...]) -> Any:
     )
 
 
-def _latest_reports(session: Session, ids: list[int], columns: tuple[str, ...]) -> dict[int, Any]:
+def _latest_reports(
+    session: Session, ids: list[int], columns: tuple[str, ...], limit: int | None
+) -> dict[int, Any]:
     """The latest report of each project (by date, then id), found along the
     ``(project_id, reported_on, id)`` index whatever the tables' statistics."""
     found = _dicts(session, _latest_reports_statement(columns), {"ids": ids})
@@ -225,11 +250,15 @@ _MINISTRIES = (
 ).where(_table(Ministry).c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _ministries(session: Session, ids: list[int], columns: tuple[str, ...]) -> dict[int, Any]:
+def _ministries(
+    session: Session, ids: list[int], columns: tuple[str, ...], limit: int | None
+) -> dict[int, Any]:
     return {row["id"]: row for row in _dicts(session, _MINISTRIES, {"ids": ids})}
 
 
-def _trajectories(session: Session, ids: list[int], columns: tuple[str, ...]) -> dict[int, Any]:
+def _trajectories(
+    session: Session, ids: list[int], columns: tuple[str, ...], limit: int | None
+) -> dict[int, Any]:
     return editions.trajectories(session, ids)
 
 
@@ -250,6 +279,7 @@ class Relation:
     key: str  # the project's column the relation is read by
     visible: Callable[[Context, int], bool]  # (context, ministry id)
     empty: Any = None
+    limit: Callable[[Wanted], int] | None = None  # rows read at most a project
 
 
 def _figures(c: Context, ministry_id: int) -> bool:
@@ -297,7 +327,11 @@ RELATIONS: dict[str, Relation] = {
     ),
     "trajectory": Relation(_trajectories, "id", _figures, []),
     "audit": Relation(
-        _grouped(AuditEvent, "project_id", _by("at", "id", descending=True)), "id", _audit, []
+        _grouped(AuditEvent, "project_id", _by("at", "id", descending=True)),
+        "id",
+        _audit,
+        [],
+        lambda wanted: wanted.audit_events,
     ),
 }
 
@@ -569,7 +603,9 @@ def nodes(c: Context, rows: list[Mapping[Any, Any]], wanted: Wanted) -> list[Pro
     in one statement for the whole page."""
     needed, keys = _plan(c, rows, wanted)
     found = {
-        name: RELATIONS[name].load(c.session, keys[name], columns) if keys[name] else {}
+        name: RELATIONS[name].load(c.session, keys[name], columns, _limit(name, wanted))
+        if keys[name]
+        else {}
         for name, columns in needed.items()
     }
     return _nodes(c, rows, wanted, found)
@@ -580,7 +616,7 @@ async def node(c: Context, row: Mapping[Any, Any], wanted: Wanted) -> ProjectNod
     (one per relation and column set): aliased ``project`` fields share a statement."""
     needed, keys = _plan(c, [row], wanted)
     jobs = [
-        (name, key, _loader(c, name, columns).load(key))
+        (name, key, _loader(c, name, columns, _limit(name, wanted)).load(key))
         for name, columns in needed.items()
         for key in keys[name]
     ]
@@ -591,14 +627,22 @@ async def node(c: Context, row: Mapping[Any, Any], wanted: Wanted) -> ProjectNod
     return _nodes(c, [row], wanted, found)[0]
 
 
-def _loader(c: Context, name: str, columns: tuple[str, ...]) -> DataLoader[int, Any]:
+def _limit(name: str, wanted: Wanted) -> int | None:
+    """The most rows of relation ``name`` a project needs for ``wanted`` (None: all)."""
+    limit = RELATIONS[name].limit
+    return None if limit is None else limit(wanted)
+
+
+def _loader(
+    c: Context, name: str, columns: tuple[str, ...], limit: int | None
+) -> DataLoader[int, Any]:
     loaders: dict[Hashable, DataLoader[int, Any]] = c.loaders.by_selection
-    key = (name, columns)
+    key = (name, columns, limit)
     if key not in loaders:
         relation = RELATIONS[name]
 
         async def batch(ids: list[int]) -> list[Any]:
-            found = relation.load(c.session, ids, columns)
+            found = relation.load(c.session, ids, columns, limit)
             return [found.get(i, relation.empty) for i in ids]
 
         loaders[key] = DataLoader(batch)

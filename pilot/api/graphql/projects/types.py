@@ -20,6 +20,9 @@ from pilot.projects.models import Phase, Weather
 
 Row = Mapping[Any, Any]  # a row read with only the columns the request needs
 
+# Audit events ``auditTrail`` lists when ``first`` is not given.
+AUDIT_TRAIL_FIRST = 100
+
 
 def model_row(instance: Any) -> dict[str, Any]:
     """Every column of a model instance (read through its attributes: a committed
@@ -312,7 +315,7 @@ class ProjectNode:
     )
 
     @strawberry.field(description="Who changed what, newest first (not for the public)")
-    def audit_trail(self, info: Info, first: int = 100) -> list[AuditEventType]:
+    def audit_trail(self, info: Info, first: int = AUDIT_TRAIL_FIRST) -> list[AuditEventType]:
         permissions.require(ctx(info).principal, Action.READ_AUDIT, self.ministry_id)
         return self.audit_rows[: max(first, 0)]
 
