@@ -93,6 +93,16 @@ def _populate(engine: Engine, count: int) -> None:
         )
 
 
+def _dinum_token(engine: Engine) -> str:
+    from pilot.auth import service as auth
+    from pilot.auth.models import Role
+
+    with Session(engine) as session:
+        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
+        session.commit()
+    return token
+
+
 def _envelope(statement: str) -> bool:
     """The token's look-up and the failed-login limiter's bookkeeping: both skipped for a
     token this worker checked less than a second ago (``pilot.api.tokens``), so their
@@ -130,8 +140,6 @@ def _statements(
 def test_statement_count_does_not_grow_with_projects(
     engine: Engine, variables: dict[str, Any]
 ) -> None:
-    from pilot.auth import service as auth
-    from pilot.auth.models import Role
     from pilot.db import metadata
 
     counts = []
@@ -140,9 +148,7 @@ def test_statement_count_does_not_grow_with_projects(
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
         _populate(engine, size)
-        with Session(engine) as session:
-            _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
-            session.commit()
+        token = _dinum_token(engine)
         statements, listed = _statements(engine, TestClient(create_app()), variables, token)
         assert listed == size
         counts.append(statements)
@@ -152,13 +158,9 @@ def test_statement_count_does_not_grow_with_projects(
 def test_aliased_projects_share_their_relation_statements(engine: Engine) -> None:
     """``project(id:)`` loads its relations through the request's DataLoaders: aliased
     project fields are batched, one statement per relation for all of them."""
-    from pilot.auth import service as auth
-    from pilot.auth.models import Role
 
     _populate(engine, 3)
-    with Session(engine) as session:
-        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
-        session.commit()
+    token = _dinum_token(engine)
     client = TestClient(create_app())
     fields = (
         "{ id ministry { code } health latestReport { weather } milestones { name } "
@@ -192,13 +194,9 @@ def test_aliased_projects_share_their_relation_statements(engine: Engine) -> Non
 def test_statements_select_only_the_columns_asked_for(engine: Engine) -> None:
     """A page asking for names and milestone names reads neither the projects'
     descriptions nor the milestones' other columns."""
-    from pilot.auth import service as auth
-    from pilot.auth.models import Role
 
     _populate(engine, 3)
-    with Session(engine) as session:
-        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
-        session.commit()
+    token = _dinum_token(engine)
     client = TestClient(create_app())
     seen: list[str] = []
 
@@ -229,8 +227,6 @@ def test_audit_trail_reads_only_the_events_asked_for(engine: Engine) -> None:
     from datetime import datetime, timedelta
 
     from pilot.audit.models import AuditEvent
-    from pilot.auth import service as auth
-    from pilot.auth.models import Role
 
     _populate(engine, 2)
     start = datetime(2024, 1, 1, 12, 0)
@@ -252,9 +248,7 @@ def test_audit_trail_reads_only_the_events_asked_for(engine: Engine) -> None:
                 for n in range(events)
             ],
         )
-    with Session(engine) as session:
-        _, token = auth.create_token(session, actor="test", name="dinum", role=Role.DINUM)
-        session.commit()
+    token = _dinum_token(engine)
     client = TestClient(create_app())
     trails = (
         "two: auditTrail(first: 2) { newValue } some: auditTrail(first: $n) { newValue } "
@@ -271,24 +265,18 @@ def test_audit_trail_reads_only_the_events_asked_for(engine: Engine) -> None:
             :count
         ]
 
+    def ask(root: str, n: int) -> dict[str, Any]:
+        query = f"query($n: Int!) {{ {root} }}"
+        headers = {"Authorization": f"Bearer {token}"}
+        body: dict[str, Any] = client.post(
+            "/graphql", json={"query": query, "variables": {"n": n}}, headers=headers
+        ).json()
+        return body
+
     event.listen(engine, "after_cursor_execute", rows)
     try:
-        page = client.post(
-            "/graphql",
-            json={
-                "query": f"query($n: Int!) {{ projects {{ nodes {{ id {trails} }} }} }}",
-                "variables": {"n": 5},
-            },
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()
-        one = client.post(
-            "/graphql",
-            json={
-                "query": f'query($n: Int!) {{ project(id: "PRJ-00001") {{ {trails} }} }}',
-                "variables": {"n": 150},
-            },
-            headers={"Authorization": f"Bearer {token}"},
-        ).json()
+        page = ask(f"projects {{ nodes {{ id {trails} }} }}", 5)
+        one = ask(f'project(id: "PRJ-00001") {{ {trails} }}', 150)
     finally:
         event.remove(engine, "after_cursor_execute", rows)
     assert "errors" not in page and "errors" not in one, (page, one)
