@@ -82,11 +82,11 @@ from pilot.projects.service import latest_report_id
 @dataclass
 class Wanted:
     """The ``Project`` fields selected (GraphQL names), each with the names selected
-    under it (every alias and fragment merged), and the most audit events a selection of
-    ``auditTrail`` lists (its largest ``first``)."""
+    under it (every alias and fragment merged) and the ``first`` argument of each of its
+    selections (None where one leaves it out)."""
 
     fields: dict[str, set[str]]
-    audit_events: int = 0
+    firsts: dict[str, set[int | None]] = field(default_factory=dict)
 
     def __contains__(self, name: str) -> bool:
         return name in self.fields
@@ -94,19 +94,23 @@ class Wanted:
     def under(self, name: str) -> set[str]:
         return self.fields.get(name, set())
 
+    def most(self, name: str, default: int) -> int:
+        """The most items a selection of ``name`` lists: its largest ``first``
+        (``default`` for a selection without one)."""
+        return max((default if n is None else n) for n in self.firsts.get(name, {None}))
+
     def any(self, *names: str) -> bool:
         return any(n in self.fields for n in names)
 
 
 def _wanted(selections: Iterable[Selection]) -> Wanted:
     fields: dict[str, set[str]] = defaultdict(set)
-    audit_events = 0
+    firsts: dict[str, set[int | None]] = defaultdict(set)
     for f in selected(selections):
         fields[f.name].update(s.name for s in selected(f.selections))
-        if f.name == "auditTrail":  # a literal's value is its text, a variable's an int
-            first = f.arguments.get("first")
-            audit_events = max(audit_events, AUDIT_TRAIL_FIRST if first is None else int(first))
-    return Wanted(dict(fields), audit_events)
+        first = f.arguments.get("first")  # a literal's value is its text, a variable's an int
+        firsts[f.name].add(None if first is None else int(first))
+    return Wanted(dict(fields), dict(firsts))
 
 
 def wanted_in_connection(info: Info) -> Wanted:
@@ -331,7 +335,7 @@ RELATIONS: dict[str, Relation] = {
         "id",
         _audit,
         [],
-        lambda wanted: wanted.audit_events,
+        lambda wanted: wanted.most("auditTrail", AUDIT_TRAIL_FIRST),
     ),
 }
 
