@@ -25,10 +25,10 @@ each of PILOT's answers already computed (the SDL schema, default resolvers, no
 Strawberry, no database, no HTTP): what any server executing with graphql-core spends at
 least, one field execution per value of the answer. And PostgreSQL alone building the
 lists' and the sheet's answers as JSON in one statement (``queries/database_*.sql``): what
-a server compiling GraphQL to SQL would still wait for. Then the servers are started again behind
-a TCP proxy that counts the statements each sends to PostgreSQL (Query and Execute
-messages of the wire protocol: ``BEGIN``, pings and ``ROLLBACK`` included), and the
-statements per request are printed.
+a server compiling GraphQL to SQL would still wait for. Then the servers are started
+again behind a TCP proxy that counts the statements each sends to PostgreSQL (Query and
+Execute messages of the wire protocol: ``BEGIN``, pings and ``ROLLBACK`` included), and
+the statements per request are printed.
 
     make bench-postgraphile     # or: .venv/bin/python benchmarks/graphql_vs_postgraphile.py
 """
@@ -285,7 +285,6 @@ class Query:
         self.label, self.pilot, self.postgraphile = label, pilot, postgraphile
         self.rows, self.pg_rows = rows, pg_rows
         self.database = database  # the answer built by PostgreSQL alone (SQL, parameters)
-        self.answer: dict[str, Any] = {}  # PILOT's, once asked
 
 
 def read(name: str, suffix: str = ".graphql") -> str:
@@ -384,12 +383,12 @@ def graphql_core_alone(query: tuple[str, dict[str, Any]], data: dict[str, Any]) 
     return statistics.median(samples[5:])
 
 
-def database_alone(url: str, q: Query) -> float:
+def database_alone(url: str, q: Query, pilot_data: dict[str, Any]) -> float:
     """Median ms of PostgreSQL alone building ``q``'s answer as JSON in one prepared
     statement (``benchmarks/postgraphile/queries/database_*.sql``), read as text by
     psycopg on loopback: what a server compiling GraphQL to SQL, as PostGraphile does,
     would still wait for, before its HTTP and GraphQL work. Its rows are checked against
-    PILOT's answer."""
+    PILOT's answer (``pilot_data``)."""
     import psycopg
 
     assert q.database is not None
@@ -402,7 +401,7 @@ def database_alone(url: str, q: Query) -> float:
             samples.append((time.perf_counter() - started) * 1000)
             c.rollback()
     assert row is not None
-    if q.rows(json.loads(row[0])["data"]) != q.rows(q.answer):
+    if q.rows(json.loads(row[0])["data"]) != q.rows(pilot_data):
         raise RuntimeError(f"{q.label}: PostgreSQL alone answers other rows than PILOT")
     return statistics.median(samples[5:])
 
@@ -463,9 +462,8 @@ def main() -> None:
                         f"PostGraphile {q.pg_rows(pg_data)}"
                     )
                 alone[q.label] = graphql_core_alone(q.pilot, pilot_data)
-                q.answer = pilot_data
                 if q.database is not None:
-                    in_database[q.label] = database_alone(url, q)
+                    in_database[q.label] = database_alone(url, q, pilot_data)
                 known = json.loads(answers.read_text()) if answers.exists() else {}
                 known[bare_key(*q.pilot)] = json.dumps({"data": pilot_data})
                 answers.write_text(json.dumps(known))
